@@ -1,0 +1,68 @@
+"""The `crpsmap` command line (Typer). Each command is a thin shell over library functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crpsmap.io import HistoryImportError, read_csv
+from crpsmap.spread import DEFAULT_TRAUMA_WINDOW_DAYS, classify_all
+
+app = typer.Typer(
+    help="crpsmap: does CRPS spread, how, how often, how fast - and why?",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def load_or_exit(path: Path) -> list:  # type: ignore[type-arg]
+    """Read a CSV file; on bad input print every problem and exit with status 2 (nothing is used)."""
+    try:
+        return read_csv(path)
+    except HistoryImportError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def classify(
+    file: Annotated[Path, typer.Argument(help="CSV long-format file of patient histories")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per patient")] = False,
+    trauma_window: Annotated[int, typer.Option(help="days before a new area in which a trauma counts")] = (
+        DEFAULT_TRAUMA_WINDOW_DAYS
+    ),
+) -> None:
+    """Classify every spread event of every patient in FILE."""
+    from crpsmap.summary import print_classification_table
+
+    histories = load_or_exit(file)
+    results = classify_all(histories, trauma_window_days=trauma_window)
+    if as_json:
+        out = sys.stdout
+        for c in results:
+            out.write(json.dumps(c.to_dict()) + "\n")
+        return
+    print_classification_table(list(results), console)
+
+
+@app.command()
+def demo() -> None:
+    """The main job on the bundled synthetic example cohort (what `make run` runs)."""
+    from crpsmap.data import example_cohort_path
+    from crpsmap.summary import print_cohort_summary
+
+    path = example_cohort_path()
+    console.print(f"[bold]crpsmap[/] on the bundled example cohort ({path.name}; SYNTHETIC data, no real patient)")
+    histories = load_or_exit(path)
+    print_cohort_summary(list(classify_all(histories)), console)
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()
