@@ -133,8 +133,8 @@ def read_csv_bytes(
         _read_row(fields, col, extra_cols, row_no, atlas, today, patients, problems)
         if problems.full():
             break
-    if not problems.problems:
-        histories = _build(patients, problems)
+    problems.raise_if_any()
+    histories = _build(patients, problems)
     problems.raise_if_any()
     return histories
 
@@ -214,7 +214,7 @@ def _read_row(
         except ValueError:
             problems.add(row_no, "birth_year", f"{by!r} is not a year")
             ok = False
-    if date is not None and birth_year is not None and date.year < birth_year:
+    if date is not None and birth_year is not None and birth_year <= today.year and date.year < birth_year:
         problems.add(row_no, "date", f"{raw_date} is before birth year {birth_year}")
         ok = False
     ct = get("crps_type")
@@ -226,7 +226,19 @@ def _read_row(
         crps_type = CRPSType.unknown
     values: dict[str, Any] = {c: get(c) for c in VALUE_COLUMNS if get(c)}
     extra = {c: fields[col[c]] for c in extra_cols if fields[col[c]] != ""}
-    if not ok:
+    if ok and kind is RecordKind.onset and not regions and not raw_regions:
+        problems.add(row_no, "regions", "an onset record must name at least one region")
+        ok = False
+    # patient-level columns must agree with the first row that named the patient
+    p = patients.get(pid) if pid else None
+    if pid and p is None:
+        p = patients[pid] = {"row": row_no, "sex": sex, "birth_year": birth_year, "crps_type": crps_type, "records": []}
+    elif p is not None:
+        for key, value in (("sex", sex), ("birth_year", birth_year), ("crps_type", crps_type)):
+            if p[key] != value:
+                problems.add(row_no, key, f"{value} differs from {p[key]} given for {pid} on row {p['row']}")
+                ok = False
+    if not ok or p is None:
         return
     try:
         record = Record.model_validate({"date": date, "kind": kind, "regions": tuple(regions), "extra": extra, **values})
@@ -236,20 +248,6 @@ def _read_row(
             field = str(loc) if loc in VALUE_COLUMNS or loc in REQUIRED_COLUMNS else None
             problems.add(row_no, field, err["msg"])
         return
-    p = patients.get(pid)
-    if p is None:
-        patients[pid] = {
-            "row": row_no,
-            "sex": sex,
-            "birth_year": birth_year,
-            "crps_type": crps_type,
-            "records": [(record, row_no)],
-        }
-        return
-    for key, value in (("sex", sex), ("birth_year", birth_year), ("crps_type", crps_type)):
-        if p[key] != value:
-            problems.add(row_no, key, f"{value} differs from {p[key]} given for {pid} on row {p['row']}")
-            return
     p["records"].append((record, row_no))
 
 

@@ -1,0 +1,3 @@
+from crpsmap.cli import app
+
+app()
