@@ -59,9 +59,9 @@ def test_structure_is_consistent() -> None:
     assert {a.slug for a in atlas.areas if a.limb == "lower_left"} == {
         f"{p}_left" for p in ("hip", "thigh", "knee", "lower_leg", "ankle", "foot")
     }
-    assert {a.body_group for a in atlas.areas if a.slug.startswith(("chest", "abdomen", "buttock", "pubic"))} == {
-        "trunk"
-    }
+    assert {
+        a.body_group for a in atlas.areas if a.slug.startswith(("chest", "abdomen", "buttock", "pubic"))
+    } == {"trunk"}
     assert [v.slug for v in atlas.visceral] == [
         "visceral_gastrointestinal",
         "visceral_bladder",

@@ -13,7 +13,9 @@ from crpsmap.spread import classify
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crpsmap", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "crpsmap", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_classify_json_lines_match_the_library() -> None:

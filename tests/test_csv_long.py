@@ -63,9 +63,9 @@ values = st.fixed_dictionaries(
         "css": st.integers(0, 17),
         "hrv_rmssd": st.floats(0.5, 500, allow_nan=False),
         "crp": st.floats(0, 1000, allow_nan=False),
-        "treatment": st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20).filter(
-            lambda s: s.strip() == s
-        ),
+        "treatment": st.text(
+            st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20
+        ).filter(lambda s: s.strip() == s),
         "budapest_signs": st.integers(0, 4),
     },
 )
@@ -77,9 +77,17 @@ values = st.fixed_dictionaries(
         st.tuples(
             st.integers(0, 4000),
             st.sampled_from(["assessment", "trauma", "treatment_start", "infection"]),
-            st.lists(st.sampled_from(["hand_palm_right", "foot_left", "visceral_bladder", "chest_left"]), max_size=3, unique=True),
+            st.lists(
+                st.sampled_from(["hand_palm_right", "foot_left", "visceral_bladder", "chest_left"]),
+                max_size=3,
+                unique=True,
+            ),
             values,
-            st.dictionaries(st.sampled_from(["site", "note"]), st.text("ab,\"\n x", min_size=1, max_size=5).filter(lambda s: s.strip() == s), max_size=2),
+            st.dictionaries(
+                st.sampled_from(["site", "note"]),
+                st.text('ab,"\n x', min_size=1, max_size=5).filter(lambda s: s.strip() == s),
+                max_size=2,
+            ),
         ),
         max_size=6,
     ),
@@ -88,7 +96,15 @@ values = st.fixed_dictionaries(
 def test_round_trip_property(rows: list, sex: str) -> None:  # type: ignore[type-arg]
     recs = [Record(date=dt.date(2012, 1, 1), kind=RecordKind.onset, regions=("hand_palm_right",))]
     for day, kind, regs, vals, extra in rows:
-        recs.append(Record(date=dt.date(2012, 1, 1) + dt.timedelta(days=day), kind=kind, regions=tuple(regs), extra=extra, **vals))
+        recs.append(
+            Record(
+                date=dt.date(2012, 1, 1) + dt.timedelta(days=day),
+                kind=kind,
+                regions=tuple(regs),
+                extra=extra,
+                **vals,
+            )
+        )
     h = PatientHistory(patient_id="X,1", sex=sex, birth_year=1960, records=tuple(recs))  # type: ignore[arg-type]
     assert read_csv_text(write_csv_text([h])) == [h]
 

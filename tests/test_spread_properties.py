@@ -12,12 +12,21 @@ from crpsmap.history import PatientHistory, Record, RecordKind
 from crpsmap.spread import classify
 
 ATLAS = load_atlas()
-NAMES = list(ATLAS.unit_slugs) + [s.slug for s in ATLAS.segments] + [str(s.choir) for s in ATLAS.segments[:10]]
-KINDS = [RecordKind.assessment] * 5 + [RecordKind.trauma, RecordKind.surgery, RecordKind.infection, RecordKind.onset]
+NAMES = (
+    list(ATLAS.unit_slugs) + [s.slug for s in ATLAS.segments] + [str(s.choir) for s in ATLAS.segments[:10]]
+)
+KINDS = [RecordKind.assessment] * 5 + [
+    RecordKind.trauma,
+    RecordKind.surgery,
+    RecordKind.infection,
+    RecordKind.onset,
+]
 
 regions = st.lists(st.sampled_from(NAMES), min_size=1, max_size=4)
 record = st.builds(
-    lambda day, kind, regs: Record(date=dt.date(2015, 1, 1) + dt.timedelta(days=day), kind=kind, regions=regs),
+    lambda day, kind, regs: Record(
+        date=dt.date(2015, 1, 1) + dt.timedelta(days=day), kind=kind, regions=regs
+    ),
     st.integers(0, 3000),
     st.sampled_from(KINDS),
     regions,
@@ -46,7 +55,8 @@ def test_swapping_left_and_right_swaps_limbs_and_keeps_every_pattern(h: PatientH
     assert b.limbs == tuple(_limb_mirror(x) for x in a.limbs)
     assert b.onset_areas == tuple(ATLAS.mirror_slug(x) for x in a.onset_areas)
     assert [(e.date, e.area, e.pattern, e.limb_pattern, e.direction, e.trigger) for e in b.events] == [
-        (e.date, ATLAS.mirror_slug(e.area), e.pattern, e.limb_pattern, e.direction, e.trigger) for e in a.events
+        (e.date, ATLAS.mirror_slug(e.area), e.pattern, e.limb_pattern, e.direction, e.trigger)
+        for e in a.events
     ]
     assert (a.generalized_date, a.visceral_date) == (b.generalized_date, b.visceral_date)
 

@@ -6,18 +6,19 @@ import datetime as dt
 import json
 
 from conftest import build_history as H
-
 from crpsmap.spread import classify
 
 
 def events(rows, **kw):  # type: ignore[no-untyped-def]
-    return [(e.area, e.pattern, e.limb_pattern, e.direction, e.trigger) for e in classify(H(rows), **kw).events]
+    return [
+        (e.area, e.pattern, e.limb_pattern, e.direction, e.trigger) for e in classify(H(rows), **kw).events
+    ]
 
 
 def test_contiguous_mirror_independent() -> None:
-    assert events([("2020-01-01", "onset", "hand_palm_right"), ("2020-03-01", "assessment", "hand_right;wrist_right")]) == [
-        ("wrist_right", "contiguous", None, None, "spontaneous")
-    ]
+    assert events(
+        [("2020-01-01", "onset", "hand_palm_right"), ("2020-03-01", "assessment", "hand_right;wrist_right")]
+    ) == [("wrist_right", "contiguous", None, None, "spontaneous")]
     assert events([("2020-01-01", "onset", "hand_right"), ("2020-03-01", "assessment", "hand_left")]) == [
         ("hand_left", "mirror", "contralateral", "lateral", "spontaneous")
     ]
@@ -43,7 +44,9 @@ def test_mirror_takes_precedence_over_contiguous() -> None:
 
 
 def test_same_day_new_areas_compared_only_with_earlier_ones() -> None:
-    ev = events([("2020-01-01", "onset", "hand_right"), ("2020-05-01", "assessment", "wrist_right;forearm_right")])
+    ev = events(
+        [("2020-01-01", "onset", "hand_right"), ("2020-05-01", "assessment", "wrist_right;forearm_right")]
+    )
     # forearm neighbours wrist, but wrist is new the same day: forearm is independent of what came before
     assert ev == [
         ("wrist_right", "contiguous", None, None, "spontaneous"),
@@ -83,7 +86,11 @@ def test_only_the_first_area_of_a_new_limb_has_a_limb_pattern() -> None:
     ev = events([("2020-01-01", "onset", "hand_right"), ("2020-06-01", "assessment", "hand_left;wrist_left")])
     assert [e[2] for e in ev] == ["contralateral", None]
     ev = events(
-        [("2020-01-01", "onset", "hand_right"), ("2020-06-01", "assessment", "wrist_right"), ("2020-07-01", "assessment", "shoulder_right")]
+        [
+            ("2020-01-01", "onset", "hand_right"),
+            ("2020-06-01", "assessment", "wrist_right"),
+            ("2020-07-01", "assessment", "shoulder_right"),
+        ]
     )
     assert [e[2] for e in ev] == [None, None]  # same limb: no limb pattern
 
@@ -99,7 +106,9 @@ def test_no_limb_pattern_without_an_earlier_limb_or_an_identifiable_first_limb()
     assert ev[0][2:4] == (None, None)  # the first limb itself
     assert ev[1][2:4] == ("contralateral", "lateral")  # relative to upper_right, first involved
     # two limbs at onset: no identifiable first limb (van Rijn could not assign these either)
-    c = classify(H([("2020-01-01", "onset", "hand_right;hand_left"), ("2020-06-01", "assessment", "foot_right")]))
+    c = classify(
+        H([("2020-01-01", "onset", "hand_right;hand_left"), ("2020-06-01", "assessment", "foot_right")])
+    )
     assert c.first_limb is None
     assert (c.events[0].limb_pattern, c.events[0].direction) == (None, None)
     assert c.limbs == ("upper_right", "upper_left", "lower_right")
@@ -108,7 +117,9 @@ def test_no_limb_pattern_without_an_earlier_limb_or_an_identifiable_first_limb()
 def test_trauma_window() -> None:
     base = [("2020-01-01", "onset", "hand_right"), ("2020-09-01", "assessment", "foot_left")]
     # 2020-09-01 minus 183 days = 2020-03-02
-    assert events(base + [("2020-03-02", "trauma", "ankle_left")])[0][4] == "trauma"  # edge of window, other area of the limb
+    assert (
+        events(base + [("2020-03-02", "trauma", "ankle_left")])[0][4] == "trauma"
+    )  # edge of window, other area of the limb
     assert events(base + [("2020-03-01", "trauma", "foot_left")])[0][4] == "spontaneous"  # one day too early
     assert events(base + [("2020-09-01", "surgery", "foot_left")])[0][4] == "trauma"  # surgery the same day
     assert events(base + [("2020-09-02", "trauma", "foot_left")])[0][4] == "spontaneous"  # after the event
@@ -137,7 +148,9 @@ def test_reappearing_areas_count_once() -> None:
 
 
 def test_onset_from_first_assessment_when_no_onset_record() -> None:
-    c = classify(H([("2019-05-05", "assessment", "foot_sole_right"), ("2019-09-01", "assessment", "foot_left")]))
+    c = classify(
+        H([("2019-05-05", "assessment", "foot_sole_right"), ("2019-09-01", "assessment", "foot_left")])
+    )
     assert c.onset_date == dt.date(2019, 5, 5)
     assert c.onset_areas == ("foot_right",)
     assert [(e.area, e.pattern) for e in c.events] == [("foot_left", "mirror")]
@@ -177,7 +190,15 @@ def test_visceral_and_generalized_dates() -> None:
 
 
 def test_no_spread_and_no_involvement() -> None:
-    c = classify(H([("2020-01-01", "onset", "hand_right"), ("2020-06-01", "assessment", "hand_right"), ("2020-07-01", "trauma", "foot_left")]))
+    c = classify(
+        H(
+            [
+                ("2020-01-01", "onset", "hand_right"),
+                ("2020-06-01", "assessment", "hand_right"),
+                ("2020-07-01", "trauma", "foot_left"),
+            ]
+        )
+    )
     assert not c.spread and c.events == () and c.last_date == dt.date(2020, 7, 1)
     c = classify(H([("2020-07-01", "trauma", "foot_left")]))
     assert c.onset_date is None and not c.spread
@@ -186,10 +207,25 @@ def test_no_spread_and_no_involvement() -> None:
 def test_json_object_has_exactly_the_design_names() -> None:
     c = classify(H([("2020-01-01", "onset", "125;230"), ("2020-03-01", "assessment", "f24")]))
     d = json.loads(json.dumps(c.to_dict()))
-    assert set(d) == {"patient_id", "onset_date", "onset_areas", "spread", "limbs", "generalized_date", "visceral_date", "events"}
+    assert set(d) == {
+        "patient_id",
+        "onset_date",
+        "onset_areas",
+        "spread",
+        "limbs",
+        "generalized_date",
+        "visceral_date",
+        "events",
+    }
     assert d["onset_areas"] == ["hand_right"]
     assert d["events"] == [
-        {"date": "2020-03-01", "area": "wrist_left", "pattern": "independent", "limb_pattern": "contralateral",
-         "direction": "lateral", "trigger": "spontaneous"}
+        {
+            "date": "2020-03-01",
+            "area": "wrist_left",
+            "pattern": "independent",
+            "limb_pattern": "contralateral",
+            "direction": "lateral",
+            "trigger": "spontaneous",
+        }
     ]
     assert d["generalized_date"] is None

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from crpsmap.history import PatientHistory
 from crpsmap.io import HistoryImportError, read_csv
 from crpsmap.spread import DEFAULT_TRAUMA_WINDOW_DAYS, classify_all
 
@@ -23,7 +24,7 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-def load_or_exit(path: Path) -> list:  # type: ignore[type-arg]
+def load_or_exit(path: Path) -> list[PatientHistory]:
     """Read a CSV file; on bad input print every problem and exit with status 2 (nothing is used)."""
     try:
         return read_csv(path)
@@ -60,7 +61,9 @@ def demo() -> None:
     from crpsmap.summary import print_cohort_summary
 
     path = example_cohort_path()
-    console.print(f"[bold]crpsmap[/] on the bundled example cohort ({path.name}; SYNTHETIC data, no real patient)")
+    console.print(
+        f"[bold]crpsmap[/] on the bundled example cohort ({path.name}; SYNTHETIC data, no real patient)"
+    )
     histories = load_or_exit(path)
     print_cohort_summary(list(classify_all(histories)), console)
 

@@ -7,6 +7,7 @@ stored as canonical atlas slugs (segments, areas or visceral systems), whatever 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated
 
@@ -57,7 +58,9 @@ class Record(BaseModel):
     kind: RecordKind
     regions: tuple[str, ...] = ()
     pain: Pain | None = None
-    css: Annotated[int, Field(ge=0, le=17)] | None = Field(None, description="CRPS Severity Score, 0-17 points")
+    css: Annotated[int, Field(ge=0, le=17)] | None = Field(
+        None, description="CRPS Severity Score, 0-17 points"
+    )
     budapest_symptoms: Annotated[int, Field(ge=0, le=4)] | None = Field(
         None, description="Budapest: number of symptom categories reported (0-4)"
     )
@@ -72,12 +75,12 @@ class Record(BaseModel):
 
     @field_validator("regions", mode="before")
     @classmethod
-    def _canonical_regions(cls, value: object) -> tuple[str, ...]:
+    def _canonical_regions(cls, value: str | Iterable[str | int]) -> tuple[str, ...]:
         atlas = load_atlas()
         if isinstance(value, str):
             value = [v for v in value.split(";") if v.strip()]
         out: list[str] = []
-        for name in value:  # type: ignore[union-attr]
+        for name in value:
             slug = atlas.resolve(name)
             if slug not in out:
                 out.append(slug)
@@ -130,6 +133,7 @@ class PatientHistory(BaseModel):
         """The same history with left and right swapped (a symmetry the classifier must respect)."""
         atlas = load_atlas()
         recs = tuple(
-            r.model_copy(update={"regions": tuple(atlas.mirror_slug(s) for s in r.regions)}) for r in self.records
+            r.model_copy(update={"regions": tuple(atlas.mirror_slug(s) for s in r.regions)})
+            for r in self.records
         )
         return self.model_copy(update={"records": recs})

@@ -152,15 +152,17 @@ def limb_relation(first: str, new: str) -> tuple[LimbPattern, Direction]:
     return pattern, direction
 
 
-
-
-def classify(history: PatientHistory, *, trauma_window_days: int = DEFAULT_TRAUMA_WINDOW_DAYS) -> Classification:
+def classify(
+    history: PatientHistory, *, trauma_window_days: int = DEFAULT_TRAUMA_WINDOW_DAYS
+) -> Classification:
     """Classify one patient's spread. A patient without involvement records has no onset and no events."""
     t = _tables()
     idx = t.index
     involvement = [r for r in history.records if r.kind in INVOLVEMENT_KINDS]
     if not involvement:
-        return Classification(history.patient_id, None, (), False, (), (), None, None, None, history.last_date, ())
+        return Classification(
+            history.patient_id, None, (), False, (), (), None, None, None, history.last_date, ()
+        )
     onset = next((r for r in involvement if r.kind is RecordKind.onset), involvement[0])
     onset_date = onset.date
     window = dt.timedelta(days=trauma_window_days)

@@ -68,5 +68,7 @@ def print_cohort_summary(results: Sequence[Classification], console: Console) ->
     if n_second:
         console.print(
             "  first-to-second limb: "
-            + ", ".join(f"{p} {pct(second[p], n_second)}" for p in ("contralateral", "ipsilateral", "diagonal"))
+            + ", ".join(
+                f"{p} {pct(second[p], n_second)}" for p in ("contralateral", "ipsilateral", "diagonal")
+            )
         )

@@ -103,7 +103,9 @@ class Atlas:
         self._check()
         self._lookup = self._build_lookup()
         #: slug of every unit of classification (areas then visceral systems), in index order
-        self.unit_slugs: tuple[str, ...] = tuple(a.slug for a in self.areas) + tuple(v.slug for v in self.visceral)
+        self.unit_slugs: tuple[str, ...] = tuple(a.slug for a in self.areas) + tuple(
+            v.slug for v in self.visceral
+        )
         self.unit_index: dict[str, int] = {s: i for i, s in enumerate(self.unit_slugs)}
 
     # ---------------------------------------------------------------- checks
@@ -123,12 +125,14 @@ class Atlas:
                 problems.append(f"duplicate {what}: {sorted(dup)}")
         membership: dict[str, list[str]] = {}
         for a in self.areas:
-            for s in a.segments:
-                membership.setdefault(s, []).append(a.slug)
+            for seg_slug in a.segments:
+                membership.setdefault(seg_slug, []).append(a.slug)
         for s in self.segments:
             owners = membership.get(s.slug, [])
             if owners != [s.area]:
-                problems.append(f"segment {s.slug} must belong to exactly one area ({s.area}), found {owners}")
+                problems.append(
+                    f"segment {s.slug} must belong to exactly one area ({s.area}), found {owners}"
+                )
             if s.area in self.area_by_slug and self.area_by_slug[s.area].side != s.side:
                 problems.append(f"segment {s.slug} side {s.side} differs from its area's side")
         known_segs = set(self.segment_by_slug)

@@ -7,6 +7,7 @@ it exists so the classifier and the statistics have realistic-looking input of a
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 
@@ -23,8 +24,12 @@ def random_histories(
     atlas = load_atlas()
     rng = np.random.default_rng(seed)
     areas = atlas.areas
-    onset_pool = [a.slug for a in areas if a.slug.split("_")[0] in ("hand", "wrist", "foot", "ankle", "forearm", "knee")]
-    hand_bias = np.array([4.0 if s.startswith(("hand", "wrist")) else 1.5 if s.startswith("foot") else 1.0 for s in onset_pool])
+    onset_pool = [
+        a.slug for a in areas if a.slug.split("_")[0] in ("hand", "wrist", "foot", "ankle", "forearm", "knee")
+    ]
+    hand_bias = np.array(
+        [4.0 if s.startswith(("hand", "wrist")) else 1.5 if s.startswith("foot") else 1.0 for s in onset_pool]
+    )
     hand_bias /= hand_bias.sum()
     all_units = list(atlas.unit_slugs)
     build = PatientHistory.model_validate if validate else None
@@ -59,20 +64,32 @@ def random_histories(
                 if new not in involved:
                     involved.append(new)
             shown = tuple(s for s in involved if rng.random() < 0.9) or (involved[0],)
-            records.append(_rec(date, RecordKind.assessment, shown, hrv=float(np.round(rng.lognormal(3.4, 0.4), 1))))
-        kw = dict(
-            patient_id=f"{prefix}{i + 1:0{width}d}",
-            sex=Sex.female if rng.random() < 0.76 else Sex.male,
-            birth_year=int(rng.integers(1940, 2000)),
-            crps_type=CRPSType.I,
-            records=tuple(records),
-        )
+            records.append(
+                _rec(date, RecordKind.assessment, shown, hrv=float(np.round(rng.lognormal(3.4, 0.4), 1)))
+            )
+        kw: dict[str, Any] = {
+            "patient_id": f"{prefix}{i + 1:0{width}d}",
+            "sex": Sex.female if rng.random() < 0.76 else Sex.male,
+            "birth_year": int(rng.integers(1940, 2000)),
+            "crps_type": CRPSType.I,
+            "records": tuple(records),
+        }
         out.append(build(kw) if build else PatientHistory.model_construct(**kw))
     return out
 
 
 def _rec(date: dt.date, kind: RecordKind, regions: tuple[str, ...], hrv: float | None = None) -> Record:
     return Record.model_construct(
-        date=date, kind=kind, regions=regions, pain=None, css=None, budapest_symptoms=None, budapest_signs=None,
-        hrv_rmssd=hrv, hrv_hf=None, crp=None, treatment=None, extra={},
+        date=date,
+        kind=kind,
+        regions=regions,
+        pain=None,
+        css=None,
+        budapest_symptoms=None,
+        budapest_signs=None,
+        hrv_rmssd=hrv,
+        hrv_hf=None,
+        crp=None,
+        treatment=None,
+        extra={},
     )

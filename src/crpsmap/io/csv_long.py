@@ -21,7 +21,16 @@ from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem
 
 REQUIRED_COLUMNS = ("patient_id", "date", "kind", "regions")
 PATIENT_COLUMNS = ("sex", "birth_year", "crps_type")
-VALUE_COLUMNS = ("pain", "css", "budapest_symptoms", "budapest_signs", "hrv_rmssd", "hrv_hf", "crp", "treatment")
+VALUE_COLUMNS = (
+    "pain",
+    "css",
+    "budapest_symptoms",
+    "budapest_signs",
+    "hrv_rmssd",
+    "hrv_hf",
+    "crp",
+    "treatment",
+)
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_ROWS = 20_000_000
 MAX_FIELD_CHARS = 10_000
@@ -50,14 +59,18 @@ class _Collector:
             raise HistoryImportError(self.problems, self.truncated)
 
 
-def read_csv(path: str | Path, *, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS) -> list[PatientHistory]:
+def read_csv(
+    path: str | Path, *, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS
+) -> list[PatientHistory]:
     """Read a CSV long-format file into patient histories, in order of first appearance."""
     path = Path(path)
     name = str(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise HistoryImportError([ImportProblem(name, None, None, f"cannot read file: {exc.strerror}")]) from None
+        raise HistoryImportError(
+            [ImportProblem(name, None, None, f"cannot read file: {exc.strerror}")]
+        ) from None
     if size > MAX_FILE_BYTES:
         raise HistoryImportError(
             [ImportProblem(name, None, None, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")]
@@ -97,7 +110,9 @@ def read_csv_bytes(
     header = [h.strip() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        problems.add(1, None, f"not a crpsmap CSV: missing column(s) {', '.join(missing)} (header: {header[:8]})")
+        problems.add(
+            1, None, f"not a crpsmap CSV: missing column(s) {', '.join(missing)} (header: {header[:8]})"
+        )
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
         problems.add(1, None, f"duplicate column(s) {', '.join(dup)}")
@@ -178,7 +193,11 @@ def _read_row(
     try:
         kind = RecordKind(raw_kind.lower())
     except ValueError:
-        problems.add(row_no, "kind", f"unknown kind {raw_kind!r}; expected one of {', '.join(k.value for k in RecordKind)}")
+        problems.add(
+            row_no,
+            "kind",
+            f"unknown kind {raw_kind!r}; expected one of {', '.join(k.value for k in RecordKind)}",
+        )
         ok = False
     regions: list[str] = []
     raw_regions = [r for r in get("regions").split(";") if r.strip()]
@@ -232,7 +251,13 @@ def _read_row(
     # patient-level columns must agree with the first row that named the patient
     p = patients.get(pid) if pid else None
     if pid and p is None:
-        p = patients[pid] = {"row": row_no, "sex": sex, "birth_year": birth_year, "crps_type": crps_type, "records": []}
+        p = patients[pid] = {
+            "row": row_no,
+            "sex": sex,
+            "birth_year": birth_year,
+            "crps_type": crps_type,
+            "records": [],
+        }
     elif p is not None:
         for key, value in (("sex", sex), ("birth_year", birth_year), ("crps_type", crps_type)):
             if p[key] != value:
@@ -241,7 +266,9 @@ def _read_row(
     if not ok or p is None:
         return
     try:
-        record = Record.model_validate({"date": date, "kind": kind, "regions": tuple(regions), "extra": extra, **values})
+        record = Record.model_validate(
+            {"date": date, "kind": kind, "regions": tuple(regions), "extra": extra, **values}
+        )
     except ValidationError as exc:
         for err in exc.errors():
             loc = err["loc"][0] if err["loc"] else None
@@ -288,7 +315,9 @@ def write_csv_text(histories: Iterable[PatientHistory]) -> str:
 def write_csv(histories: Iterable[PatientHistory], dest: str | Path | io.TextIOBase) -> None:
     """Write histories in the long format; reading the result gives the same histories back."""
     histories = list(histories)
-    used_values = [c for c in VALUE_COLUMNS if any(getattr(r, c) is not None for h in histories for r in h.records)]
+    used_values = [
+        c for c in VALUE_COLUMNS if any(getattr(r, c) is not None for h in histories for r in h.records)
+    ]
     extra_cols: list[str] = []
     for h in histories:
         for r in h.records:
