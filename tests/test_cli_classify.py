@@ -48,3 +48,12 @@ def test_demo_prints_a_summary() -> None:
     out = run("demo")
     assert out.returncode == 0, out.stderr
     assert "SYNTHETIC" in out.stdout and "more than one limb" in out.stdout
+
+
+def test_region_lookup_by_code_key_or_slug() -> None:
+    for name in ("125", "f25", "hand_palm_right"):
+        out = run("region", name)
+        assert out.returncode == 0, out.stderr
+        assert "hand_palm_right" in out.stdout and "hand_right" in out.stdout and "C6, C7, C8" in out.stdout
+    out = run("region", "999")
+    assert out.returncode == 2 and "unknown region '999'" in out.stderr

@@ -34,6 +34,38 @@ def load_or_exit(path: Path) -> list[PatientHistory]:
 
 
 @app.command()
+def region(
+    name: Annotated[str, typer.Argument(help="slug, CHOIR code (e.g. 125) or REDCap key (e.g. f25)")],
+) -> None:
+    """Look up a body region of the atlas: its segment, area, limb, mirror, neighbours and dermatomes."""
+    from crpsmap.atlas import UnknownRegionError, load_atlas
+
+    atlas = load_atlas()
+    try:
+        slug = atlas.resolve(name)
+    except UnknownRegionError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    seg = atlas.segment_by_slug.get(slug)
+    if seg is not None:
+        console.print(
+            f"segment [bold]{seg.slug}[/]: CHOIR {seg.choir}, REDCap {seg.redcap}, {seg.view} view, {seg.label}"
+        )
+    if atlas.is_visceral(slug):
+        v = atlas.visceral_by_slug[slug]
+        vagal = "vagal and spinal" if v.vagal else "spinal"
+        console.print(
+            f"visceral system [bold]{v.slug}[/]: {v.name}; {vagal} innervation, segments {', '.join(v.dermatomes)}"
+        )
+        return
+    a = atlas.area(slug)
+    console.print(f"area [bold]{a.slug}[/] ({a.name}): segments {', '.join(a.segments)}")
+    console.print(f"  side {a.side}, body group {a.body_group}, limb {a.limb or '-'}, mirror {a.mirror}")
+    console.print(f"  neighbours {', '.join(a.neighbours)}")
+    console.print(f"  dermatomes {', '.join(a.dermatomes) or '-'}{' (+ trigeminal)' if a.trigeminal else ''}")
+
+
+@app.command()
 def classify(
     file: Annotated[Path, typer.Argument(help="CSV long-format file of patient histories")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per patient")] = False,
