@@ -1,0 +1,60 @@
+"""KM figures against an independent computation (statsmodels SurvfuncRight + exponential Greenwood)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from statsmodels.duration.survfunc import SurvfuncRight
+
+from crpsmap.spread import Classification
+from crpsmap.stats.survival import second_limb_data, second_limb_km
+
+Z = 1.959963984540054
+
+
+def _independent_median(durations: np.ndarray, observed: np.ndarray) -> tuple[float, float, float]:
+    sf = SurvfuncRight(durations, observed)
+    t, s, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
+
+    def first_below(curve: np.ndarray) -> float:
+        idx = np.nonzero(curve <= 0.5)[0]
+        return float(t[idx[0]]) if len(idx) else float("inf")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.sqrt((se / s) ** 2 / np.log(s) ** 2)
+        lower = np.where(s < 1, s ** np.exp(Z * v), 1.0)  # lower survival band
+        upper = np.where(s < 1, s ** np.exp(-Z * v), 1.0)
+    return first_below(s), first_below(lower), first_below(upper)
+
+
+def test_km_median_and_interval_match_independent(cohort: tuple[list, list[Classification]]) -> None:
+    _, results = cohort
+    km = second_limb_km(results)
+    data, _ = second_limb_data(results)
+    med, lo, hi = _independent_median(data.durations, data.observed)
+    assert km.overall is not None
+    assert km.overall.median_days == pytest.approx(med)
+    assert km.overall.median_ci_low == pytest.approx(lo)
+    assert km.overall.median_ci_high == pytest.approx(hi)
+    assert set(km.by_girdle) == {"upper", "lower"}
+    assert sum(c.n for c in km.by_girdle.values()) == km.overall.n
+
+
+def test_km_rows_follow_the_definition(cohort: tuple[list, list[Classification]]) -> None:
+    _, results = cohort
+    data, excl = second_limb_data(results)
+    by_id = {c.patient_id: c for c in results}
+    for pid, d, e in zip(data.patient_ids, data.durations, data.observed, strict=True):
+        c = by_id[pid]
+        assert c.first_limb is not None and c.onset_date is not None and c.last_date is not None
+        if e:
+            assert d == (c.limb_dates[1] - c.onset_date).days
+        else:
+            assert len(c.limbs) == 1 and d == (c.last_date - c.onset_date).days
+    assert len(data.patient_ids) + sum(excl.values()) == len(results)
+
+
+def test_km_empty() -> None:
+    km = second_limb_km([])
+    assert km.overall is None
+    assert km.to_dict()["median_days"] is None
