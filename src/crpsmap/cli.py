@@ -87,6 +87,25 @@ def classify(
 
 
 @app.command()
+def report(
+    file: Annotated[Path, typer.Argument(help="CSV long-format file of patient histories")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML report to write")] = Path("report.html"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the statistics as JSON")] = None,
+    data_note: Annotated[str | None, typer.Option(help="a note shown at the top (e.g. 'simulated data')")] = None,
+) -> None:
+    """Cohort statistics and the self-contained HTML report: how many spread, how, how fast."""
+    from crpsmap.report import write_report
+    from crpsmap.report.html import headline
+
+    histories = load_or_exit(file)
+    stats = write_report(histories, output, json_out, data_note=data_note, source=file.name)
+    console.print(headline(stats), highlight=False)
+    console.print(f"report written to {output.resolve()}", highlight=False)
+    if json_out is not None:
+        console.print(f"statistics written to {json_out.resolve()}", highlight=False)
+
+
+@app.command()
 def demo() -> None:
     """The main job on the bundled synthetic example cohort (what `make run` runs)."""
     from crpsmap.data import example_cohort_path

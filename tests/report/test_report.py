@@ -1,0 +1,90 @@
+"""The HTML report and its JSON: self-contained, and it says so in words when there is nothing to show."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crpsmap.cli import app
+from crpsmap.data.synthetic import random_histories
+from crpsmap.history import PatientHistory
+from crpsmap.io import write_csv
+from crpsmap.report import write_report
+
+
+def _check_self_contained(html: str) -> None:
+    assert "<script" not in html.lower()
+    # no resource is fetched: no src/href/url() to anything but in-page anchors
+    assert not re.search(r'\b(?:src|href)\s*=\s*"(?!#)', html)
+    assert not re.search(r"url\((?!#)", html)
+    assert "@import" not in html
+
+
+def _report(tmp_path: Path, histories: list[PatientHistory]) -> tuple[str, dict]:  # type: ignore[type-arg]
+    out, js = tmp_path / "r.html", tmp_path / "r.json"
+    write_report(histories, out, js)
+    html = out.read_text()
+    _check_self_contained(html)
+    return html, json.loads(js.read_text())
+
+
+def test_full_report(tmp_path: Path) -> None:
+    html, data = _report(tmp_path, random_histories(250, seed=5))
+    assert "In this cohort," in html and "95% CI" in html
+    assert html.count('data-region="hand_palm_right"') == 2  # onset and last follow-up maps
+    for section in ("Where:", "How fast:", "How:", "Compared with published cohorts", "Cox model", "Methods"):
+        assert section in html
+    assert "Synthetic or simulated data" in html
+    assert "van Rijn" in html and "Maleki" in html and "Scherrer" in html and "lifelines" in html
+    assert data["n_patients"] == 250 and data["cox"]
+
+
+def test_empty_cohort(tmp_path: Path) -> None:
+    html, data = _report(tmp_path, [])
+    assert "no patients" in html
+    assert data["n_patients"] == 0 and data["any_spread"]["proportion"] is None
+    assert data["second_limb_km"]["median_days"] is None and data["cox"] == {}
+
+
+def test_no_spread(tmp_path: Path) -> None:
+    hs = [h.model_copy(update={"records": h.records[:1]}) for h in random_histories(30, seed=4)]
+    html, data = _report(tmp_path, hs)
+    assert "none of the 30 patients" in html
+    assert "single record" in html
+    assert data["any_spread"]["count"] == 0 and data["maleki"]["mirror"]["proportion"] is None
+    assert "not fitted" in html
+
+
+def test_data_note_only_for_synthetic_ids(tmp_path: Path) -> None:
+    html, _ = _report(tmp_path, random_histories(20, seed=1, prefix="P"))
+    assert "Synthetic or simulated" not in html
+    out = tmp_path / "n.html"
+    write_report(random_histories(20, seed=1, prefix="P"), out, data_note="Test data")
+    assert "Test data" in out.read_text()
+
+
+def test_cli_report(tmp_path: Path) -> None:
+    csv = tmp_path / "c.csv"
+    write_csv(random_histories(60, seed=9, validate=True), csv)
+    out, js = tmp_path / "c.html", tmp_path / "c.json"
+    res = CliRunner().invoke(app, ["report", str(csv), "-o", str(out), "--json", str(js)])
+    assert res.exit_code == 0, res.output
+    assert "In this cohort" in res.output and out.exists()
+    assert json.loads(js.read_text())["n_patients"] == 60
+
+
+def test_cli_report_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,crpsmap,file\n1,2,3,4\n")
+    res = CliRunner().invoke(app, ["report", str(bad), "-o", str(tmp_path / "x.html")])
+    assert res.exit_code == 2
+    assert not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_tiny_cohorts(tmp_path: Path, n: int) -> None:
+    _report(tmp_path, random_histories(n, seed=n))
