@@ -32,7 +32,7 @@ def write_report(
         from crpsmap.io import read_csv
 
         src = source or Path(histories_or_path).name
-        histories: Sequence[PatientHistory] = read_csv(histories_or_path)
+        histories: Sequence[PatientHistory] = read_csv(Path(histories_or_path))
     else:
         histories = histories_or_path
     stats = cohort_statistics(histories)

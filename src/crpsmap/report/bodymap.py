@@ -26,7 +26,7 @@ ATTRIBUTION = (
 FIGURE_WIDTH = 200.0  # one view; midline at x = 100
 BACK_OFFSET = 230.0
 TOP = 34.0  # room for the view titles
-VIEWBOX = (0.0, 0.0, 430.0, 530.0)
+VIEWBOX = (0.0, 0.0, 430.0, 540.0)
 EMPTY_FILL = "#e9ecef"
 
 Point = tuple[float, float]
@@ -203,8 +203,9 @@ def build_svg() -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:g} {y0:g} {w:g} {h:g}" class="bodymap" '
         'role="img" aria-label="CHOIR body map, front and back">',
         "<style>.bodymap path{stroke:#fff;stroke-width:1.4;stroke-linejoin:round}"
-        ".bodymap text{font:11px sans-serif;fill:#555}.bodymap .view{font-weight:bold;font-size:12px}</style>",
-        f'<text class="view" x="100" y="14" text-anchor="middle">Front</text>',
+        ".bodymap text{font:11px sans-serif;fill:#555}.bodymap .view{font-weight:bold;font-size:12px}"
+        ".bodymap .attribution{font-size:9px}</style>",
+        '<text class="view" x="100" y="14" text-anchor="middle">Front</text>',
         f'<text class="view" x="{BACK_OFFSET + 100:g}" y="14" text-anchor="middle">Back</text>',
         '<text x="22" y="28" text-anchor="middle">R</text><text x="178" y="28" text-anchor="middle">L</text>',
         f'<text x="{BACK_OFFSET + 22:g}" y="28" text-anchor="middle">L</text>'
@@ -216,9 +217,12 @@ def build_svg() -> str:
             f'<path data-region="{slug}" data-choir="{seg.choir}" fill="{EMPTY_FILL}" d="{d}">'
             f"<title>{escape(seg.label)} [{seg.choir}]</title></path>"
         )
-    lines.append(
-        f'<text x="{w / 2:g}" y="{h - 6:g}" text-anchor="middle" style="font-size:8.5px">{escape(ATTRIBUTION)}</text>'
-    )
+    first, second = ATTRIBUTION.split("; ", 1)
+    for k, part in enumerate((first + ";", second)):
+        lines.append(
+            f'<text x="{w / 2:g}" y="{h - 18 + 12 * k:g}" text-anchor="middle" class="attribution">'
+            f"{escape(part)}</text>"
+        )
     lines.append("</svg>")
     return "\n".join(lines) + "\n"
 
@@ -230,7 +234,6 @@ def asset_svg() -> str:
 
 
 _PATH_RE = re.compile(r'<path data-region="([^"]+)" data-choir="(\d+)" fill="[^"]*"')
-_TITLE_RE = re.compile(r"<title>([^<]*)</title>")
 
 
 def coloured_svg(
@@ -251,9 +254,7 @@ def coloured_svg(
             m = re.match(r'data-region="([^"]+)"', chunks[i])
             if m:
                 extra = escape(title_of_area(atlas.segment_by_slug[m.group(1)].area))
-                chunks[i] = _TITLE_RE.sub(
-                    lambda t, e=extra: f"<title>{t.group(1)}: {e}</title>", chunks[i], count=1
-                )
+                chunks[i] = chunks[i].replace("</title>", f": {extra}</title>", 1)
         svg = "<path ".join(chunks)
     if css_class:
         svg = svg.replace('class="bodymap"', f'class="bodymap {css_class}"', 1)

@@ -8,8 +8,11 @@ what goes with it (Cox), and how it was computed (methods). It describes a cohor
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
+from functools import cache
 from html import escape
+from importlib import resources
 
 from crpsmap.atlas import LIMBS, load_atlas
 from crpsmap.report.bodymap import ATTRIBUTION, area_colours, coloured_svg
@@ -30,40 +33,12 @@ COX_LABELS = {
     "hrv_rmssd": "Vagal tone: HRV RMSSD (per ms)",
     "limbs_affected": "Limbs already affected (per limb; time-varying)",
 }
-CSS = """
-*{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;
-margin:0;background:#f3f4f6}
-main{max-width:1080px;margin:0 auto;padding:24px 28px 40px;background:#fff}
-h1{font-size:26px;margin:0 0 2px}h2{font-size:19px;margin:30px 0 8px;border-bottom:2px solid #e5e7eb;
-padding-bottom:4px}h3{font-size:15px;margin:16px 0 4px}
-.meta{color:#6b7280;font-size:13px}
-.note{background:#fef3c7;border-left:4px solid #f59e0b;padding:8px 12px;margin:12px 0;font-size:14px}
-.empty{background:#f3f4f6;border-left:4px solid #9ca3af;padding:8px 12px;margin:8px 0}
-.headline{font-size:21px;line-height:1.4;margin:16px 0 10px;font-weight:500}
-.cards{display:grid;grid-template-columns:repeat(5,1fr);gap:10px;margin:12px 0}
-.card{border:1px solid #e5e7eb;border-radius:8px;padding:10px 12px}
-.card .v{font-size:24px;font-weight:700}.card .k{font-size:13px;color:#4b5563}
-.card .ci{font-size:12px;color:#6b7280}
-.maps{display:grid;grid-template-columns:1fr 1fr;gap:18px}
-.maps figure{margin:0}.maps figcaption{font-weight:600;text-align:center;margin-bottom:2px}
-svg{max-width:100%;height:auto;display:block}
-svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;font-size:12px;
-fill:#374151}
-svg .small{font-size:11px;fill:#6b7280}svg .strong{font-weight:700;fill:#111827}
-svg .grid{stroke:#e5e7eb}svg .axis{stroke:#6b7280}svg .half{stroke:#9ca3af;stroke-dasharray:2 3}
-svg .whisker{stroke:#1f2937;stroke-width:1.3}
-table{border-collapse:collapse;width:100%;font-size:13.5px;margin:6px 0}
-th,td{border-bottom:1px solid #e5e7eb;padding:5px 7px;text-align:left;vertical-align:top}
-th{background:#f9fafb;font-weight:600}td.n{text-align:right;white-space:nowrap}
-.flow td.cell{text-align:center;min-width:82px}
-.src{font-size:12px;color:#6b7280}
-.two{display:grid;grid-template-columns:1fr 1fr;gap:18px}
-.caption{font-size:13px;color:#4b5563;margin:4px 0 0}
-.methods{font-size:14px}.methods li{margin:3px 0}
-footer{margin-top:26px;font-size:12.5px;color:#6b7280;border-top:1px solid #e5e7eb;padding-top:10px}
-@media (max-width:800px){.cards{grid-template-columns:1fr 1fr}.maps,.two{grid-template-columns:1fr}}
-"""
+
+
+@cache
+def css() -> str:
+    """The report's style sheet (report/report.css), inlined into the page."""
+    return resources.files("crpsmap.report").joinpath("report.css").read_text(encoding="utf-8")
 
 
 def _p(v: float | None) -> str:
@@ -95,8 +70,10 @@ def headline(stats: CohortStatistics) -> str:
             "beyond the onset area during follow-up."
         )
     return (
-        f"In this cohort, {pct(a.proportion)} of patients (95% CI {_ci(a)}; {a.count} of {a.denominator}) showed "
-        f"spread beyond the onset area; {pct(m.proportion)} ({_ci(m)}) had CRPS in more than one limb by their "
+        f"In this cohort, {pct(a.proportion)} of patients (95% CI {_ci(a)}; {a.count} of "
+        f"{a.denominator}) showed "
+        f"spread beyond the onset area; {pct(m.proportion)} ({_ci(m)}) had CRPS in more than one "
+        "limb by their "
         "last visit."
     )
 
@@ -165,12 +142,14 @@ def _bodymaps(stats: CohortStatistics) -> str:
         f"{escape(atlas.area_by_slug[a].name.lower())} {pct(f.last_share[a].proportion)}" for a in top
     )
     return (
-        '<p class="caption">Share of patients with each body area involved, at onset and at the last follow-up '
+        '<p class="caption">Share of patients with each body area involved, at onset and at the '
+        "last follow-up "
         "(both front and back segments of an area take the area's colour; hover a segment for its figure). "
         f"Most often involved at last follow-up: {top_txt}.</p>"
         f'<div class="maps">{"".join(maps)}</div>'
-        f'<div class="two"><div>{legend_svg(vmax, "heat-legend")}<p class="src">{escape(ATTRIBUTION)} '
-        "Front view: the patient's right is on your left.</p></div>"
+        f'<div class="two"><div>{legend_svg(vmax, "heat-legend")}'
+        '<p class="src">Front view: the patient\'s right is on your left; back view: on your right. '
+        "Grey: no patient.</p></div>"
         "<div><table><tr><th>Internal organs (not drawn)</th><th>onset</th><th>last follow-up</th></tr>"
         f"{visc}</table></div></div>"
     )
@@ -179,8 +158,10 @@ def _bodymaps(stats: CohortStatistics) -> str:
 def _km(stats: CohortStatistics) -> str:
     km = stats.km
     ex = (
-        f"{km.excluded_no_limb} patient(s) with no limb ever involved and {km.excluded_ambiguous_first_limb} with "
-        "two or more limbs involved at once at the start (no identifiable first limb) are not in this analysis"
+        f"{km.excluded_no_limb} patient(s) with no limb ever involved and "
+        f"{km.excluded_ambiguous_first_limb} with "
+        "two or more limbs involved at once at the start (no identifiable first limb) are not in "
+        "this analysis"
     )
     if km.excluded_no_onset:
         ex += f"; {km.excluded_no_onset} without any involvement record"
@@ -190,13 +171,14 @@ def _km(stats: CohortStatistics) -> str:
     o = km.overall
     if o.events == 0:
         lead = (
-            f'<p class="empty">None of the {o.n} patients with an identifiable first limb reached a second limb '
+            f'<p class="empty">None of the {o.n} patients with an identifiable first limb reached a '
+            "second limb "
             "during follow-up.</p>"
         )
     else:
         lead = ""
     rows = "".join(
-        f"<tr><td>{escape(c.label)}</td><td class='n'>{c.n}</td><td class='n'>{c.events}</td>"
+        f"<tr><td>{escape(_group(c.label))}</td><td class='n'>{c.n}</td><td class='n'>{c.events}</td>"
         f"<td class='n'>{_days(c.median_days)}</td><td class='n'>{_days(c.median_ci_low)} – "
         f"{_days(c.median_ci_high)}</td></tr>"
         for c in curves
@@ -204,11 +186,21 @@ def _km(stats: CohortStatistics) -> str:
     return (
         f"{lead}{km_svg(curves)}"
         '<p class="caption">Share of patients in whom CRPS had reached a second limb, by years since onset '
-        "(Kaplan–Meier, 1 − survival; shaded: 95% confidence band; patients without a second limb count until "
+        "(Kaplan–Meier, 1 − survival; shaded: 95% confidence band; patients without a second limb "
+        "count until "
         f"their last visit). Dashed lines mark the medians. {ex}.</p>"
         "<table><tr><th>group</th><th>patients</th><th>second limb seen</th><th>median (days)</th>"
         f"<th>95% CI (days)</th></tr>{rows}</table>"
     )
+
+
+def _group(label: str) -> str:
+    names = {
+        "all": "all patients",
+        "upper limb onset": "onset in an arm",
+        "lower limb onset": "onset in a leg",
+    }
+    return names.get(label, label)
 
 
 def _days(v: float | None) -> str:
@@ -233,7 +225,8 @@ def _patterns(stats: CohortStatistics) -> str:
                 ("mirror (same area, other side)", f.maleki["mirror"]),
             ]
         )
-        + '<p class="caption">A patient counts once for each kind seen at least once; the shares add up to more '
+        + '<p class="caption">A patient counts once for each kind seen at least once; '
+        + "the shares add up to more "
         "than 100%.</p>"
     )
     lp = f.limb_patterns
@@ -259,12 +252,15 @@ def _patterns(stats: CohortStatistics) -> str:
                 + "</div>"
             )
         parts.append(
-            f"<h3>Which limb came second (van Rijn 2011), among the {n_lp} patients whose second limb followed an "
+            f"<h3>Which limb came second (van Rijn 2011), among the {n_lp} patients whose second "
+            "limb followed an "
             "identifiable first one</h3>"
             + bars_svg([(f"{k} ({_lp_words(k)})", p) for k, p in rows])
             + f'<div class="two">{"".join(trig)}</div>'
-            + '<p class="caption">Trauma: an injury or operation recorded in that limb in the 183 days before it '
-            f"became involved. {lp.excluded_tied_second} patient(s) whose second and third limbs appeared on the "
+            + '<p class="caption">Trauma: an injury or operation recorded in that limb '
+            + "in the 183 days before it "
+            f"became involved. {lp.excluded_tied_second} patient(s) whose second and third limbs "
+            "appeared on the "
             "same date are left out (no identifiable second limb).</p>"
         )
         parts.append("<h3>Limb order: from the first limb to the second</h3>" + _flows(stats))
@@ -286,7 +282,8 @@ def _patterns(stats: CohortStatistics) -> str:
         + "".join(f"<th>{k} limb{'s' if k != 1 else ''}</th>" for k in range(5))
         + "</tr><tr>"
         + "".join(
-            f"<td class='n'>{counts.get(k, 0)} ({pct(counts.get(k, 0) / f.n_with_onset if f.n_with_onset else None)})</td>"
+            f"<td class='n'>{counts.get(k, 0)} "
+            f"({pct(counts.get(k, 0) / f.n_with_onset if f.n_with_onset else None)})</td>"
             for k in range(5)
         )
         + "</tr></table>"
@@ -333,33 +330,43 @@ def _flows(stats: CohortStatistics) -> str:
 def _literature(stats: CohortStatistics) -> str:
     if not stats.literature:
         return '<p class="empty">No published figure could be compared.</p>'
+    sources: list[str] = []
     rows = []
     for c in stats.literature:
+        if c.source not in sources:
+            sources.append(c.source)
+        ref = sources.index(c.source) + 1
         pub_n = f"{c.published_count}/{c.published_denominator}" if c.published_denominator else ""
         derived = " (count derived)" if c.count_derived else ""
-        comparable = "" if c.comparable else " <em>not comparable as a rate</em>"
+        note = f"<br><span class='src'>{escape(c.note)}</span>" if c.note else ""
         rows.append(
-            f"<tr><td>{escape(c.label)}</td>"
+            f"<tr><td>{escape(c.label)}{note}</td>"
             f"<td class='n'><b>{pct(c.cohort.proportion)}</b><br><span class='src'>{_ci(c.cohort)} · "
             f"{c.cohort.count}/{c.cohort.denominator}</span></td>"
             f"<td class='n'><b>{pct(c.published)}</b><br><span class='src'>{pub_n}{derived}</span></td>"
+            f"<td>{escape(short_citation(c.source))} [{ref}]</td>"
             f"<td class='n'>{_p(c.p_value)}<br><span class='src'>{escape(c.test or 'not tested')}</span></td>"
-            f"<td class='src'>{escape(_short_source(c.source))}{comparable}"
-            f"{('<br>' + escape(c.note)) if c.note else ''}</td></tr>"
+            "</tr>"
         )
+    refs = "".join(f"<li>{escape(src)}</li>" for src in sources)
     return (
-        '<p class="caption">The cohort beside published cohorts. p: Fisher\'s exact test (two samples) where the '
-        "published count is known or derived (share × denominator, marked), otherwise an exact binomial test "
-        "against the published share. Published cohorts were selected differently (referral centres, samples "
-        "chosen for spread): a small p says the figures differ, not which is right.</p>"
-        "<table><tr><th>figure</th><th>this cohort</th><th>published</th><th>p (test)</th><th>source</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        '<p class="caption">The cohort beside published cohorts. p: Fisher\'s exact test (two samples) where '
+        "the published count is known or derived (share × denominator, marked), otherwise an exact binomial "
+        "test against the published share. Published cohorts were selected differently (referral centres, "
+        "samples chosen for spread): a small p says the figures differ, not which is right.</p>"
+        "<table><tr><th>figure</th><th>this cohort</th><th>published</th><th>source</th><th>p "
+        "(test)</th></tr>" + "".join(rows) + f'</table><ol class="src">{refs}</ol>'
     )
 
 
-def _short_source(source: str) -> str:
-    return source if len(source) < 170 else source[:167] + "…"
+def short_citation(source: str) -> str:
+    """'van Rijn et al. 2011' from a full reference."""
+    first = source.split(",")[0].split(".")[0].strip()
+    words = first.split()
+    if len(words) > 1 and words[-1].isupper():
+        words = words[:-1]
+    year = re.search(r"\b(19|20)\d{2}\b", source)
+    return f"{' '.join(words)} et al.{' ' + year.group(0) if year else ''}"
 
 
 def _cox(stats: CohortStatistics) -> str:
@@ -381,8 +388,10 @@ def _cox(stats: CohortStatistics) -> str:
     )
     return (
         f'<p class="caption">Hazard of CRPS reaching a new limb, from the first limb on ({cox.n_patients} '
-        f"patients, {cox.n_events} new-limb events, {cox.n_rows} intervals). A hazard ratio above 1 means a new "
-        f"limb sooner. {escape(hrv)}{escape(excl_txt)} Fitted with {escape(cox.fitter)}. These are associations in "
+        f"patients, {cox.n_events} new-limb events, {cox.n_rows} intervals). A hazard ratio above 1 "
+        "means a new "
+        f"limb sooner. {escape(hrv)}{escape(excl_txt)} Fitted with {escape(cox.fitter)}. These are "
+        "associations in "
         "this cohort, not causes.</p>"
         "<table><tr><th>covariate</th><th>hazard ratio</th><th>95% CI</th><th>p</th></tr>"
         f"{rows}</table>"
@@ -390,52 +399,46 @@ def _cox(stats: CohortStatistics) -> str:
 
 
 METHODS = """
-<ul class="methods">
-<li><b>Data and rules.</b> Body regions follow the 74-segment CHOIR Body Map; front and back segments of one
-body part on one side form an <i>area</i>. Involvement is read from onset and assessment records; an area is
-newly involved on the first date it appears; follow-up ends at the last record of any kind.</li>
-<li><b>Spread</b>: any area newly involved after the onset date. Each new area is <i>mirror</i> (its mirror area
-was involved before), else <i>contiguous</i> (a neighbouring area was involved), else <i>independent</i>
-(Maleki et al. 2000), or <i>visceral</i> (an internal-organ system).</li>
-<li><b>Multi-limb</b>: two or more limbs involved at the last follow-up. <b>Generalized</b>: all four limbs and a
-trunk area involved. <b>Visceral</b>: any internal-organ system involved.</li>
-<li><b>Second-limb pattern</b> (van Rijn et al. 2011), among patients with an identifiable first limb (exactly
-one limb when the first limb appeared) who later had a second limb: <i>contralateral</i> (same girdle, other
-side), <i>ipsilateral</i> (same side, other girdle), <i>diagonal</i> (other side and girdle). Patients whose
-second and third limbs appeared on the same date are left out. <b>Trigger</b>: trauma if an injury or operation
-was recorded in the new area or its limb within 183 days before, else spontaneous. <b>Direction</b> counts every
-new-limb event: ascending (first limb a leg, new limb an arm), descending, lateral (same girdle).</li>
-<li><b>Proportions</b> carry Wilson 95% score intervals; the denominator of every share is shown. Patients
-without any involvement record are counted in the cohort size but not in the shares.</li>
-<li><b>Time to a second limb</b>: days from the onset date to the first record of a second limb; patients
-without one are censored at their last record. Kaplan–Meier estimate (lifelines), median with the 95% interval
-where the log(−log) confidence band crosses 50%; curves by the girdle of the first limb. Patients with no limb
-or no identifiable first limb are left out (counts given).</li>
-<li><b>Cox model</b>: time from the first limb to each next limb in counting-process form ((start, stop]
-intervals split at every new limb); covariates age at onset, sex (female = 1), onset girdle (leg = 1), HRV
-RMSSD (first recorded value; included only if recorded for at least half of the patients, who are then the
-sample) and the number of limbs already affected (time-varying). Efron ties. lifelines CoxTimeVaryingFitter;
-for large tables (&gt;40,000 intervals) the same partial likelihood is maximised by statsmodels PHReg, which
-agrees with lifelines to 1e-6 in the tests. Not fitted with fewer than 10 events.</li>
-<li><b>Literature</b>: published figures from the project's reference file with their sources; Fisher's exact
-test where both counts are known (counts derived from a published share × denominator are marked), else an
-exact binomial test against the published share.</li>
-</ul>
-<h3>References</h3>
-<ul class="methods src">
-<li>van Rijn MA, Marinus J, Putter H, Bosselaar SRJ, Moseley GL, van Hilten JJ. Spreading of complex regional pain
-syndrome: not a random process. J Neural Transm 2011;118(9):1301–1309. doi:10.1007/s00702-011-0601-1</li>
-<li>Maleki J, LeBel AA, Bennett GJ, Schwartzman RJ. Patterns of spread in complex regional pain syndrome, type I
-(reflex sympathetic dystrophy). Pain 2000;88(3):259–266. doi:10.1016/S0304-3959(00)00332-8</li>
-<li>CHOIR Body Map: Stanford Collaborative Health Outcomes Information Registry (Kao, Mackey); Scherrer KH et al.
-Development and validation of the Collaborative Health Outcomes Information Registry body map. PAIN Reports
-2021;6:e880.</li>
-<li>Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4(40):1317.</li>
-<li>Seabold S, Perktold J. statsmodels: econometric and statistical modeling with Python. Proc 9th Python in
-Science Conf 2010.</li>
-<li>Wilson EB. Probable inference, the law of succession, and statistical inference. J Am Stat Assoc
-1927;22:209–212.</li>
-</ul>
+<ul class="methods"> <li><b>Data and rules.</b> Body regions follow the 74-segment CHOIR Body Map; front
+and back segments of one body part on one side form an <i>area</i>. Involvement is read from onset and
+assessment records; an area is newly involved on the first date it appears; follow-up ends at the last
+record of any kind.</li> <li><b>Spread</b>: any area newly involved after the onset date. Each new area
+is <i>mirror</i> (its mirror area was involved before), else <i>contiguous</i> (a neighbouring area was
+involved), else <i>independent</i> (Maleki et al. 2000), or <i>visceral</i> (an internal-organ
+system).</li> <li><b>Multi-limb</b>: two or more limbs involved at the last follow-up.
+<b>Generalized</b>: all four limbs and a trunk area involved. <b>Visceral</b>: any internal-organ system
+involved.</li> <li><b>Second-limb pattern</b> (van Rijn et al. 2011), among patients with an identifiable
+first limb (exactly one limb when the first limb appeared) who later had a second limb:
+<i>contralateral</i> (same girdle, other side), <i>ipsilateral</i> (same side, other girdle),
+<i>diagonal</i> (other side and girdle). Patients whose second and third limbs appeared on the same date
+are left out. <b>Trigger</b>: trauma if an injury or operation was recorded in the new area or its limb
+within 183 days before, else spontaneous. <b>Direction</b> counts every new-limb event: ascending (first
+limb a leg, new limb an arm), descending, lateral (same girdle).</li> <li><b>Proportions</b> carry Wilson
+95% score intervals; the denominator of every share is shown. Patients without any involvement record are
+counted in the cohort size but not in the shares.</li> <li><b>Time to a second limb</b>: days from the
+onset date to the first record of a second limb; patients without one are censored at their last record.
+Kaplan–Meier estimate (lifelines), median with the 95% interval where the log(−log) confidence band
+crosses 50%; curves by the girdle of the first limb. Patients with no limb or no identifiable first limb
+are left out (counts given).</li> <li><b>Cox model</b>: time from the first limb to each next limb in
+counting-process form ((start, stop] intervals split at every new limb); covariates age at onset, sex
+(female = 1), onset girdle (leg = 1), HRV RMSSD (first recorded value; included only if recorded for at
+least half of the patients, who are then the sample) and the number of limbs already affected
+(time-varying). Efron ties. lifelines CoxTimeVaryingFitter; for large tables (&gt;40,000 intervals) the
+same partial likelihood is maximised by statsmodels PHReg, which agrees with lifelines to 1e-6 in the
+tests. Not fitted with fewer than 10 events.</li> <li><b>Literature</b>: published figures from the
+project's reference file with their sources; Fisher's exact test where both counts are known (counts
+derived from a published share × denominator are marked), else an exact binomial test against the
+published share.</li> </ul> <h3>References</h3> <ul class="methods src"> <li>van Rijn MA, Marinus J,
+Putter H, Bosselaar SRJ, Moseley GL, van Hilten JJ. Spreading of complex regional pain syndrome: not a
+random process. J Neural Transm 2011;118(9):1301–1309. doi:10.1007/s00702-011-0601-1</li> <li>Maleki J,
+LeBel AA, Bennett GJ, Schwartzman RJ. Patterns of spread in complex regional pain syndrome, type I
+(reflex sympathetic dystrophy). Pain 2000;88(3):259–266. doi:10.1016/S0304-3959(00)00332-8</li> <li>CHOIR
+Body Map: Stanford Collaborative Health Outcomes Information Registry (Kao, Mackey); Scherrer KH et al.
+Development and validation of the Collaborative Health Outcomes Information Registry body map. PAIN
+Reports 2021;6:e880.</li> <li>Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source
+Softw 2019;4(40):1317.</li> <li>Seabold S, Perktold J. statsmodels: econometric and statistical modeling
+with Python. Proc 9th Python in Science Conf 2010.</li> <li>Wilson EB. Probable inference, the law of
+succession, and statistical inference. J Am Stat Assoc 1927;22:209–212.</li> </ul>
 """
 
 
@@ -467,7 +470,8 @@ def render_html(
         )
     if f.n_without_involvement:
         notes.append(
-            f'<div class="note">{f.n_without_involvement} patient(s) have no onset or assessment record naming a '
+            f'<div class="note">{f.n_without_involvement} patient(s) have no onset or assessment '
+            "record naming a "
             "region; they are not in the shares.</div>"
         )
     body = [
@@ -494,13 +498,14 @@ def render_html(
     body += [
         "<h2>Methods</h2>",
         METHODS,
-        "<footer>This report describes a cohort of patients and how their CRPS spread; it gives no advice on the "
+        "<footer>This report describes a cohort of patients and how their CRPS spread; it gives no "
+        "advice on the "
         f"diagnosis or treatment of any patient. {escape(ATTRIBUTION)}</footer>",
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
+        f"<title>{escape(title)}</title><style>{css()}</style></head><body><main>"
         + "\n".join(body)
         + "</main></body></html>\n"
     )

@@ -43,18 +43,19 @@ def legend_svg(vmax: float, gradient_id: str) -> str:
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 44" class="legend" role="img" '
         'aria-label="colour scale">'
         f'<defs><linearGradient id="{gradient_id}">{stops}</linearGradient></defs>'
-        f'<rect x="10" y="8" width="220" height="16" fill="url(#{gradient_id})" stroke="#999" stroke-width="0.5"/>'
+        f'<rect x="10" y="8" width="220" height="16" fill="url(#{gradient_id})" stroke="#999" '
+        'stroke-width="0.5"/>'
         + "".join(ticks)
         + '<text x="238" y="21" style="font-size:10px">of patients</text>'
         "</svg>"
     )
 
 
-def km_svg(curves: Sequence[KMCurve], width: int = 640, height: int = 300) -> str:
+def km_svg(curves: Sequence[KMCurve], width: int = 780, height: int = 320) -> str:
     """Cumulative share with a second limb (1 - KM), with 95% bands and the median marked."""
     if not curves:
         return ""
-    ml, mr, mt, mb = 52, 150, 14, 42
+    ml, mr, mt, mb = 52, 200, 14, 42
     pw, ph = width - ml - mr, height - mt - mb
     tmax = max((c.times[-1] for c in curves if c.times), default=1.0) or 1.0
     years = tmax / 365.25
@@ -116,7 +117,8 @@ def km_svg(curves: Sequence[KMCurve], width: int = 640, height: int = 300) -> st
         label = {"all": "all patients", "upper": "onset in an arm", "lower": "onset in a leg"}[key]
         med = "not reached" if c.median_days is None else f"{c.median_days / 365.25:.1f} y"
         out.append(
-            f'<line x1="{ml + pw + 12}" x2="{ml + pw + 30}" y1="{ly}" y2="{ly}" stroke="{col}" stroke-width="{w}"/>'
+            f'<line x1="{ml + pw + 12}" x2="{ml + pw + 30}" y1="{ly}" y2="{ly}" stroke="{col}" '
+            f'stroke-width="{w}"/>'
             f'<text x="{ml + pw + 34}" y="{ly + 4}">{escape(label)} (n={c.n})</text>'
             f'<text x="{ml + pw + 34}" y="{ly + 17}" class="small">median {med}</text>'
         )
@@ -125,9 +127,9 @@ def km_svg(curves: Sequence[KMCurve], width: int = 640, height: int = 300) -> st
     return "".join(out)
 
 
-def bars_svg(rows: Sequence[tuple[str, Proportion]], width: int = 640, colour: str = BAR) -> str:
+def bars_svg(rows: Sequence[tuple[str, Proportion]], width: int = 780, colour: str = BAR) -> str:
     """Horizontal bars with 95% whiskers; label shows percent, interval and count/denominator."""
-    lw, rw, rh = 190, 190, 26
+    lw, rw, rh = (250, 200, 26) if width >= 700 else (100, 170, 24)
     pw = width - lw - rw
     height = rh * len(rows) + 24
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="plot" role="img">']
@@ -154,7 +156,8 @@ def bars_svg(rows: Sequence[tuple[str, Proportion]], width: int = 640, colour: s
         )
         out.append(
             f'<text x="{lw + pw + 8}" y="{y + 14}"><tspan class="strong">{pct(p.proportion)}</tspan> '
-            f'({pct(p.ci_low)}–{pct(p.ci_high)}) <tspan class="small">{p.count}/{p.denominator}</tspan></text>'
+            f"({pct(p.ci_low)}–{pct(p.ci_high)}) "
+            f'<tspan class="small">{p.count}/{p.denominator}</tspan></text>'
         )
     out.append("</svg>")
     return "".join(out)
