@@ -13,7 +13,7 @@ from crpsmap.stats.survival import KMCurve
 
 PALETTE = {"all": "#1f2937", "upper": "#2563eb", "lower": "#d97706"}
 BAR = "#3b82f6"
-_ORANGES = ["#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"]
+_ORANGES = ["#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"]
 
 
 def heat(t: float) -> str:
