@@ -119,5 +119,71 @@ def demo() -> None:
     print_cohort_summary(list(classify_all(histories)), console)
 
 
+@app.command()
+def simulate(
+    patients: Annotated[
+        int, typer.Option("--patients", "-n", min=1, help="clinic (CRPS) patients to simulate")
+    ] = 200,
+    years: Annotated[float, typer.Option(min=0.5, help="follow-up from the injury, years")] = 5.0,
+    seed: Annotated[int, typer.Option(min=0, help="random seed: same seed, same cohort, bit for bit")] = 0,
+    intervention: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME[@START[:STOP]] days after enrolment, or NAME@injury+START[:STOP]"),
+    ] = None,
+    off: Annotated[
+        list[str] | None, typer.Option(help="switch a model mechanism off (e.g. supraspinal); repeatable")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="CSV long-format file to write")
+    ] = Path("cohort.csv"),
+) -> None:
+    """Simulate a virtual CRPS clinic with the neuro-immune model (MODEL OUTPUT, a hypothesis, not data)."""
+    import dataclasses
+
+    from rich.progress import Progress
+
+    from crpsmap.io.csv_long import write_csv
+    from crpsmap.model import Mechanisms, ModelParams, Sim, parse_intervention
+
+    try:
+        ivs = tuple(parse_intervention(t) for t in intervention or [])
+        mech = Mechanisms(**{name: False for name in off or []})
+        sim = Sim(params=ModelParams(mechanisms=mech), years=years, seed=seed, interventions=ivs)
+        sim.config().steps_per_day  # noqa: B018 - validates dt
+        from crpsmap.model.cohort import window_end
+
+        window_end(sim.n_days)
+    except (ValueError, TypeError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    with Progress(console=err_console, transient=True) as bar:
+        screen = bar.add_task("screening injuries for CRPS", total=patients)
+        follow = bar.add_task("following patients", total=patients)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(screen if stage == "screen" else follow, completed=done)
+
+        clinic = sim.clinic(patients, progress=progress)
+    write_csv(clinic.histories, output)
+    meta = {
+        "model_output": True,
+        "patients": len(clinic.histories),
+        "injuries_screened": clinic.n_injuries,
+        "conversion_injury_to_crps": clinic.conversion,
+        "years": years,
+        "seed": seed,
+        "interventions": [dataclasses.asdict(iv) for iv in ivs],
+        "mechanisms_off": sorted(off or []),
+    }
+    meta_path = output.with_suffix(".model.json")
+    meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    console.print(
+        f"MODEL OUTPUT: {len(clinic.histories)} virtual CRPS patients from {clinic.n_injuries} "
+        f"simulated injuries (conversion {clinic.conversion:.1%}), {years:g} years, seed {seed} "
+        f"-> {output}; settings in {meta_path}",
+        highlight=False,
+    )
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()

@@ -1,0 +1,328 @@
+"""Virtual patients: injury, demography, susceptibility, later events, clinic visits, and their histories.
+
+Every draw is a pure function of (seed, injury index, stream, counter) (rng.py), so patient k is the same
+person in any chunk, in any cohort size, and under control or intervention (common random numbers).
+Calendars are anchored at fixed dates, so output never depends on the day it is run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from crpsmap.atlas import load_atlas
+from crpsmap.history import CRPSType, PatientHistory, Record, RecordKind, Sex
+from crpsmap.model.arrays import PatientInputs, RunOutput
+from crpsmap.model.interventions import Intervention, schedule
+from crpsmap.model.params import CohortParams
+from crpsmap.model.rng import STREAM_DEMOGRAPHY, STREAM_EVENTS, STREAM_OBSERVE, STREAM_VISITS, Draws
+
+#: no virtual record is dated after this day (the project's "today"); fixed so output is reproducible
+LATEST_DATE = dt.date(2026, 11, 25)
+ONSET_WINDOW_END = dt.date(2018, 12, 31)
+ONSET_WINDOW_DAYS = 7 * 365  # injuries spread over 2012-2018 (earlier when follow-up is long)
+EARLIEST_WINDOW_START = dt.date(1960, 1, 1)
+MODEL_LABEL = {"source": "model"}  # extra column on every record: this is model output
+
+# onset sites within a limb (area stem, weight); hand most often (Pendon 2017), then wrist [D]
+UPPER_SITES = (("hand", 1.0), ("wrist", 0.5), ("forearm", 0.25), ("elbow", 0.1), ("shoulder", 0.1))
+LOWER_SITES = (("foot", 1.0), ("ankle", 0.8), ("lower_leg", 0.25), ("knee", 0.25), ("hip", 0.05))
+TRAUMA, SURGERY = 0, 1
+EVENT_SLOTS_PER_YEAR = 1.0  # slots reserved per year of follow-up per event process (cap on events)
+
+
+@dataclass(frozen=True)
+class Demography:
+    """What the clinic would know about each patient (arrays over patients)."""
+
+    patient: np.ndarray  # injury index
+    female: np.ndarray
+    birth_year: np.ndarray
+    injury_date: np.ndarray  # ordinal (datetime.date.toordinal)
+    onset_unit: np.ndarray  # area unit of the inciting injury
+    spontaneous: np.ndarray  # no recorded eliciting event
+    chronic_infection: np.ndarray
+    ev_day: np.ndarray  # (P, E) day of trauma/surgery/acute infection, -1 none
+    ev_kind: np.ndarray  # (P, E) 0 trauma, 1 surgery, 2 infection
+    ev_unit: np.ndarray  # (P, E) area unit (trauma/surgery) or -1
+    visit_day: np.ndarray  # (P, V) clinic visit days, -1 none
+
+
+def window_end(n_days: int) -> dt.date:
+    """Last injury date such that every record stays on or before LATEST_DATE."""
+    end = min(ONSET_WINDOW_END, LATEST_DATE - dt.timedelta(days=n_days + 1))
+    if end - dt.timedelta(days=ONSET_WINDOW_DAYS) < EARLIEST_WINDOW_START:
+        raise ValueError(
+            f"a follow-up of {n_days} days cannot end by {LATEST_DATE} "
+            f"with injuries after {EARLIEST_WINDOW_START}; shorten --years"
+        )
+    return end
+
+
+def _site_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative site weights and their area units, for (limb group) x (side)."""
+    atlas = load_atlas()
+    out = []
+    for sites in (UPPER_SITES, LOWER_SITES):
+        w = np.array([x for _, x in sites])
+        cum = np.cumsum(w / w.sum())
+        units = np.array(
+            [[atlas.unit_index[f"{stem}_{side}"] for stem, _ in sites] for side in ("right", "left")],
+            dtype=np.int64,
+        )
+        out += [cum, units]
+    return out[0], out[1], out[2], out[3]
+
+
+def _draw_site(u_limb: np.ndarray, u_side: np.ndarray, u_site: np.ndarray, cp: CohortParams) -> np.ndarray:
+    cum_up, units_up, cum_lo, units_lo = _site_tables()
+    side = (u_side < 0.5).astype(np.int64)  # 0 right, 1 left
+    up = u_limb < cp.p_upper
+    i_up = np.minimum(np.searchsorted(cum_up, u_site, side="right"), len(cum_up) - 1)
+    i_lo = np.minimum(np.searchsorted(cum_lo, u_site, side="right"), len(cum_lo) - 1)
+    return np.where(up, units_up[side, i_up], units_lo[side, i_lo])
+
+
+def _poisson_days(d: Draws, counter0: int, rate_per_year: float, slots: int, n_days: int) -> np.ndarray:
+    """Event days of a Poisson process (one uniform per slot); -1 beyond the horizon."""
+    if rate_per_year <= 0 or slots == 0:
+        return np.full((d.keys.shape[0], max(slots, 0)), -1, dtype=np.int64)
+    u = d.uniform(counter0, slots)
+    gaps = -np.log1p(-u) * 365.25 / rate_per_year
+    days = np.ceil(np.cumsum(gaps, axis=1)).astype(np.int64)
+    return np.where(days < n_days, days, -1)
+
+
+def draw_patients(
+    seed: int,
+    patients: np.ndarray,
+    cp: CohortParams,
+    n_days: int,
+    steps_per_day: int,
+    interventions: tuple[Intervention, ...] = (),
+    *,
+    visits: bool = True,
+) -> tuple[PatientInputs, Demography]:
+    """Inputs of the dynamics and the clinic's view for the injuries `patients` (any order, any subset).
+
+    With visits=False the only observation is the screening day (is this injury CRPS?).
+    """
+    patients = np.asarray(patients, dtype=np.int64)
+    n = patients.shape[0]
+    d = Draws(seed, patients, STREAM_DEMOGRAPHY)
+    female = d.uniform(0) < cp.p_female
+    age = np.clip(cp.age_mean + cp.age_sd * d.normal(1), 18.0, 90.0)
+    onset_unit = _draw_site(d.uniform(2), d.uniform(3), d.uniform(4), cp)
+    fracture = d.uniform(5) < cp.p_fracture
+    spontaneous = d.uniform(6) < cp.p_spontaneous
+    amp = np.where(fracture, cp.drive_fracture, cp.drive_other) * np.exp(cp.drive_sd * d.normal(7))
+    gain = np.exp(cp.gain_mu + cp.gain_sd * d.normal(8))
+    v0 = np.clip(cp.v0_mean * np.exp(cp.v0_sd * d.normal(9) - 0.5 * cp.v0_sd**2), 0.05, 1.0)
+    chronic = d.uniform(10) < cp.p_chronic_infection
+    infection = np.where(chronic, cp.infection_level * np.exp(0.3 * d.normal(11)), 0.0)
+    end = window_end(n_days)
+    start = end - dt.timedelta(days=ONSET_WINDOW_DAYS)
+    injury = start.toordinal() + np.floor(d.uniform(12) * ONSET_WINDOW_DAYS).astype(np.int64)
+    injury_year = np.array([dt.date.fromordinal(int(x)).year for x in injury], dtype=np.int64)
+    birth_year = injury_year - np.floor(age).astype(np.int64)
+
+    # later events: traumas and surgeries (one process, kind drawn), acute infections
+    e = Draws(seed, patients, STREAM_EVENTS)
+    years = n_days / 365.25
+    slots = int(math.ceil(EVENT_SLOTS_PER_YEAR * years)) + 2
+    rate_ts = cp.trauma_rate + cp.surgery_rate
+    ts_day = _poisson_days(e, 0, rate_ts, slots, n_days)
+    is_surgery = e.uniform(1000, slots) < (cp.surgery_rate / rate_ts if rate_ts > 0 else 0.0)
+    random_site = _draw_site(
+        e.uniform(2000, slots).ravel(), e.uniform(3000, slots).ravel(), e.uniform(4000, slots).ravel(), cp
+    ).reshape(n, slots)
+    # half of the surgeries are on the CRPS limb: the inciting area itself [D]
+    on_limb = is_surgery & (e.uniform(5000, slots) < 0.5)
+    ts_unit = np.where(on_limb, onset_unit[:, None], random_site)
+    ts_amp = cp.drive_other * np.exp(cp.drive_sd * e.normal(6000, slots))
+    inf_slots = int(math.ceil(cp.acute_infection_rate * years * 2)) + 2
+    inf_day = _poisson_days(e, 7000, cp.acute_infection_rate, inf_slots, n_days)
+    inf_amp = cp.acute_infection_level * np.exp(0.3 * e.normal(8000, inf_slots))
+
+    ev_day = np.concatenate([np.zeros((n, 1), dtype=np.int64), ts_day, inf_day], axis=1)
+    ev_kind = np.concatenate(
+        [np.zeros((n, 1), dtype=np.int64), np.where(is_surgery, SURGERY, TRAUMA), np.full((n, inf_slots), 2)],
+        axis=1,
+    )
+    ev_unit = np.concatenate([onset_unit[:, None], ts_unit, np.full((n, inf_slots), -1)], axis=1)
+    ev_amp = np.concatenate([amp[:, None], ts_amp, inf_amp], axis=1)
+    order = np.argsort(np.where(ev_day >= 0, ev_day, np.iinfo(np.int64).max), axis=1, kind="stable")
+    ev_day, ev_kind, ev_unit, ev_amp = (
+        np.take_along_axis(x, order, axis=1) for x in (ev_day, ev_kind, ev_unit, ev_amp)
+    )
+    ev_step = np.where(ev_day >= 0, ev_day * steps_per_day, -1)
+
+    if visits:
+        visit_day = clinic_visits(seed, patients, cp, n_days)
+    else:
+        visit_day = np.full((n, 1), int(cp.screen_day), dtype=np.int64)
+    enrol = np.where(visit_day[:, 0] > 0, visit_day[:, 0], int(cp.screen_day))
+    iv_start, iv_stop = schedule(interventions, enrol, steps_per_day)
+    inputs = PatientInputs(
+        patient=patients,
+        gain=gain,
+        v0=v0,
+        infection=infection,
+        ev_step=np.ascontiguousarray(ev_step),
+        ev_unit=np.ascontiguousarray(ev_unit),
+        ev_amp=np.ascontiguousarray(ev_amp),
+        iv_start=iv_start,
+        iv_stop=iv_stop,
+        visit_day=visit_day,
+    )
+    demo = Demography(
+        patient=patients,
+        female=female,
+        birth_year=birth_year,
+        injury_date=injury,
+        onset_unit=onset_unit,
+        spontaneous=spontaneous,
+        chronic_infection=chronic,
+        ev_day=ev_day,
+        ev_kind=ev_kind,
+        ev_unit=ev_unit,
+        visit_day=visit_day,
+    )
+    return inputs, demo
+
+
+def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int) -> np.ndarray:
+    """Visit days: referral after screening, quarterly in year one, then half-yearly, jitter, drop-out."""
+    d = Draws(seed, patients, STREAM_VISITS)
+    n = patients.shape[0]
+    first = cp.screen_day + np.floor(d.uniform(0) * (cp.first_visit_delay + 1))
+    n1 = int(365 // cp.visit_interval_1)
+    nominal = [k * cp.visit_interval_1 for k in range(n1 + 1)]
+    t = nominal[-1]
+    while t < n_days:
+        t += cp.visit_interval_2
+        nominal.append(t)
+    nom = np.array(nominal)
+    jitter = np.rint((d.uniform(1, len(nom)) * 2.0 - 1.0) * cp.visit_jitter)
+    jitter[:, 0] = 0.0
+    days = (first[:, None] + nom[None, :] + jitter).astype(np.int64)
+    stay = d.uniform(1000, len(nom)) >= cp.dropout_per_visit
+    stay[:, 0] = True
+    # a patient who leaves after visit k has no visit k+1 onwards
+    alive = np.cumprod(np.concatenate([np.ones((n, 1), dtype=bool), stay[:, :-1]], axis=1), axis=1).astype(
+        bool
+    )
+    ok = alive & (days <= n_days) & (days >= 1)
+    return np.where(ok, days, -1)
+
+
+def _record(ordinal: int, kind: RecordKind, regions: tuple[str, ...], values: dict[str, object]) -> Record:
+    """A record built without re-validation: every field is produced here in canonical form."""
+    return Record.model_construct(
+        date=dt.date.fromordinal(ordinal),
+        kind=kind,
+        regions=regions,
+        pain=None,
+        css=None,
+        budapest_symptoms=None,
+        budapest_signs=None,
+        hrv_rmssd=values.get("hrv_rmssd"),
+        hrv_hf=None,
+        crp=None,
+        treatment=values.get("treatment"),
+        extra=dict(MODEL_LABEL),
+    )
+
+
+def _unit_slugs(mask: int, slugs: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(slugs[u] for u in range(len(slugs)) if (mask >> u) & 1)
+
+
+def histories(
+    seed: int,
+    demo: Demography,
+    out: RunOutput,
+    cp: CohortParams,
+    interventions: tuple[Intervention, ...] = (),
+    rows: np.ndarray | None = None,
+) -> list[PatientHistory]:
+    """The clinic's records of each patient (rows of demo/out; all by default)."""
+    atlas = load_atlas()
+    slugs = atlas.unit_slugs
+    rows = np.arange(demo.patient.shape[0]) if rows is None else rows
+    obs = Draws(seed, demo.patient[rows], STREAM_OBSERVE)
+    nv = demo.visit_day.shape[1]
+    z = obs.normal(0, nv)
+    result: list[PatientHistory] = []
+    for k, r in enumerate(rows):
+        inj = int(demo.injury_date[r])
+        visits = [int(x) for x in demo.visit_day[r] if x >= 0]
+        if not visits:
+            continue
+        last = visits[-1]
+        recs: list[Record] = []
+
+        def rec(day: int, kind: RecordKind, regions: tuple[str, ...] = (), **values: object) -> None:
+            recs.append(_record(inj + day, kind, regions, values))  # noqa: B023 - used within the iteration
+
+        for day, kind, unit in zip(demo.ev_day[r], demo.ev_kind[r], demo.ev_unit[r], strict=True):
+            if day < 0 or day > last:
+                continue
+            if kind == 2:
+                rec(int(day), RecordKind.infection)
+            elif day == 0:
+                if not demo.spontaneous[r]:
+                    rec(0, RecordKind.trauma, (slugs[int(unit)],))
+            else:
+                rec(
+                    int(day),
+                    RecordKind.surgery if kind == SURGERY else RecordKind.trauma,
+                    (slugs[int(unit)],),
+                )
+        if demo.chronic_infection[r]:
+            rec(visits[0], RecordKind.infection)
+        onset_done = False
+        for j, day in enumerate(visits):
+            regions = _unit_slugs(int(out.visit_mask[r, j]), slugs)
+            rmssd = (
+                cp.rmssd_ref
+                * (out.visit_v[r, j] / cp.v0_mean)
+                * math.exp(cp.rmssd_noise * z[k, j] - 0.5 * cp.rmssd_noise**2)
+            )
+            rmssd = round(float(min(max(rmssd, 1.0), 500.0)), 1)
+            kind = RecordKind.assessment
+            if regions and not onset_done:
+                kind, onset_done = RecordKind.onset, True
+            rec(day, kind, regions, hrv_rmssd=rmssd)
+        enrol = visits[0]
+        for iv in interventions:
+            base = enrol if iv.anchor == "enrolment" else 0
+            if 0 <= base + iv.start_day <= last:
+                rec(base + iv.start_day, RecordKind.treatment_start, treatment=iv.name)
+                if iv.stop_day is not None and base + iv.stop_day <= last:
+                    rec(base + iv.stop_day, RecordKind.treatment_end, treatment=iv.name)
+        order = sorted(range(len(recs)), key=lambda i: (recs[i].date, _KIND_ORDER[recs[i].kind], i))
+        result.append(
+            PatientHistory.model_construct(
+                patient_id=f"V{int(demo.patient[r]) + 1:06d}",
+                sex=Sex.female if demo.female[r] else Sex.male,
+                birth_year=int(demo.birth_year[r]),
+                crps_type=CRPSType.I,
+                records=tuple(recs[i] for i in order),
+            )
+        )
+    return result
+
+
+_KIND_ORDER = {
+    RecordKind.trauma: 0,
+    RecordKind.surgery: 1,
+    RecordKind.infection: 2,
+    RecordKind.onset: 3,
+    RecordKind.assessment: 4,
+    RecordKind.treatment_start: 5,
+    RecordKind.treatment_end: 6,
+}

@@ -1,0 +1,231 @@
+"""The readable NumPy reference of the dynamics: one synchronous step for all patients at once.
+
+This is the specification the fast kernel (kernel.py) is tested against; it favours clarity over speed.
+Equations (docs/model.md): q = a_M M + a_A A + u;  c = (1 - e_IT) [q + W q + w_csf mean(q) + desc
++ beta (1 + kappa M) B + v_org E O - w_vinh V]+;  s = H(c; K_s, 2);  microglia by a chemical-Langevin
+tau-leap with activation k_M g (1 + pi rho)(1 - e_glia) H(c; K, h);  astrocytes, priming, hemispheres and
+organs by explicit Euler;  blood and vagal tone algebraic from the state just computed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from crpsmap.model.arrays import (
+    IV_CLEAR,
+    IV_GLIA,
+    IV_INTRATHECAL,
+    IV_SYSTEMIC,
+    IV_VAGAL,
+    PatientInputs,
+    RunOutput,
+)
+from crpsmap.model.network import N_SEG, N_SPINAL, Coupling, Topology, coupling, topology
+from crpsmap.model.params import PI, ModelParams
+from crpsmap.model.rng import NODE_STRIDE, STREAM_NOISE, Draws
+
+ASC_NORM = 5.0  # ascending input is normalised by ~one limb's worth of segments [D]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Integration and observation settings of one run."""
+
+    n_days: int
+    seed: int
+    dt: float = 0.25  # day; must divide one day
+    theta: float = 0.5  # area symptomatic when its overlap activity exceeds theta
+    persist_days: int = 14  # ... for at least this many consecutive days before it counts as involved
+    tau_acute: float = 7.0  # decay time of an acute infection's drive, days
+
+    @property
+    def steps_per_day(self) -> int:
+        spd = int(round(1.0 / self.dt))
+        if spd < 1 or abs(spd * self.dt - 1.0) > 1e-12:
+            raise ValueError(f"dt={self.dt} must divide one day (1, 0.5, 0.25, ...)")
+        return spd
+
+    @property
+    def n_steps(self) -> int:
+        return self.n_days * self.steps_per_day
+
+    def scalars(self, p: ModelParams) -> np.ndarray:
+        """Derived per-step constants, computed once in Python so both implementations share them."""
+        v = p.vector()
+        return np.array(
+            [
+                self.dt,
+                math.exp(-self.dt / v[PI["tau_heal"]]),
+                math.exp(-self.dt / self.tau_acute),
+                math.exp(-self.dt / v[PI["tau_clear"]]),
+                _pow(v[PI["K"]], v[PI["h"]]),
+                v[PI["K_s"]] ** 2,
+                _pow(v[PI["K_A"]], 4.0),
+                v[PI["K_R"]] ** 2,
+                v[PI["K_O"]] ** 2,
+                self.theta,
+                float(self.persist_days),
+            ]
+        )
+
+
+def _pow(x: float, h: float) -> float:
+    return (x * x) * (x * x) if h == 4.0 else float(x**h)
+
+
+def _hill_h(x: np.ndarray, h: float, kh: float) -> np.ndarray:
+    xh = (x * x) * (x * x) if h == 4.0 else np.power(x, h)
+    return np.asarray(xh / (kh + xh))
+
+
+def _hill2(x: np.ndarray, k2: float) -> np.ndarray:
+    x2 = x * x
+    return np.asarray(x2 / (k2 + x2))
+
+
+def run_reference(
+    params: ModelParams,
+    cfg: RunConfig,
+    inp: PatientInputs,
+    *,
+    net: Coupling | None = None,
+    topo: Topology | None = None,
+) -> RunOutput:
+    """Simulate all patients of `inp` for cfg.n_days with NumPy arrays (patients x nodes)."""
+    v = params.vector()
+    net = net or coupling(params)
+    topo = topo or topology()
+    k = cfg.scalars(params)
+    dt, dec_u, dec_ac, dec_clear, Kh, Ks2, KA4, KR2, KO2, theta, persist = k
+    W = net.dense_w()
+    G = net.dense_g()
+    E = topo.node_organs  # (N_SPINAL, N_ORGAN)
+    organ_n = E.sum(axis=0)
+    side = topo.node_side
+    P = inp.n
+    nv = inp.visit_day.shape[1]
+    out = RunOutput.empty(P, nv)
+    p = {n: float(v[i]) for n, i in PI.items()}
+    h = p["h"]
+    n_eff = p["n_eff"]
+
+    M = np.zeros((P, N_SPINAL))
+    A = np.zeros((P, N_SPINAL))
+    rho = np.zeros((P, N_SPINAL))
+    R = np.zeros((P, 2))
+    O = np.zeros((P, E.shape[1]))  # noqa: E741
+    u = np.zeros((P, N_SPINAL))
+    V = inp.v0.copy()
+    I_chr = inp.infection.copy()
+    I_ac = np.zeros(P)
+    B = (1.0 - p["eps_V"] * V) * (p["b_0"] + I_chr)
+    s = np.zeros((P, N_SPINAL))
+    run = np.zeros((P, topo.n_units), dtype=np.int64)
+    involved = np.zeros((P, topo.n_units), dtype=bool)
+    next_visit = np.zeros(P, dtype=np.int64)
+    rows = np.arange(P)
+    noise = Draws(cfg.seed, inp.patient, STREAM_NOISE)
+    lat = p["lat"]
+    spd = cfg.steps_per_day
+
+    for n in range(cfg.n_steps):
+        # 1. drive pulses of this step (injury, trauma, surgery -> dermatome nodes; infection -> blood)
+        for e in range(inp.ev_step.shape[1]):
+            hit = inp.ev_step[:, e] == n
+            if not hit.any():
+                continue
+            unit = inp.ev_unit[:, e]
+            local = hit & (unit >= 0)
+            for j in range(topo.area_nodes.shape[1]):
+                nodes = topo.area_nodes[np.where(local, unit, 0), j]
+                ok = local & (nodes >= 0)
+                u[rows[ok], nodes[ok]] += inp.ev_amp[ok, e]
+            I_ac += np.where(hit & (unit < 0), inp.ev_amp[:, e], 0.0)
+        on = (inp.iv_start <= n) & (n < inp.iv_stop)  # (P, N_IV)
+        # 2. cytokine (quasi-steady) and sensitisation
+        q = p["a_M"] * M + p["a_A"] * A + u
+        desc_own = lat * R + (1.0 - lat) * R[:, ::-1]  # (P, 2): descending input per body side
+        c = (
+            q
+            + q @ W.T
+            + p["w_csf"] * q.mean(axis=1, keepdims=True)
+            + p["w_desc"] * desc_own[:, side]
+            + p["beta_bbb"] * (1.0 + p["kappa"] * M) * B[:, None]
+            + p["v_org"] * (O @ E.T)
+            - p["w_vinh"] * V[:, None]
+        )
+        c = np.maximum(c, 0.0) * (1.0 - p["e_IT"] * on[:, IV_INTRATHECAL])[:, None]
+        s = _hill2(c, Ks2)
+        # 3. microglia: chemical-Langevin tau-leap (demographic noise of n_eff units per node)
+        lam = (
+            p["k_M"]
+            * inp.gain[:, None]
+            * net.node_gain
+            * (1.0 + p["pi_rho"] * rho)
+            * (1.0 - p["e_glia"] * on[:, IV_GLIA])[:, None]
+            * _hill_h(c, h, Kh)
+        )
+        up = lam * (1.0 - M)
+        down = p["gamma_M"] * M
+        M_new = M + (up - down) * dt
+        if n_eff > 0.0:
+            z = noise.normal(n * NODE_STRIDE, N_SPINAL)
+            M_new = M_new + np.sqrt((up + down) * dt / n_eff) * z
+        M_new = np.clip(M_new, 0.0, 1.0)
+        # 4. astrocytes (gap-junction coupled), priming
+        xA = M + p["w_AA"] * A + A @ G.T
+        A_new = A + dt * (p["k_A"] * _hill_h(xA, 4.0, KA4) * (1.0 - A) - p["gamma_A"] * A)
+        rho = rho + dt * (p["k_rho"] * M * (1.0 - rho) - p["gamma_rho"] * rho)
+        # 5. hemispheres (lateralised ascending input), organs
+        s_up = np.maximum(s - p["s_asc"], 0.0)
+        s_side = np.stack([s_up[:, :N_SEG].sum(axis=1), s_up[:, N_SEG:].sum(axis=1)], axis=1)
+        asc = p["a_asc"] * (lat * s_side + (1.0 - lat) * s_side[:, ::-1]) / ASC_NORM
+        R = R + dt * (p["k_R"] * _hill2(asc, KR2) * (1.0 - R) - p["gamma_R"] * R)
+        xO = (s @ E) / organ_n + p["b_OB"] * B[:, None]
+        O = O + dt * (p["k_O"] * _hill2(xO, KO2) * (1.0 - O) - p["gamma_O"] * O)  # noqa: E741
+        M, A = M_new, A_new
+        # 6. blood and vagal tone (algebraic, from the state just computed)
+        infl = I_chr + I_ac
+        B = (
+            (1.0 - p["eps_V"] * V)
+            * (1.0 - p["e_sys"] * on[:, IV_SYSTEMIC])
+            * (p["b_0"] + infl + p["b_O"] * O.sum(axis=1))
+        )
+        V = np.clip(
+            inp.v0
+            + p["vns_dV"] * on[:, IV_VAGAL]
+            + p["v_r"] * B / (p["K_B"] + B)
+            - p["lam_V"] * s.mean(axis=1),
+            0.0,
+            1.0,
+        )
+        # 7. decay of inputs
+        u = u * dec_u
+        I_ac = I_ac * dec_ac
+        I_chr = np.where(on[:, IV_CLEAR], I_chr * dec_clear, I_chr)
+        # 8. once a day: which areas are symptomatic, persistence, visits
+        if (n + 1) % spd == 0:
+            day = (n + 1) // spd
+            act = np.zeros((P, topo.n_units))
+            for j in range(topo.overlap_idx.shape[1]):
+                idx = topo.overlap_idx[:, j]
+                act += np.where(idx >= 0, s[:, np.maximum(idx, 0)] * topo.overlap_w[:, j], 0.0)
+            act[:, topo.n_areas :] = O
+            # persistence with hysteresis: the status flips after `persist` consecutive days against it
+            run = np.where((act > theta) != involved, run + 1, 0)
+            flip = run >= persist
+            involved = np.where(flip, ~involved, involved)
+            run = np.where(flip, 0, run)
+            slot = np.minimum(next_visit, nv - 1)
+            due = (next_visit < nv) & (inp.visit_day[rows, slot] == day)
+            if due.any():
+                mask = (involved.astype(np.int64) << np.arange(topo.n_units, dtype=np.int64)).sum(axis=1)
+                out.visit_mask[rows[due], slot[due]] = mask[due]
+                out.visit_v[rows[due], slot[due]] = V[due]
+                next_visit = next_visit + due
+    out.M[:], out.A[:], out.rho[:], out.s[:] = M, A, rho, s
+    out.R[:], out.O[:], out.B[:], out.V[:] = R, O, B, V
+    return out

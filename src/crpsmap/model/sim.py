@@ -1,0 +1,174 @@
+"""The Sim object: parameters + cohort + schedule -> a virtual clinic of PatientHistory records.
+
+A virtual clinic is built like a real one: injuries happen (index 0, 1, 2, ...), those still symptomatic
+beyond normal healing (screen_day) are the clinic's CRPS patients. `clinic(n)` returns the first n cases
+in injury order, so the result does not depend on block or chunk sizes; `chunk(start, stop)` simulates a
+contiguous range of injury indices and is what a Dask task calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crpsmap.history import PatientHistory
+from crpsmap.model.arrays import PatientInputs, RunOutput
+from crpsmap.model.cohort import draw_patients, histories
+from crpsmap.model.interventions import Intervention
+from crpsmap.model.network import N_NODES, coupling, topology
+from crpsmap.model.params import CohortParams, ModelParams
+from crpsmap.model.reference import RunConfig
+
+Backend = Callable[..., RunOutput]
+MAX_INJURIES_PER_CASE = 10_000  # give up when conversion is below 1 in this many (mis-set parameters)
+
+
+def _backend(name: str) -> Backend:
+    if name == "kernel":
+        from crpsmap.model.kernel import run_kernel
+
+        return run_kernel
+    if name == "reference":
+        from crpsmap.model.reference import run_reference
+
+        return run_reference
+    raise ValueError(f"unknown backend {name!r} (kernel or reference)")
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """The injuries start..stop-1: which became CRPS (cases), and the cases' histories."""
+
+    start: int
+    stop: int
+    cases: np.ndarray  # injury indices that converted, ascending
+    histories: list[PatientHistory]
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """A virtual clinic: its patients' histories and the injury -> CRPS funnel that produced them."""
+
+    histories: list[PatientHistory]
+    n_injuries: int  # injuries screened to find the patients (indices 0..n_injuries-1)
+    n_cases: int  # cases among them (>= len(histories) only when the last block overshot)
+
+    @property
+    def conversion(self) -> float:
+        """Fraction of injuries that became CRPS (model output)."""
+        return self.n_cases / self.n_injuries if self.n_injuries else float("nan")
+
+
+@dataclass(frozen=True)
+class Sim:
+    """A configured simulation. Same arguments -> bit-identical output (no global state, no clock)."""
+
+    params: ModelParams = field(default_factory=ModelParams)
+    cohort: CohortParams = field(default_factory=CohortParams)
+    years: float = 5.0
+    seed: int = 0
+    dt: float = 0.25
+    interventions: tuple[Intervention, ...] = ()
+    backend: str = "kernel"
+
+    @property
+    def n_days(self) -> int:
+        return int(round(self.years * 365.25))
+
+    def config(self, n_days: int | None = None) -> RunConfig:
+        c = self.cohort
+        return RunConfig(
+            n_days=self.n_days if n_days is None else n_days,
+            seed=self.seed,
+            dt=self.dt,
+            theta=c.theta,
+            persist_days=int(c.persist_days),
+            tau_acute=c.acute_infection_days,
+        )
+
+    def run(self, inputs: PatientInputs, n_days: int | None = None) -> RunOutput:
+        """Run the dynamics for prepared inputs (the backend is the only difference)."""
+        p = self.params
+        return _backend(self.backend)(p, self.config(n_days), inputs, net=coupling(p), topo=topology())
+
+    def screen(self, patients: np.ndarray) -> np.ndarray:
+        """Which injuries are CRPS: some body area persistently symptomatic on screen_day (no treatment)."""
+        cfg = self.config()
+        inputs, _ = draw_patients(
+            self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, (), visits=False
+        )
+        days = int(self.cohort.screen_day)
+        out = self.run(inputs, n_days=days)
+        area_bits = (1 << topology().n_areas) - 1
+        return np.asarray((out.visit_mask[:, 0] & area_bits) != 0)
+
+    def follow(self, patients: np.ndarray) -> list[PatientHistory]:
+        """Full follow-up of the given (case) injuries, with this Sim's interventions, as histories."""
+        patients = np.asarray(patients, dtype=np.int64)
+        if patients.size == 0:
+            return []
+        cfg = self.config()
+        inputs, demo = draw_patients(
+            self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, self.interventions
+        )
+        out = self.run(inputs)
+        return histories(self.seed, demo, out, self.cohort, self.interventions)
+
+    def chunk(self, start: int, stop: int) -> ChunkResult:
+        """Screen injuries start..stop-1 and follow the cases: the unit of work of a parallel job."""
+        idx = np.arange(start, stop, dtype=np.int64)
+        cases = idx[self.screen(idx)] if idx.size else idx
+        return ChunkResult(start, stop, cases, self.follow(cases))
+
+    def find_cases(
+        self, n: int, *, block: int = 2048, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, int]:
+        """The first n case indices in injury order and the number of injuries screened to find them."""
+        found: list[np.ndarray] = []
+        count = 0
+        screened = 0
+        while count < n:
+            if screened > MAX_INJURIES_PER_CASE * max(n, 1):
+                raise RuntimeError(
+                    f"fewer than 1 in {MAX_INJURIES_PER_CASE} injuries become CRPS; check parameters"
+                )
+            idx = np.arange(screened, screened + block, dtype=np.int64)
+            hit = idx[self.screen(idx)]
+            need = n - count
+            if hit.size >= need:
+                hit = hit[:need]
+                screened = int(hit[-1]) + 1 if hit.size else screened + block
+            else:
+                screened += block
+            found.append(hit)
+            count += hit.size
+            if progress is not None:
+                progress(count, screened)
+        cases = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return cases, screened
+
+    def clinic(
+        self,
+        n: int,
+        *,
+        block: int = 2048,
+        follow_block: int = 512,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Clinic:
+        """The first n CRPS patients (in injury order) followed for `years`, as histories."""
+        cases, screened = self.find_cases(
+            n, block=block, progress=(lambda c, s: progress("screen", c, n)) if progress else None
+        )
+        out: list[PatientHistory] = []
+        for i in range(0, cases.size, follow_block):
+            out += self.follow(cases[i : i + follow_block])
+            if progress is not None:
+                progress("follow", min(i + follow_block, cases.size), n)
+        return Clinic(out, screened, int(cases.size))
+
+
+def node_days(n_patients: int, n_days: int) -> float:
+    """Work measure of the benchmark: patients x all model nodes x days."""
+    return float(n_patients) * N_NODES * n_days

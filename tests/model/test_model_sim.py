@@ -1,0 +1,99 @@
+"""The virtual clinic: bit-identical repeats, chunk invariance, common random numbers, valid histories."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from crpsmap.history import PatientHistory, RecordKind
+from crpsmap.io.csv_long import read_csv_text, write_csv_text
+from crpsmap.model import Intervention, Sim, parse_intervention
+from crpsmap.model.cohort import LATEST_DATE
+from crpsmap.spread import classify
+
+SIM = Sim(years=1.5, seed=11)
+
+
+@pytest.fixture(scope="module")
+def clinic_csv() -> str:
+    return write_csv_text(SIM.clinic(40).histories)
+
+
+def test_same_seed_same_cohort_bit_identical(clinic_csv: str) -> None:
+    assert write_csv_text(Sim(years=1.5, seed=11).clinic(40).histories) == clinic_csv
+    assert write_csv_text(Sim(years=1.5, seed=12).clinic(40).histories) != clinic_csv
+
+
+def test_chunks_give_identical_histories() -> None:
+    whole = SIM.chunk(0, 100)
+    a, b = SIM.chunk(0, 37), SIM.chunk(37, 100)
+    assert np.array_equal(whole.cases, np.concatenate([a.cases, b.cases]))
+    assert whole.cases.size > 0
+    assert write_csv_text(whole.histories) == write_csv_text(a.histories + b.histories)
+
+
+def test_clinic_is_the_first_n_cases_whatever_the_block_size() -> None:
+    a = SIM.find_cases(15, block=64)
+    b = SIM.find_cases(15, block=1000)
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+
+
+def test_follow_does_not_depend_on_other_patients() -> None:
+    cases = SIM.chunk(0, 200).cases
+    alone = SIM.follow(cases[-1:])
+    together = SIM.follow(cases)
+    assert write_csv_text(alone) == write_csv_text(together[-1:])
+
+
+def test_intervention_after_horizon_changes_nothing(clinic_csv: str) -> None:
+    late = Sim(years=1.5, seed=11, interventions=(Intervention("glial_inhibitor", 5000),))
+    assert write_csv_text(late.clinic(40).histories) == clinic_csv
+
+
+def test_intervention_changes_course_and_is_recorded(clinic_csv: str) -> None:
+    treated = Sim(years=1.5, seed=11, interventions=(parse_intervention("intrathecal_anticytokine@0"),))
+    text = write_csv_text(treated.clinic(40).histories)
+    assert text != clinic_csv
+    assert "treatment_start" in text and "intrathecal_anticytokine" in text
+
+
+def test_histories_are_valid_and_read_back(clinic_csv: str) -> None:
+    histories = read_csv_text(clinic_csv)
+    assert len(histories) == 40
+    for h in histories:
+        PatientHistory.model_validate(h.model_dump())
+        assert h.patient_id.startswith("V")
+        assert h.crps_type.value == "I"
+        assert all(r.date <= LATEST_DATE for r in h.records)
+        kinds = [r.kind for r in h.records]
+        assert kinds.count(RecordKind.onset) <= 1
+        assert h.last_date is not None and h.records[-1].kind in (RecordKind.onset, RecordKind.assessment)
+        assert all(
+            r.hrv_rmssd is not None for r in h.records if r.kind in (RecordKind.onset, RecordKind.assessment)
+        )
+        assert all(r.extra.get("source") == "model" for r in h.records)
+    classified = [classify(h) for h in histories]
+    assert sum(c.onset_date is not None for c in classified) >= 35
+
+
+def test_conversion_is_plausible() -> None:
+    c = SIM.clinic(60)
+    assert 0.02 <= c.conversion <= 0.25, c.conversion
+
+
+def test_follow_up_must_end_by_the_fixed_today() -> None:
+    with pytest.raises(ValueError, match="cannot end"):
+        Sim(years=70).clinic(1)
+    assert Sim(years=20).n_days > 0
+    assert dt.date(2026, 11, 25) == LATEST_DATE
+
+
+def test_parse_intervention() -> None:
+    assert parse_intervention("vagal_stimulation") == Intervention("vagal_stimulation")
+    assert parse_intervention("glial_inhibitor@injury+3:30") == Intervention(
+        "glial_inhibitor", 3, 30, "injury"
+    )
+    with pytest.raises(ValueError):
+        parse_intervention("homeopathy")
