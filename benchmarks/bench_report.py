@@ -62,6 +62,7 @@ def main() -> None:
         "stats_s": round(t3 - t2, 3),
         "report_write_s": round(t4 - t3, 3),
         "total_s": round(t4 - t1, 3),
+        **({"total_from_csv_s": round(t4 - t1 + extra["csv_read_s"], 3)} if "csv_read_s" in extra else {}),
         "cox_fitter": stats.cox.fitter,
         "cox_rows": stats.cox.n_rows,
         "html_bytes": len(html.encode()),

@@ -89,9 +89,9 @@ def classify(
 @app.command()
 def report(
     file: Annotated[Path, typer.Argument(help="CSV long-format file of patient histories")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML report to write")] = Path("report.html"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")] = Path("report.html"),
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the statistics as JSON")] = None,
-    data_note: Annotated[str | None, typer.Option(help="a note shown at the top (e.g. 'simulated data')")] = None,
+    data_note: Annotated[str | None, typer.Option(help="note shown at the top (synthetic data...)")] = None,
 ) -> None:
     """Cohort statistics and the self-contained HTML report: how many spread, how, how fast."""
     from crpsmap.report import write_report

@@ -137,7 +137,11 @@ def _bodymaps(stats: CohortStatistics) -> str:
         f"<td class='n'>{pct(f.last_share[v.slug].proportion)}</td></tr>"
         for v in atlas.visceral
     )
-    top = sorted(areas, key=lambda a: -(f.last_share[a].proportion or 0))[:5]
+    top = [
+        a
+        for a in sorted(areas, key=lambda a: -(f.last_share[a].proportion or 0))[:5]
+        if f.last_share[a].count
+    ]
     top_txt = ", ".join(
         f"{escape(atlas.area_by_slug[a].name.lower())} {pct(f.last_share[a].proportion)}" for a in top
     )
