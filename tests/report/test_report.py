@@ -88,3 +88,11 @@ def test_cli_report_bad_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("n", [1, 3])
 def test_tiny_cohorts(tmp_path: Path, n: int) -> None:
     _report(tmp_path, random_histories(n, seed=n))
+
+
+def test_write_report_from_csv_path(tmp_path: Path) -> None:
+    csv = tmp_path / "cohort.csv"
+    write_csv(random_histories(40, seed=12, validate=True), csv)
+    stats = write_report(csv, tmp_path / "p.html")
+    assert stats.figures.n_patients == 40
+    assert "cohort.csv" in (tmp_path / "p.html").read_text()

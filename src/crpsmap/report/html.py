@@ -193,8 +193,9 @@ def _km(stats: CohortStatistics) -> str:
         "(Kaplan–Meier, 1 − survival; shaded: 95% confidence band; patients without a second limb "
         "count until "
         f"their last visit). Dashed lines mark the medians. {ex}.</p>"
-        "<table><tr><th>group</th><th>patients</th><th>second limb seen</th><th>median (days)</th>"
-        f"<th>95% CI (days)</th></tr>{rows}</table>"
+        "<table><tr><th>group</th><th class='n'>patients</th><th class='n'>second limb seen</th>"
+        "<th class='n'>median (days)</th>"
+        f"<th class='n'>95% CI (days)</th></tr>{rows}</table>"
     )
 
 
@@ -397,7 +398,8 @@ def _cox(stats: CohortStatistics) -> str:
         f"limb sooner. {escape(hrv)}{escape(excl_txt)} Fitted with {escape(cox.fitter)}. These are "
         "associations in "
         "this cohort, not causes.</p>"
-        "<table><tr><th>covariate</th><th>hazard ratio</th><th>95% CI</th><th>p</th></tr>"
+        "<table><tr><th>covariate</th><th class='n'>hazard ratio</th><th class='n'>95% CI</th>"
+        "<th class='n'>p</th></tr>"
         f"{rows}</table>"
     )
 
