@@ -2,17 +2,17 @@ from __future__ import annotations
 
 import json
 
+from stats_cohort import cohort_data
+
 from crpsmap.data.synthetic import random_histories
-from crpsmap.history import PatientHistory
-from crpsmap.spread import Classification
 from crpsmap.stats import cohort_statistics
 from crpsmap.stats.cohort import cohort_figures, second_limb_event
 
 SHAPE = {"count", "denominator", "proportion", "ci_low", "ci_high"}
 
 
-def test_json_has_the_promised_names(cohort: tuple[list[PatientHistory], list[Classification]]) -> None:
-    histories, results = cohort
+def test_json_has_the_promised_names() -> None:
+    histories, results = cohort_data()
     d = cohort_statistics(histories, results).to_dict()
     json.dumps(d)
     assert d["n_patients"] == len(histories)
@@ -29,8 +29,8 @@ def test_json_has_the_promised_names(cohort: tuple[list[PatientHistory], list[Cl
         assert set(term) == {"coef", "hazard_ratio", "ci_low", "ci_high", "p"}
 
 
-def test_counts_by_hand(cohort: tuple[list[PatientHistory], list[Classification]]) -> None:
-    _, results = cohort
+def test_counts_by_hand() -> None:
+    _, results = cohort_data()
     f = cohort_figures(results)
     assert f.any_spread.count == sum(c.spread for c in results)
     assert f.multi_limb.count == sum(len(c.limbs) >= 2 for c in results)

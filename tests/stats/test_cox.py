@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from stats_cohort import cohort_data
 
 from crpsmap.data.synthetic import random_histories
-from crpsmap.history import PatientHistory
-from crpsmap.spread import Classification, classify_all
+from crpsmap.spread import classify_all
 from crpsmap.stats.cox import fit_cox, model_table
 
 
@@ -24,8 +24,8 @@ def _statsmodels(df, covs):  # type: ignore[no-untyped-def]
     return model.fit(method="newton", maxiter=100)
 
 
-def test_lifelines_matches_statsmodels(cohort: tuple[list[PatientHistory], list[Classification]]) -> None:
-    histories, results = cohort
+def test_lifelines_matches_statsmodels() -> None:
+    histories, results = cohort_data()
     res = fit_cox(results, histories, fitter="lifelines")
     assert res.fitted, res.note
     assert res.fitter.startswith("lifelines")
@@ -37,10 +37,8 @@ def test_lifelines_matches_statsmodels(cohort: tuple[list[PatientHistory], list[
     assert "limbs_affected" in res.terms and "hrv_rmssd" in res.terms
 
 
-def test_statsmodels_path_agrees_with_lifelines(
-    cohort: tuple[list[PatientHistory], list[Classification]],
-) -> None:
-    histories, results = cohort
+def test_statsmodels_path_agrees_with_lifelines() -> None:
+    histories, results = cohort_data()
     a = fit_cox(results, histories, fitter="lifelines")
     b = fit_cox(results, histories, fitter="statsmodels")
     for c in a.terms:
@@ -48,8 +46,8 @@ def test_statsmodels_path_agrees_with_lifelines(
         assert a.terms[c].ci_low == pytest.approx(b.terms[c].ci_low, rel=1e-4)
 
 
-def test_counting_process_rows(cohort: tuple[list[PatientHistory], list[Classification]]) -> None:
-    histories, results = cohort
+def test_counting_process_rows() -> None:
+    histories, results = cohort_data()
     df, _, _, _ = model_table(results, histories)
     assert (df["stop"] > df["start"]).all()
     for _, g in df.groupby("id"):

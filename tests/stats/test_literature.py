@@ -3,9 +3,8 @@ from __future__ import annotations
 import json
 
 from scipy.stats import fisher_exact
+from stats_cohort import cohort_data
 
-from crpsmap.history import PatientHistory
-from crpsmap.spread import Classification
 from crpsmap.stats.cohort import cohort_figures
 from crpsmap.stats.literature import MALEKI_CAVEAT, compare_literature, load_targets
 
@@ -18,8 +17,8 @@ def test_bundled_targets_equal_shared_reference() -> None:
         assert load_targets() == {t["id"]: t for t in json.loads(shared.read_text())}
 
 
-def test_comparisons(cohort: tuple[list[PatientHistory], list[Classification]]) -> None:
-    histories, results = cohort
+def test_comparisons() -> None:
+    histories, results = cohort_data()
     figs = cohort_figures(results)
     comps = {c.target_id: c for c in compare_literature(figs, results, histories)}
     multi = comps["vanrijn2011_multilimb_fraction"]
@@ -34,8 +33,8 @@ def test_comparisons(cohort: tuple[list[PatientHistory], list[Classification]]) 
     assert not comps["maleki2000_mirror"].comparable and MALEKI_CAVEAT in comps["maleki2000_mirror"].note
 
 
-def test_binomial_when_only_a_share(cohort: tuple[list[PatientHistory], list[Classification]]) -> None:
-    histories, results = cohort
+def test_binomial_when_only_a_share() -> None:
+    histories, results = cohort_data()
     targets = load_targets()
     t = dict(targets["vanrijn2011_multilimb_fraction"], numerator=None, denominator=None)
     targets["vanrijn2011_multilimb_fraction"] = t

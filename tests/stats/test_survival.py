@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stats_cohort import cohort_data
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from crpsmap.spread import Classification
 from crpsmap.stats.survival import second_limb_data, second_limb_km
 
 Z = 1.959963984540054
@@ -27,8 +27,8 @@ def _independent_median(durations: np.ndarray, observed: np.ndarray) -> tuple[fl
     return first_below(s), first_below(lower), first_below(upper)
 
 
-def test_km_median_and_interval_match_independent(cohort: tuple[list, list[Classification]]) -> None:
-    _, results = cohort
+def test_km_median_and_interval_match_independent() -> None:
+    _, results = cohort_data()
     km = second_limb_km(results)
     data, _ = second_limb_data(results)
     med, lo, hi = _independent_median(data.durations, data.observed)
@@ -40,8 +40,8 @@ def test_km_median_and_interval_match_independent(cohort: tuple[list, list[Class
     assert sum(c.n for c in km.by_girdle.values()) == km.overall.n
 
 
-def test_km_rows_follow_the_definition(cohort: tuple[list, list[Classification]]) -> None:
-    _, results = cohort
+def test_km_rows_follow_the_definition() -> None:
+    _, results = cohort_data()
     data, excl = second_limb_data(results)
     by_id = {c.patient_id: c for c in results}
     for pid, d, e in zip(data.patient_ids, data.durations, data.observed, strict=True):
