@@ -44,10 +44,15 @@ def test_bad_file_exits_non_zero_naming_file_row_and_field(tmp_path: Path) -> No
     assert "bad.csv, row 3, field 'date'" in err and "field 'regions'" in err and "'999'" in err
 
 
-def test_demo_prints_a_summary() -> None:
-    out = run("demo")
+def test_demo_prints_a_summary_and_writes_the_report(tmp_path: Path) -> None:
+    html = tmp_path / "r.html"
+    out = run("demo", "-o", str(html))
     assert out.returncode == 0, out.stderr
     assert "SYNTHETIC" in out.stdout and "more than one limb" in out.stdout
+    assert "report written to" in out.stdout
+    stats = json.loads(html.with_suffix(".json").read_text())
+    assert stats["n_patients"] == len(read_csv(example_cohort_path()))
+    assert "Does CRPS spread?" in html.read_text()
 
 
 def test_region_lookup_by_code_key_or_slug() -> None:

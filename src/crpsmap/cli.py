@@ -48,15 +48,13 @@ def region(
         raise typer.Exit(2) from None
     seg = atlas.segment_by_slug.get(slug)
     if seg is not None:
-        console.print(
-            f"segment [bold]{seg.slug}[/]: CHOIR {seg.choir}, REDCap {seg.redcap}, {seg.view} view, {seg.label}"
-        )
+        console.print(f"segment [bold]{seg.slug}[/]: CHOIR {seg.choir}, REDCap {seg.redcap}")
+        console.print(f"  {seg.view} view, {seg.label}")
     if atlas.is_visceral(slug):
         v = atlas.visceral_by_slug[slug]
         vagal = "vagal and spinal" if v.vagal else "spinal"
-        console.print(
-            f"visceral system [bold]{v.slug}[/]: {v.name}; {vagal} innervation, segments {', '.join(v.dermatomes)}"
-        )
+        console.print(f"visceral system [bold]{v.slug}[/]: {v.name}")
+        console.print(f"  {vagal} innervation, spinal segments {', '.join(v.dermatomes)}")
         return
     a = atlas.area(slug)
     console.print(f"area [bold]{a.slug}[/] ({a.name}): segments {', '.join(a.segments)}")
@@ -106,9 +104,14 @@ def report(
 
 
 @app.command()
-def demo() -> None:
-    """The main job on the bundled synthetic example cohort (what `make run` runs)."""
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML report to write")] = Path(
+        "out/example-report.html"
+    ),
+) -> None:
+    """The main job on the bundled synthetic example cohort (what `make run` runs): summary and report."""
     from crpsmap.data import example_cohort_path
+    from crpsmap.report import write_report
     from crpsmap.summary import print_cohort_summary
 
     path = example_cohort_path()
@@ -117,6 +120,12 @@ def demo() -> None:
     )
     histories = load_or_exit(path)
     print_cohort_summary(list(classify_all(histories)), console)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    json_path = output.with_suffix(".json")
+    write_report(histories, output, json_path, source=path.name)
+    console.print(
+        f"report written to [bold]{output.resolve()}[/] (statistics: {json_path.name})", highlight=False
+    )
 
 
 @app.command()
@@ -133,9 +142,9 @@ def simulate(
     off: Annotated[
         list[str] | None, typer.Option(help="switch a model mechanism off (e.g. supraspinal); repeatable")
     ] = None,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="CSV long-format file to write")
-    ] = Path("cohort.csv"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV long-format file to write")] = Path(
+        "cohort.csv"
+    ),
 ) -> None:
     """Simulate a virtual CRPS clinic with the neuro-immune model (MODEL OUTPUT, a hypothesis, not data)."""
     import dataclasses
