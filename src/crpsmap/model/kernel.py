@@ -18,7 +18,6 @@ from crpsmap.model.arrays import (
     IV_INTRATHECAL,
     IV_SYSTEMIC,
     IV_VAGAL,
-    N_IV,
     PatientInputs,
     RunOutput,
 )
@@ -46,7 +45,10 @@ _k_O, _gamma_O, _b_OB, _v_org = PI["k_O"], PI["gamma_O"], PI["b_OB"], PI["v_org"
 _vns, _e_sys, _e_glia, _e_IT = PI["vns_dV"], PI["e_sys"], PI["e_glia"], PI["e_IT"]
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+BLOCK = 64  # patients per SIMD block: the inner loops run over a block's lanes and vectorise
+
+
+@numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is what makes it fast
     pv,
     k,
@@ -55,13 +57,18 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     spd,
     w_idx,
     w_val,
+    w_cnt,
     g_idx,
     g_val,
+    g_cnt,
     node_gain,
-    node_organs,
-    organ_n,
+    no_idx,
+    no_cnt,
+    org_idx,
+    org_cnt,
     ov_idx,
     ov_w,
+    ov_cnt,
     area_nodes,
     n_areas,
     n_units,
@@ -102,202 +109,253 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     a_M, a_A, k_M, gamma_M, h, n_eff = pv[_a_M], pv[_a_A], pv[_k_M], pv[_gamma_M], pv[_h], pv[_n_eff]
     k_A, gamma_A, w_AA = pv[_k_A], pv[_gamma_A], pv[_w_AA]
     k_rho, gamma_rho, pi_rho = pv[_k_rho], pv[_gamma_rho], pv[_pi_rho]
-    w_csf, k_R, gamma_R, a_asc, w_desc, lat = (
-        pv[_w_csf],
-        pv[_k_R],
-        pv[_gamma_R],
-        pv[_a_asc],
-        pv[_w_desc],
-        pv[_lat],
-    )
+    w_csf, k_R, gamma_R, a_asc = pv[_w_csf], pv[_k_R], pv[_gamma_R], pv[_a_asc]
+    w_desc, lat, s_asc = pv[_w_desc], pv[_lat], pv[_s_asc]
     b_0, beta, kappa, b_O = pv[_b_0], pv[_beta], pv[_kappa], pv[_b_O]
     eps_V, v_r, K_B, lam_V, w_vinh = pv[_eps_V], pv[_v_r], pv[_K_B], pv[_lam_V], pv[_w_vinh]
-    s_asc = pv[_s_asc]
     k_O, gamma_O, b_OB, v_org = pv[_k_O], pv[_gamma_O], pv[_b_OB], pv[_v_org]
     vns, e_sys, e_glia, e_IT = pv[_vns], pv[_e_sys], pv[_e_glia], pv[_e_IT]
     h4 = h == 4.0
-    n_org = node_organs.shape[1]
+    noisy = n_eff > 0.0
+    inv_neff = 1.0 / n_eff if noisy else 0.0
+    n_org = org_idx.shape[0]
     n_ev = ev_step.shape[1]
     nv = visit_day.shape[1]
-    P = patient.shape[0]
+    n_blocks = patient.shape[0] // BLOCK
     inv_n = 1.0 / N_SPINAL
-    for r in numba.prange(P):
-        key = stream_key_nb(np.uint64(seed), np.uint64(patient[r]), np.uint64(STREAM_NOISE))
-        M = np.zeros(N_SPINAL)
-        A = np.zeros(N_SPINAL)
-        Mn = np.zeros(N_SPINAL)
-        An = np.zeros(N_SPINAL)
-        rho = np.zeros(N_SPINAL)
-        u = np.zeros(N_SPINAL)
-        q = np.zeros(N_SPINAL)
-        s = np.zeros(N_SPINAL)
-        R = np.zeros(2)
-        O = np.zeros(n_org)  # noqa: E741
-        On = np.zeros(n_org)
-        orgterm = np.zeros(N_SPINAL)
-        run = np.zeros(n_units, dtype=np.int64)
-        involved = np.zeros(n_units, dtype=np.bool_)
-        on = np.zeros(N_IV, dtype=np.bool_)
-        V = v0[r]
-        I_chr = infection[r]
-        I_ac = 0.0
-        B = (1.0 - eps_V * V) * (b_0 + I_chr)
-        g = gain[r]
-        ev = 0
-        vi = 0
+    for blk in numba.prange(n_blocks):
+        p0 = blk * BLOCK
+        key = np.empty(BLOCK, dtype=np.uint64)
+        for b in range(BLOCK):
+            key[b] = stream_key_nb(np.uint64(seed), np.uint64(patient[p0 + b]), np.uint64(STREAM_NOISE))
+        M = np.zeros((N_SPINAL, BLOCK))
+        A = np.zeros((N_SPINAL, BLOCK))
+        Mn = np.zeros((N_SPINAL, BLOCK))
+        An = np.zeros((N_SPINAL, BLOCK))
+        rho = np.zeros((N_SPINAL, BLOCK))
+        u = np.zeros((N_SPINAL, BLOCK))
+        q = np.zeros((N_SPINAL, BLOCK))
+        s = np.zeros((N_SPINAL, BLOCK))
+        cw = np.zeros(BLOCK)
+        cb = np.zeros(BLOCK)
+        chb = np.zeros(BLOCK)
+        zb = np.zeros(BLOCK)
+        ga = np.zeros(BLOCK)
+        R = np.zeros((2, BLOCK))
+        O = np.zeros((n_org, BLOCK))  # noqa: E741
+        run = np.zeros((n_units, BLOCK), dtype=np.int64)
+        involved = np.zeros((n_units, BLOCK), dtype=np.bool_)
+        V = np.empty(BLOCK)
+        I_chr = np.empty(BLOCK)
+        I_ac = np.zeros(BLOCK)
+        B = np.empty(BLOCK)
+        g = np.empty(BLOCK)
+        ev = np.zeros(BLOCK, dtype=np.int64)
+        vi = np.zeros(BLOCK, dtype=np.int64)
+        it_f = np.empty(BLOCK)
+        lam_f = np.empty(BLOCK)
+        sys_f = np.empty(BLOCK)
+        vns_d = np.empty(BLOCK)
+        clr = np.empty(BLOCK, dtype=np.bool_)
+        base0 = np.empty(BLOCK)
+        base1 = np.empty(BLOCK)
+        betaB = np.empty(BLOCK)
+        s0 = np.empty(BLOCK)
+        s1 = np.empty(BLOCK)
+        stot = np.empty(BLOCK)
+        osum = np.empty(BLOCK)
+        for b in range(BLOCK):
+            V[b] = v0[p0 + b]
+            I_chr[b] = infection[p0 + b]
+            B[b] = (1.0 - eps_V * V[b]) * (b_0 + I_chr[b])
+            g[b] = gain[p0 + b]
         for n in range(n_steps):
-            # 1. drive pulses
-            while ev < n_ev and ev_step[r, ev] >= 0 and ev_step[r, ev] <= n:
-                if ev_step[r, ev] == n:
-                    un = ev_unit[r, ev]
-                    if un >= 0:
-                        for j in range(area_nodes.shape[1]):
-                            nd = area_nodes[un, j]
-                            if nd >= 0:
-                                u[nd] += ev_amp[r, ev]
-                    else:
-                        I_ac += ev_amp[r, ev]
-                ev += 1
-            for x in range(N_IV):
-                on[x] = iv_start[r, x] <= n and n < iv_stop[r, x]
-            it_f = 1.0 - e_IT if on[IV_INTRATHECAL] else 1.0
-            gl_f = 1.0 - e_glia if on[IV_GLIA] else 1.0
-            # 2. cytokine and sensitisation
-            qsum = 0.0
+            # 1. drive pulses and treatment factors (per lane)
+            for b in range(BLOCK):
+                r = p0 + b
+                while ev[b] < n_ev and ev_step[r, ev[b]] >= 0 and ev_step[r, ev[b]] <= n:
+                    e = ev[b]
+                    if ev_step[r, e] == n:
+                        un = ev_unit[r, e]
+                        if un >= 0:
+                            for j in range(area_nodes.shape[1]):
+                                nd = area_nodes[un, j]
+                                if nd >= 0:
+                                    u[nd, b] += ev_amp[r, e]
+                        else:
+                            I_ac[b] += ev_amp[r, e]
+                    ev[b] = e + 1
+                it_f[b] = 1.0 - e_IT if iv_start[r, IV_INTRATHECAL] <= n < iv_stop[r, IV_INTRATHECAL] else 1.0
+                gl = 1.0 - e_glia if iv_start[r, IV_GLIA] <= n < iv_stop[r, IV_GLIA] else 1.0
+                lam_f[b] = k_M * g[b] * gl
+                sys_f[b] = 1.0 - e_sys if iv_start[r, IV_SYSTEMIC] <= n < iv_stop[r, IV_SYSTEMIC] else 1.0
+                vns_d[b] = vns if iv_start[r, IV_VAGAL] <= n < iv_stop[r, IV_VAGAL] else 0.0
+                clr[b] = iv_start[r, IV_CLEAR] <= n < iv_stop[r, IV_CLEAR]
+            # 2. cytokine production, lane-wise constants
+            for b in range(BLOCK):
+                base0[b] = 0.0
             for i in range(N_SPINAL):
-                q[i] = a_M * M[i] + a_A * A[i] + u[i]
-                qsum += q[i]
-            qmean = qsum * inv_n
-            d0 = w_desc * (lat * R[0] + (1.0 - lat) * R[1])
-            d1 = w_desc * (lat * R[1] + (1.0 - lat) * R[0])
+                for b in range(BLOCK):
+                    q[i, b] = a_M * M[i, b] + a_A * A[i, b] + u[i, b]
+                    base0[b] += q[i, b]
+            for b in range(BLOCK):
+                common = w_csf * (base0[b] * inv_n) - w_vinh * V[b]
+                base1[b] = common + w_desc * (lat * R[1, b] + (1.0 - lat) * R[0, b])
+                base0[b] = common + w_desc * (lat * R[0, b] + (1.0 - lat) * R[1, b])
+                betaB[b] = beta * B[b]
+                s0[b] = 0.0
+                s1[b] = 0.0
+                stot[b] = 0.0
             for i in range(N_SPINAL):
-                acc = 0.0
-                for o in range(n_org):
-                    acc += node_organs[i, o] * O[o]
-                orgterm[i] = acc
-            s0 = 0.0
-            s1 = 0.0
-            stot = 0.0
-            for i in range(N_SPINAL):
-                cw = 0.0
-                for j in range(w_idx.shape[1]):
-                    nj = w_idx[i, j]
-                    if nj >= 0:
-                        cw += w_val[i, j] * q[nj]
-                desc = d0 if i < N_SEG else d1
-                c = (
-                    q[i]
-                    + cw
-                    + w_csf * qmean
-                    + desc
-                    + beta * (1.0 + kappa * M[i]) * B
-                    + v_org * orgterm[i]
-                    - w_vinh * V
-                )
-                if c < 0.0:
-                    c = 0.0
-                c = c * it_f
-                c2 = c * c
-                si = c2 / (Ks2 + c2)
-                s[i] = si
-                stot += si
-                sx = si - s_asc
-                if sx > 0.0:
-                    if i < N_SEG:
-                        s0 += sx
-                    else:
-                        s1 += sx
-                # 3. microglia
-                ch = c2 * c2 if h4 else c**h
-                lam = k_M * g * node_gain[i] * (1.0 + pi_rho * rho[i]) * gl_f * (ch / (Kh + ch))
-                up = lam * (1.0 - M[i])
-                down = gamma_M * M[i]
-                mn = M[i] + (up - down) * dt
-                if n_eff > 0.0:
-                    z = normal_nb(key, np.uint64(n * NODE_STRIDE + i))
-                    mn = mn + math.sqrt((up + down) * dt / n_eff) * z
-                Mn[i] = min(max(mn, 0.0), 1.0)
-                # 4. astrocytes, priming
-                ga = 0.0
-                for j in range(g_idx.shape[1]):
-                    nj = g_idx[i, j]
-                    if nj >= 0:
-                        ga += g_val[i, j] * A[nj]
-                xA = M[i] + w_AA * A[i] + ga
-                xa4 = (xA * xA) * (xA * xA)
-                An[i] = A[i] + dt * (k_A * (xa4 / (KA4 + xa4)) * (1.0 - A[i]) - gamma_A * A[i])
-                rho[i] = rho[i] + dt * (k_rho * M[i] * (1.0 - rho[i]) - gamma_rho * rho[i])
+                ng = node_gain[i]
+                basev = base1 if i >= N_SEG else base0
+                sside = s1 if i >= N_SEG else s0
+                for b in range(BLOCK):
+                    cw[b] = 0.0
+                    ga[b] = 0.0
+                for kk in range(w_cnt[i]):
+                    j = w_idx[i, kk]
+                    w = w_val[i, kk]
+                    for b in range(BLOCK):
+                        cw[b] += w * q[j, b]
+                for kk in range(g_cnt[i]):
+                    j = g_idx[i, kk]
+                    w = g_val[i, kk]
+                    for b in range(BLOCK):
+                        ga[b] += w * A[j, b]
+                for kk in range(no_cnt[i]):
+                    o = no_idx[i, kk]
+                    for b in range(BLOCK):
+                        cw[b] += v_org * O[o, b]
+                for b in range(BLOCK):
+                    c = q[i, b] + cw[b] + basev[b] + betaB[b] * (1.0 + kappa * M[i, b])
+                    c = max(c, 0.0) * it_f[b]
+                    c2 = c * c
+                    si = c2 / (Ks2 + c2)
+                    s[i, b] = si
+                    stot[b] += si
+                    sside[b] += max(si - s_asc, 0.0)
+                    cb[b] = c
+                    chb[b] = c2 * c2
+                if not h4:
+                    for b in range(BLOCK):
+                        chb[b] = cb[b] ** h
+                if noisy:
+                    ctr = np.uint64(n * NODE_STRIDE + i)
+                    for b in range(BLOCK):
+                        zb[b] = normal_nb(key[b], ctr)
+                for b in range(BLOCK):
+                    # 3. microglia (chemical-Langevin tau-leap)
+                    m = M[i, b]
+                    ch = chb[b]
+                    lam = lam_f[b] * ng * (1.0 + pi_rho * rho[i, b]) * (ch / (Kh + ch))
+                    up = lam * (1.0 - m)
+                    down = gamma_M * m
+                    mn = m + (up - down) * dt
+                    mn = mn + math.sqrt((up + down) * dt * inv_neff) * zb[b]
+                    Mn[i, b] = min(max(mn, 0.0), 1.0)
+                    # 4. astrocytes, priming
+                    a = A[i, b]
+                    xA = m + w_AA * a + ga[b]
+                    xa4 = (xA * xA) * (xA * xA)
+                    An[i, b] = a + dt * (k_A * (xa4 / (KA4 + xa4)) * (1.0 - a) - gamma_A * a)
+                    rh = rho[i, b]
+                    rho[i, b] = rh + dt * (k_rho * m * (1.0 - rh) - gamma_rho * rh)
             # 5. hemispheres and organs
-            for hh in range(2):
-                own = s0 if hh == 0 else s1
-                oth = s1 if hh == 0 else s0
-                asc = a_asc * (lat * own + (1.0 - lat) * oth) / ASC_NORM
-                a2 = asc * asc
-                R[hh] = R[hh] + dt * (k_R * (a2 / (KR2 + a2)) * (1.0 - R[hh]) - gamma_R * R[hh])
-            osum = 0.0
+            for b in range(BLOCK):
+                asc0 = a_asc * (lat * s0[b] + (1.0 - lat) * s1[b]) / ASC_NORM
+                asc1 = a_asc * (lat * s1[b] + (1.0 - lat) * s0[b]) / ASC_NORM
+                a2 = asc0 * asc0
+                R[0, b] = R[0, b] + dt * (k_R * (a2 / (KR2 + a2)) * (1.0 - R[0, b]) - gamma_R * R[0, b])
+                a2 = asc1 * asc1
+                R[1, b] = R[1, b] + dt * (k_R * (a2 / (KR2 + a2)) * (1.0 - R[1, b]) - gamma_R * R[1, b])
+                osum[b] = 0.0
             for o in range(n_org):
-                acc = 0.0
-                for i in range(N_SPINAL):
-                    acc += s[i] * node_organs[i, o]
-                xO = acc / organ_n[o] + b_OB * B
-                x2 = xO * xO
-                On[o] = O[o] + dt * (k_O * (x2 / (KO2 + x2)) * (1.0 - O[o]) - gamma_O * O[o])
-            for o in range(n_org):
-                O[o] = On[o]
-                osum += O[o]
+                for b in range(BLOCK):
+                    cw[b] = 0.0
+                for kk in range(org_cnt[o]):
+                    j = org_idx[o, kk]
+                    for b in range(BLOCK):
+                        cw[b] += s[j, b]
+                inv_cnt = 1.0 / org_cnt[o]
+                for b in range(BLOCK):
+                    xO = cw[b] * inv_cnt + b_OB * B[b]
+                    x2 = xO * xO
+                    oo = O[o, b]
+                    oo = oo + dt * (k_O * (x2 / (KO2 + x2)) * (1.0 - oo) - gamma_O * oo)
+                    O[o, b] = oo
+                    osum[b] += oo
             for i in range(N_SPINAL):
-                M[i] = Mn[i]
-                A[i] = An[i]
-            # 6. blood and vagal tone
-            sys_f = 1.0 - e_sys if on[IV_SYSTEMIC] else 1.0
-            B = (1.0 - eps_V * V) * sys_f * (b_0 + (I_chr + I_ac) + b_O * osum)
-            smean = stot * inv_n
-            Vn = v0[r] + (vns if on[IV_VAGAL] else 0.0) + v_r * B / (K_B + B) - lam_V * smean
-            V = min(max(Vn, 0.0), 1.0)
-            # 7. decay of inputs
-            for i in range(N_SPINAL):
-                u[i] = u[i] * dec_u
-            I_ac = I_ac * dec_ac
-            if on[IV_CLEAR]:
-                I_chr = I_chr * dec_clear
+                for b in range(BLOCK):
+                    M[i, b] = Mn[i, b]
+                    A[i, b] = An[i, b]
+                    u[i, b] = u[i, b] * dec_u
+            # 6. blood and vagal tone; 7. decay of inputs
+            for b in range(BLOCK):
+                Bn = (1.0 - eps_V * V[b]) * sys_f[b] * (b_0 + (I_chr[b] + I_ac[b]) + b_O * osum[b])
+                B[b] = Bn
+                Vn = v0[p0 + b] + vns_d[b] + v_r * Bn / (K_B + Bn) - lam_V * (stot[b] * inv_n)
+                V[b] = min(max(Vn, 0.0), 1.0)
+                I_ac[b] = I_ac[b] * dec_ac
+                if clr[b]:
+                    I_chr[b] = I_chr[b] * dec_clear
             # 8. daily observation
             if (n + 1) % spd == 0:
                 day = (n + 1) // spd
                 for un in range(n_units):
+                    for b in range(BLOCK):
+                        cw[b] = 0.0
                     if un < n_areas:
-                        act = 0.0
-                        for j in range(ov_idx.shape[1]):
-                            nd = ov_idx[un, j]
-                            if nd >= 0:
-                                act += s[nd] * ov_w[un, j]
+                        for kk in range(ov_cnt[un]):
+                            nd = ov_idx[un, kk]
+                            w = ov_w[un, kk]
+                            for b in range(BLOCK):
+                                cw[b] += s[nd, b] * w
                     else:
-                        act = O[un - n_areas]
-                    if (act > theta) != involved[un]:
-                        run[un] += 1
-                        if run[un] >= persist:
-                            involved[un] = not involved[un]
-                            run[un] = 0
-                    else:
-                        run[un] = 0
-                if vi < nv and visit_day[r, vi] == day:
-                    mask = np.int64(0)
-                    for un in range(n_units):
-                        if involved[un]:
-                            mask |= np.int64(1) << np.int64(un)
-                    visit_mask[r, vi] = mask
-                    visit_v[r, vi] = V
-                    vi += 1
-        for i in range(N_SPINAL):
-            oM[r, i] = M[i]
-            oA[r, i] = A[i]
-            orho[r, i] = rho[i]
-            os_[r, i] = s[i]
-        oR[r, 0] = R[0]
-        oR[r, 1] = R[1]
-        for o in range(n_org):
-            oO[r, o] = O[o]
-        oB[r] = B
-        oV[r] = V
+                        for b in range(BLOCK):
+                            cw[b] = O[un - n_areas, b]
+                    for b in range(BLOCK):
+                        # persistence with hysteresis (branch-free form of reference.py step 8)
+                        rn = run[un, b] + 1 if (cw[b] > theta) != involved[un, b] else 0
+                        flip = rn >= persist
+                        involved[un, b] = involved[un, b] != flip
+                        run[un, b] = 0 if flip else rn
+                for b in range(BLOCK):
+                    r = p0 + b
+                    if vi[b] < nv and visit_day[r, vi[b]] == day:
+                        mask = np.int64(0)
+                        for un in range(n_units):
+                            if involved[un, b]:
+                                mask |= np.int64(1) << np.int64(un)
+                        visit_mask[r, vi[b]] = mask
+                        visit_v[r, vi[b]] = V[b]
+                        vi[b] += 1
+        for b in range(BLOCK):
+            r = p0 + b
+            for i in range(N_SPINAL):
+                oM[r, i] = M[i, b]
+                oA[r, i] = A[i, b]
+                orho[r, i] = rho[i, b]
+                os_[r, i] = s[i, b]
+            oR[r, 0] = R[0, b]
+            oR[r, 1] = R[1, b]
+            for o in range(n_org):
+                oO[r, o] = O[o, b]
+            oB[r] = B[b]
+            oV[r] = V[b]
+
+
+def _counts(idx: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray((idx >= 0).sum(axis=1).astype(np.int64))
+
+
+def _sparse_rows(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows = [np.flatnonzero(r) for r in dense]
+    k = max(1, max(len(r) for r in rows))
+    idx = np.full((len(rows), k), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        idx[i, : len(r)] = r
+    return idx, _counts(idx)
 
 
 def run_kernel(
@@ -311,45 +369,25 @@ def run_kernel(
     """Simulate all patients of `inp` for cfg.n_days (same contract as reference.run_reference)."""
     net = net or coupling(params)
     topo = topo or topology()
-    out = RunOutput.empty(inp.n, inp.visit_day.shape[1])
-    organ_n = topo.node_organs.sum(axis=0)
+    n = inp.n
+    pad = (-n) % BLOCK
+    full = inp.take(np.concatenate([np.arange(n), np.full(pad, max(n - 1, 0))])) if pad else inp
+    out = RunOutput.empty(n + pad, inp.visit_day.shape[1])
+    if n == 0:
+        return RunOutput.empty(0, inp.visit_day.shape[1])
+    no_idx, no_cnt = _sparse_rows(topo.node_organs)
+    org_idx = np.ascontiguousarray(topo.organ_nodes)
+    # padded neighbour lists must be compact (valid entries first) for the count-based loops
     _run(
-        params.vector(),
-        cfg.scalars(params),
-        np.uint64(cfg.seed),
-        cfg.n_steps,
-        cfg.steps_per_day,
-        net.w_idx,
-        net.w_val,
-        net.g_idx,
-        net.g_val,
-        net.node_gain,
-        topo.node_organs,
-        organ_n,
-        topo.overlap_idx,
-        topo.overlap_w,
-        topo.area_nodes,
-        topo.n_areas,
-        topo.n_units,
-        inp.patient,
-        inp.gain,
-        inp.v0,
-        inp.infection,
-        inp.ev_step,
-        inp.ev_unit,
-        inp.ev_amp,
-        inp.iv_start,
-        inp.iv_stop,
-        inp.visit_day,
-        out.visit_mask,
-        out.visit_v,
-        out.M,
-        out.A,
-        out.rho,
-        out.s,
-        out.R,
-        out.O,
-        out.B,
-        out.V,
-    )
+        params.vector(), cfg.scalars(params), np.uint64(cfg.seed), cfg.n_steps, cfg.steps_per_day,
+        net.w_idx, net.w_val, _counts(net.w_idx), net.g_idx, net.g_val, _counts(net.g_idx), net.node_gain,
+        no_idx, no_cnt, org_idx, _counts(org_idx),
+        topo.overlap_idx, topo.overlap_w, _counts(topo.overlap_idx), topo.area_nodes,
+        topo.n_areas, topo.n_units,
+        full.patient, full.gain, full.v0, full.infection, full.ev_step, full.ev_unit, full.ev_amp,
+        full.iv_start, full.iv_stop, full.visit_day,
+        out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V,
+    )  # fmt: skip
+    if pad:
+        out = RunOutput(**{f: getattr(out, f)[:n] for f in out.__dataclass_fields__})
     return out
