@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -312,9 +312,8 @@ def write_csv_text(histories: Iterable[PatientHistory]) -> str:
     return buf.getvalue()
 
 
-def write_csv(histories: Iterable[PatientHistory], dest: str | Path | io.TextIOBase) -> None:
-    """Write histories in the long format; reading the result gives the same histories back."""
-    histories = list(histories)
+def csv_columns(histories: Sequence[PatientHistory]) -> tuple[list[str], list[str]]:
+    """The value and extra columns that the histories use (what `write_csv` puts in the header)."""
     used_values = [
         c for c in VALUE_COLUMNS if any(getattr(r, c) is not None for h in histories for r in h.records)
     ]
@@ -324,19 +323,36 @@ def write_csv(histories: Iterable[PatientHistory], dest: str | Path | io.TextIOB
             for k in r.extra:
                 if k not in extra_cols:
                     extra_cols.append(k)
-    header = list(REQUIRED_COLUMNS + PATIENT_COLUMNS) + used_values + extra_cols
+    return used_values, extra_cols
+
+
+def csv_header(value_columns: Sequence[str], extra_columns: Sequence[str] = ()) -> list[str]:
+    return list(REQUIRED_COLUMNS + PATIENT_COLUMNS) + list(value_columns) + list(extra_columns)
+
+
+def history_rows(
+    h: PatientHistory, value_columns: Sequence[str], extra_columns: Sequence[str] = ()
+) -> Iterator[list[str]]:
+    """One patient's CSV rows for a fixed set of columns (for writers that stream in chunks)."""
+    patient = [h.sex.value, _fmt(h.birth_year), h.crps_type.value]
+    for r in h.records:
+        yield (
+            [h.patient_id, r.date.isoformat(), r.kind.value, ";".join(r.regions)]
+            + patient
+            + [_fmt(getattr(r, c)) for c in value_columns]
+            + [r.extra.get(c, "") for c in extra_columns]
+        )
+
+
+def write_csv(histories: Iterable[PatientHistory], dest: str | Path | io.TextIOBase) -> None:
+    """Write histories in the long format; reading the result gives the same histories back."""
+    histories = list(histories)
+    used_values, extra_cols = csv_columns(histories)
 
     def rows() -> Iterable[list[str]]:
-        yield header
+        yield csv_header(used_values, extra_cols)
         for h in histories:
-            patient = [h.sex.value, _fmt(h.birth_year), h.crps_type.value]
-            for r in h.records:
-                yield (
-                    [h.patient_id, r.date.isoformat(), r.kind.value, ";".join(r.regions)]
-                    + patient
-                    + [_fmt(getattr(r, c)) for c in used_values]
-                    + [r.extra.get(c, "") for c in extra_cols]
-                )
+            yield from history_rows(h, used_values, extra_cols)
 
     if isinstance(dest, (str, Path)):
         with open(dest, "w", newline="", encoding="utf-8") as fh:

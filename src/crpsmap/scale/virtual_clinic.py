@@ -1,0 +1,115 @@
+"""A virtual clinic of any size, simulated in chunks of injuries and streamed to a CSV file.
+
+Each Dask task screens a contiguous range of injuries and follows its cases; the driver writes the
+chunks' rows in injury order as they arrive and stops at the N-th case. Only the chunks in flight are
+held in memory, so a million patients need no more memory than a few chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from distributed import Client, as_completed
+
+from crpsmap.io.csv_long import csv_columns, csv_header, history_rows
+from crpsmap.model import Sim
+
+#: the columns of a simulated cohort, fixed so that every chunk writes the same header
+SIM_VALUE_COLUMNS = ("hrv_rmssd", "treatment")
+SIM_EXTRA_COLUMNS = ("source",)
+
+
+@dataclass(frozen=True)
+class ClinicRun:
+    """What a chunked run produced: patients written and the injury funnel behind them."""
+
+    patients: int  # patients written (cases with at least one clinic visit)
+    cases: int  # CRPS cases found (= the N asked for)
+    injuries: int  # injuries screened to find them (indices 0..injuries-1)
+    chunks: int  # tasks whose cases were used
+
+    @property
+    def conversion(self) -> float:
+        return self.cases / self.injuries if self.injuries else float("nan")
+
+
+def chunk_rows(sim: Sim, start: int, stop: int) -> tuple[int, list[tuple[int, str]]]:
+    """One task: the cases among injuries start..stop-1 and each case's CSV rows ('' if never seen)."""
+    result = sim.chunk(start, stop)
+    values, extra = csv_columns(result.histories)
+    if not (set(values) <= set(SIM_VALUE_COLUMNS) and set(extra) <= set(SIM_EXTRA_COLUMNS)):
+        raise RuntimeError(f"simulated records use columns {values + extra} outside the fixed CSV header")
+    by_index = {int(h.patient_id[1:]) - 1: h for h in result.histories}
+    out: list[tuple[int, str]] = []
+    for case in result.cases.tolist():
+        h = by_index.get(case)
+        text = ""
+        if h is not None:
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerows(
+                history_rows(h, SIM_VALUE_COLUMNS, SIM_EXTRA_COLUMNS)
+            )
+            text = buf.getvalue()
+        out.append((case, text))
+    return start, out
+
+
+def simulate_clinic_csv(
+    sim: Sim,
+    n: int,
+    dest: str | Path,
+    client: Client,
+    *,
+    chunk_size: int = 20_000,
+    in_flight: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClinicRun:
+    """Write the first `n` CRPS patients of `sim` to `dest`, simulated as Dask tasks of `chunk_size` injuries."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    in_flight = in_flight or 2 * workers + 1
+    sim_future = client.scatter(sim, broadcast=True, hash=False)
+    next_start = 0
+    pending: dict[int, list[tuple[int, str]]] = {}
+    write_at = 0
+    cases = patients = chunks = 0
+    last_case = -1
+    max_injuries = 10_000 * n
+
+    def submit() -> object:
+        nonlocal next_start
+        fut = client.submit(chunk_rows, sim_future, next_start, next_start + chunk_size, pure=False)
+        next_start += chunk_size
+        return fut
+
+    queue = as_completed([submit() for _ in range(in_flight)])
+    with open(dest, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerow(csv_header(SIM_VALUE_COLUMNS, SIM_EXTRA_COLUMNS))
+        for fut in queue:
+            start, rows = fut.result()  # type: ignore[attr-defined]
+            pending[start] = rows
+            while write_at in pending and cases < n:
+                chunk = pending.pop(write_at)
+                write_at += chunk_size
+                chunks += 1
+                for case, text in chunk[: n - cases]:
+                    fh.write(text)
+                    patients += bool(text)
+                    last_case = case
+                cases += min(len(chunk), n - cases)
+            if progress is not None:
+                progress(cases, write_at)
+            if cases >= n:
+                client.cancel(list(queue.futures))  # type: ignore[attr-defined]
+                break
+            if write_at > max_injuries:
+                raise RuntimeError("fewer than 1 in 10,000 injuries become CRPS; check the parameters")
+            queue.add(submit())
+    return ClinicRun(patients=patients, cases=cases, injuries=last_case + 1, chunks=chunks)
