@@ -68,7 +68,7 @@ def simulate_clinic_csv(
     in_flight: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ClinicRun:
-    """Write the first `n` CRPS patients of `sim` to `dest`, simulated as Dask tasks of `chunk_size` injuries."""
+    """Write the first `n` CRPS patients of `sim` to `dest`, as Dask tasks of `chunk_size` injuries each."""
     if n < 1:
         raise ValueError("n must be at least 1")
     if chunk_size < 1:
@@ -93,7 +93,7 @@ def simulate_clinic_csv(
     with open(dest, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh, lineterminator="\n").writerow(csv_header(SIM_VALUE_COLUMNS, SIM_EXTRA_COLUMNS))
         for fut in queue:
-            start, rows = fut.result()  # type: ignore[attr-defined]
+            start, rows = fut.result()
             pending[start] = rows
             while write_at in pending and cases < n:
                 chunk = pending.pop(write_at)
@@ -107,7 +107,7 @@ def simulate_clinic_csv(
             if progress is not None:
                 progress(cases, write_at)
             if cases >= n:
-                client.cancel(list(queue.futures))  # type: ignore[attr-defined]
+                client.cancel(list(queue.futures))
                 break
             if write_at > max_injuries:
                 raise RuntimeError("fewer than 1 in 10,000 injuries become CRPS; check the parameters")
