@@ -129,6 +129,68 @@ def demo(
 
 
 @app.command()
+def trial(
+    intervention: Annotated[str, typer.Option(help="intervention from the model's catalogue")],
+    start: Annotated[int, typer.Option(min=0, help="first day given, days after enrolment")] = 0,
+    stop: Annotated[int | None, typer.Option(help="day it stops, after enrolment (default: never)")] = None,
+    patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="virtual CRPS patients")] = 300,
+    years: Annotated[float, typer.Option(min=0.5, help="follow-up from the injury, years")] = 3.0,
+    seed: Annotated[int, typer.Option(min=0, help="random seed (same seed, same patients)")] = 0,
+    off: Annotated[
+        list[str] | None, typer.Option(help="switch a model mechanism off (e.g. supraspinal); repeatable")
+    ] = None,
+    block: Annotated[int, typer.Option(min=1, help="patients per follow-up block (Dask task)")] = 256,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler ADDRESS; with --workers, a local Dask cluster")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="local Dask workers (default: in-process)")
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML page to write")] = Path("trial.html"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
+) -> None:
+    """Virtual trial: control vs intervention on the same virtual patients (MODEL RESULT, not evidence)."""
+    from contextlib import ExitStack
+
+    from rich.progress import Progress
+
+    from crpsmap.model import CATALOGUE, Mechanisms, ModelParams
+    from crpsmap.model.cohort import window_end
+    from crpsmap.trial import DISCLAIMER, TrialSpec, run_trial, write_trial_page
+    from crpsmap.trial.page import summary_line
+
+    try:
+        if intervention not in CATALOGUE:
+            raise ValueError(f"unknown intervention {intervention!r}; known: {', '.join(CATALOGUE)}")
+        mech = Mechanisms(**{name: False for name in off or []})
+        spec = TrialSpec(
+            intervention, start, stop, patients, years, seed, params=ModelParams(mechanisms=mech)
+        )
+        window_end(spec.sims()[0].n_days)
+    except (ValueError, TypeError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    with ExitStack() as stack:
+        client = None
+        if scheduler or workers:
+            from crpsmap.scale import dask_client
+
+            client = stack.enter_context(dask_client(scheduler, workers))
+        bar = stack.enter_context(Progress(console=err_console, transient=True))
+        screen = bar.add_task("enrolling virtual CRPS patients", total=patients)
+        follow = bar.add_task("following both arms", total=patients)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(screen if stage == "screen" else follow, completed=done)
+
+        result = run_trial(spec, block=block, client=client, progress=progress)
+    write_trial_page(result, output, json_out)
+    console.print(summary_line(result), highlight=False, soft_wrap=True)
+    files = f"page: {output}" + (f"; JSON: {json_out}" if json_out else "")
+    console.print(f"{DISCLAIMER} ({files})", highlight=False, soft_wrap=True)
+
+
+@app.command()
 def simulate(
     patients: Annotated[
         int, typer.Option("--patients", "-n", min=1, help="clinic (CRPS) patients to simulate")
