@@ -83,8 +83,8 @@ def summary_line(result: TrialResult) -> str:
 def _table(result: TrialResult) -> str:
     rows = [
         "<table><tr><th>Outcome after the start</th><th class='n'>Control</th><th class='n'>Intervention</th>"
-        "<th class='n'>Paired difference, points</th><th class='n'>95% CI (Newcombe)</th>"
-        "<th class='n'>McNemar exact p</th><th class='n'>Discordant pairs (only I / only C)</th></tr>"
+        "<th class='n'>Difference, points</th><th class='n'>95% CI</th>"
+        "<th class='n'>McNemar p</th><th class='n'>Discordant (I / C)</th></tr>"
     ]
     for key, label in BINARY_OUTCOMES.items():
         b = result.binary[key]
@@ -154,7 +154,7 @@ def _hrv(result: TrialResult) -> str:
         f"<tr><td>Intervention</td><td class='n'>{_mean(h.intervention)}</td></tr>"
         f"<tr><td><b>Paired difference</b> (intervention − control)</td><td class='n'><b>"
         f"{_mean(h.difference)}</b></td></tr></table>"
-        f"<p class='caption'>{h.difference.n} patients seen after the start; paired t test p = "
+        f"<p class='caption'>{h.difference.n} patients seen after the start; paired t test p "
         f"{_pval(h.p_value)}. The start value is the RMSSD at the last visit on or before the start day "
         "(the same in both arms); the end value is the RMSSD at the last visit.</p>"
     )
@@ -228,8 +228,9 @@ def render_trial_html(result: TrialResult, *, generated: dt.datetime | None = No
         "<h2>Outcomes after the start of the intervention</h2>",
         _table(result),
         "<p class='caption'>Difference: intervention minus control in percentage points (negative: fewer "
-        "patients with the outcome under the intervention). Discordant pairs: patients with the outcome "
-        "only under the intervention (I) or only under control (C).</p>",
+        "patients with the outcome under the intervention); 95% CI: Newcombe's paired interval; McNemar: "
+        "exact test. Discordant pairs: patients with the outcome only under the intervention (I) or only "
+        "under control (C).</p>",
         bars_svg(result),
         key,
         "<h2>Vagal tone: HRV change</h2>",
