@@ -1,0 +1,93 @@
+"""What a calibration fits: the share of patients with more than one limb, and how the second limb came.
+
+These are the two figures a tertiary clinic reports that speak to *how* CRPS spreads (van Rijn 2011);
+both are read from the same statistics the report computes, so model and clinic are judged alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from crpsmap.history import PatientHistory
+from crpsmap.spread import classify_all
+from crpsmap.stats.cohort import cohort_figures
+from crpsmap.stats.literature import load_targets
+
+PATTERNS = ("contralateral", "ipsilateral", "diagonal")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Observed counts: multi-limb patients of all patients; second-limb patterns (counts)."""
+
+    multi_limb: int
+    patients: int
+    patterns: tuple[int, int, int]  # contralateral, ipsilateral, diagonal
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.multi_limb <= self.patients:
+            raise ValueError(f"multi-limb count {self.multi_limb} of {self.patients} patients is impossible")
+        if any(k < 0 for k in self.patterns):
+            raise ValueError("pattern counts must be non-negative")
+        if self.patients == 0:
+            raise ValueError("no patients to calibrate to")
+
+    @property
+    def n_patterns(self) -> int:
+        return sum(self.patterns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "multi_limb": {"count": self.multi_limb, "denominator": self.patients},
+            "limb_patterns": dict(zip(PATTERNS, self.patterns, strict=True)),
+            "source": self.source,
+            "note": self.note,
+        }
+
+
+def van_rijn_2011(path: str | None = None) -> Targets:
+    """van Rijn et al. 2011 (185 patients): 89 multi-limb; of 72 first-to-second spreads 49/30/14%.
+
+    The pattern counts are derived (share x 72, rounded: 35/22/10); 5 of the 72 (7%) were not assigned
+    to a pattern in the abstract and are left out.
+    """
+    t = load_targets(path)
+    multi = t["vanrijn2011_multilimb_fraction"]
+    n72 = int(t["vanrijn2011_pattern_contralateral"]["denominator"])
+    counts = tuple(round(float(t[f"vanrijn2011_pattern_{p}"]["value"]) * n72) for p in PATTERNS)
+    return Targets(
+        multi_limb=int(multi["numerator"]),
+        patients=int(multi["denominator"]),
+        patterns=(counts[0], counts[1], counts[2]),
+        source=str(multi["source"]),
+        note=f"pattern counts derived from published shares x {n72}; the unassigned remainder is left out",
+    )
+
+
+def targets_from_statistics(stats: Mapping[str, Any], source: str = "cohort statistics") -> Targets:
+    """Targets from a report's statistics (`crpsmap report --json`)."""
+    multi = stats["multi_limb"]
+    lp = stats["limb_patterns"]
+    return Targets(
+        multi_limb=int(multi["count"]),
+        patients=int(multi["denominator"]),
+        patterns=(
+            int(lp["contralateral"]["count"]),
+            int(lp["ipsilateral"]["count"]),
+            int(lp["diagonal"]["count"]),
+        ),
+        source=source,
+    )
+
+
+def summary_statistics(histories: Sequence[PatientHistory]) -> dict[str, Any]:
+    """The report's figures for these histories (classification + counts; no survival models)."""
+    return cohort_figures(list(classify_all(histories))).to_dict()
+
+
+def targets_from_histories(histories: Sequence[PatientHistory], source: str = "clinic registry") -> Targets:
+    return targets_from_statistics(summary_statistics(histories), source)
