@@ -256,5 +256,105 @@ def simulate(
     )
 
 
+@app.command()
+def calibrate(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="a clinic's CSV file, or its report statistics (crpsmap report --json)"),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="a published target instead of a file: vanrijn2011")
+    ] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Optuna trials")] = 60,
+    patients: Annotated[int, typer.Option(min=10, help="virtual patients per trial")] = 800,
+    years: Annotated[float, typer.Option(min=0.5, help="follow-up of the virtual clinic, years")] = 5.0,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    free: Annotated[list[str] | None, typer.Option(help="parameter to fit (repeatable)")] = None,
+    posterior: Annotated[bool, typer.Option(help="also an ABC-SMC posterior (pyABC; slow)")] = False,
+    population: Annotated[int, typer.Option(min=4, help="ABC population size")] = 48,
+    generations: Annotated[int, typer.Option(min=1, help="ABC generations")] = 4,
+    compare_mechanisms: Annotated[
+        bool, typer.Option("--compare-mechanisms", help="fit each mechanism set and weigh them (slow)")
+    ] = False,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: local)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON file to write")] = Path(
+        "calibration.json"
+    ),
+) -> None:
+    """Fit the simulator to a clinic's spread statistics (MODEL OUTPUT; see docs/calibration.md)."""
+    from rich.progress import Progress
+
+    from crpsmap.calibrate import targets_from_histories, targets_from_statistics, van_rijn_2011
+    from crpsmap.calibrate.fit import DEFAULT_FREE, fit, free_params
+    from crpsmap.model import Sim
+    from crpsmap.scale import dask_client
+
+    if (file is None) == (target is None):
+        err_console.print("[bold red]error:[/] give either FILE or --target vanrijn2011")
+        raise typer.Exit(2)
+    try:
+        if target is not None:
+            if target != "vanrijn2011":
+                raise ValueError(f"unknown target {target!r}; known: vanrijn2011")
+            targets = van_rijn_2011()
+        elif file is not None and file.suffix.lower() == ".json":
+            targets = targets_from_statistics(json.loads(file.read_text(encoding="utf-8")), file.name)
+        else:
+            assert file is not None
+            targets = targets_from_histories(load_or_exit(file), file.name)
+        free_ps = free_params(free or list(DEFAULT_FREE))
+    except (ValueError, KeyError, OSError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    base = Sim(years=years, seed=seed)
+    result: dict[str, object] = {}
+    with dask_client(scheduler, workers) as client, Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("calibrating (Optuna)", total=trials)
+        fitted = fit(
+            targets,
+            base=base,
+            free=free_ps,
+            n_patients=patients,
+            n_trials=trials,
+            seed=seed,
+            client=client,
+            progress=lambda done, total, best: bar.update(
+                task, completed=done, description=f"best G {best:.2f}"
+            ),
+        )
+        result["fit"] = fitted.to_dict()
+        if posterior:
+            from crpsmap.calibrate.posterior import abc_posterior
+
+            bar.update(task, description="ABC posterior (pyABC)")
+            post = abc_posterior(
+                targets,
+                base=base,
+                free=free_ps,
+                n_patients=patients,
+                population=population,
+                generations=generations,
+                seed=seed,
+                client=client,
+            )
+            result["posterior"] = post.to_dict()
+        if compare_mechanisms:
+            from crpsmap.calibrate.mechanisms import compare_mechanisms as compare
+
+            comparison = compare(
+                targets, base=base, n_patients=patients, n_trials=trials, seed=seed, client=client
+            )
+            result["mechanisms"] = comparison.to_dict()
+    output.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    console.print(
+        f"MODEL OUTPUT: best fit {fitted.best} (G = {fitted.deviance:.2f}; "
+        f"targets: {targets.source[:60]}) -> {output}",
+        highlight=False,
+    )
+    if compare_mechanisms:
+        console.print(comparison.sentence(), highlight=False)
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
