@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import math
 import os
 import tempfile
@@ -91,6 +92,9 @@ def abc_posterior(
 ) -> Posterior:
     """ABC-SMC posterior of `free` parameters (uniform priors on their ranges) given `targets`."""
     import pyabc
+
+    for name in ("ABC", "ABC.History", "ABC.Sampler", "ABC.Distance", "ABC.Epsilon", "ABC.Adaptation"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     def model(par: dict[str, float]) -> dict[str, float]:
         theta = {f.name: float(par[f.name]) for f in free}
