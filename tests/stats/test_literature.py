@@ -40,3 +40,20 @@ def test_binomial_when_only_a_share() -> None:
     targets["vanrijn2011_multilimb_fraction"] = t
     comps = {c.target_id: c for c in compare_literature(cohort_figures(results), results, histories, targets)}
     assert "binomial" in (comps["vanrijn2011_multilimb_fraction"].test or "")
+
+
+def test_published_interval_and_inside_flag() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    histories, results = cohort_data()
+    figs = cohort_figures(results)
+    multi = {c.target_id: c for c in compare_literature(figs, results, histories)}[
+        "vanrijn2011_multilimb_fraction"
+    ]
+    lo, hi = proportion_confint(89, 185, method="wilson")
+    assert multi.published_interval is not None
+    assert abs(multi.published_interval[0] - lo) < 1e-12 and abs(multi.published_interval[1] - hi) < 1e-12
+    p = figs.multi_limb.proportion
+    assert p is not None
+    assert multi.inside_published_interval == (lo <= p <= hi)
+    assert multi.to_dict()["inside_published_ci"] == multi.inside_published_interval

@@ -343,6 +343,12 @@ def _literature(stats: CohortStatistics) -> str:
         ref = sources.index(c.source) + 1
         pub_n = f"{c.published_count}/{c.published_denominator}" if c.published_denominator else ""
         derived = " (count derived)" if c.count_derived else ""
+        pci = c.published_interval
+        if pci is not None:
+            inside = "inside" if c.inside_published_interval else "outside"
+            pub_n += f" · 95% CI {pct(pci[0])}–{pct(pci[1])}" + (
+                f" · cohort {inside}" if c.comparable else ""
+            )
         note = f"<br><span class='src'>{escape(c.note)}</span>" if c.note else ""
         rows.append(
             f"<tr><td>{escape(c.label)}{note}</td>"

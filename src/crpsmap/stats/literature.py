@@ -19,7 +19,7 @@ from typing import Any
 from crpsmap.history import PatientHistory, Sex
 from crpsmap.spread import Classification
 from crpsmap.stats.cohort import CohortFigures
-from crpsmap.stats.proportions import Proportion
+from crpsmap.stats.proportions import Proportion, wilson_interval
 
 REFERENCE_ENV = "CRPSMAP_REFERENCE"
 MALEKI_CAVEAT = "sample selected for spread: shown, not comparable as a rate"
@@ -43,6 +43,26 @@ class Comparison:
     comparable: bool
     note: str
 
+    @property
+    def published_interval(self) -> tuple[float, float] | None:
+        """Wilson 95% interval of the published figure, when its denominator is known."""
+        if not self.published_denominator:
+            return None
+        k = (
+            self.published_count
+            if self.published_count is not None
+            else round(self.published * self.published_denominator)
+        )
+        return wilson_interval(int(k), int(self.published_denominator))
+
+    @property
+    def inside_published_interval(self) -> bool | None:
+        """Does the cohort's share lie inside the published figure's 95% interval?"""
+        ci = self.published_interval
+        if ci is None or self.cohort.proportion is None:
+            return None
+        return ci[0] <= self.cohort.proportion <= ci[1]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target_id": self.target_id,
@@ -58,6 +78,8 @@ class Comparison:
             "p_value": self.p_value,
             "comparable": self.comparable,
             "note": self.note,
+            "published_ci": list(self.published_interval) if self.published_interval else None,
+            "inside_published_ci": self.inside_published_interval,
         }
 
 
