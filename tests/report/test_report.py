@@ -96,3 +96,20 @@ def test_write_report_from_csv_path(tmp_path: Path) -> None:
     stats = write_report(csv, tmp_path / "p.html")
     assert stats.figures.n_patients == 40
     assert "cohort.csv" in (tmp_path / "p.html").read_text()
+
+
+def test_mechanism_section_shows_the_favoured_explanation(tmp_path: Path) -> None:
+    from crpsmap.calibrate import van_rijn_2011
+    from crpsmap.calibrate.mechanisms import CANDIDATES, compare_mechanisms
+    from crpsmap.model import Sim
+
+    cands = [c for c in CANDIDATES if c.name in ("spinal", "spinal+systemic")]
+    cmp = compare_mechanisms(
+        van_rijn_2011(), base=Sim(years=1, seed=2), candidates=cands, n_patients=40, n_trials=1
+    )
+    out = tmp_path / "r.html"
+    write_report(random_histories(30, seed=3), out, mechanisms=cmp.to_dict(), mechanisms_label="test data")
+    html = out.read_text()
+    assert "Why does it spread?" in html and "Model output." in html and "test data" in html
+    assert cmp.favoured.candidate.label in html
+    assert f"{100 * cmp.favoured.weight:.0f}%" in html

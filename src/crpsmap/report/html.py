@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from html import escape
 from importlib import resources
+from typing import Any
 
 from crpsmap.atlas import LIMBS, load_atlas
 from crpsmap.report.bodymap import ATTRIBUTION, area_colours, coloured_svg
+from crpsmap.report.mechanisms import mechanisms_section
 from crpsmap.report.plots import bars_svg, heat, km_svg, legend_svg, pct
 from crpsmap.stats.proportions import Proportion
 from crpsmap.stats.summary import CohortStatistics
@@ -468,8 +470,10 @@ def render_html(
     source: str = "",
     data_note: str | None = None,
     generated: dt.datetime | None = None,
+    mechanisms: Mapping[str, Any] | None = None,
+    mechanisms_label: str = "",
 ) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string (with the model's "why" section when `mechanisms` is given)."""
     f = stats.figures
     generated = generated or dt.datetime.now(dt.UTC).replace(microsecond=0)
     notes = []
@@ -506,6 +510,11 @@ def render_html(
             _literature(stats),
             "<h2>What goes with spread to a new limb (Cox model)</h2>",
             _cox(stats),
+        ]
+    if mechanisms is not None:
+        body += [
+            "<h2>Why does it spread? What the model favours</h2>",
+            mechanisms_section(mechanisms, mechanisms_label),
         ]
     body += [
         "<h2>Methods</h2>",
