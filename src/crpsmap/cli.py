@@ -90,13 +90,32 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")] = Path("report.html"),
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the statistics as JSON")] = None,
     data_note: Annotated[str | None, typer.Option(help="note shown at the top (synthetic data...)")] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="JSON of `crpsmap calibrate --compare-mechanisms` for this cohort (the 'why')"),
+    ] = None,
 ) -> None:
     """Cohort statistics and the self-contained HTML report: how many spread, how, how fast."""
     from crpsmap.report import write_report
     from crpsmap.report.html import headline
 
     histories = load_or_exit(file)
-    stats = write_report(histories, output, json_out, data_note=data_note, source=file.name)
+    mechanisms = None
+    if calibration is not None:
+        try:
+            mechanisms = json.loads(calibration.read_text(encoding="utf-8"))["mechanisms"]
+        except (OSError, ValueError, KeyError):
+            err_console.print(f"[bold red]error:[/] {calibration} has no mechanism comparison")
+            raise typer.Exit(2) from None
+    stats = write_report(
+        histories,
+        output,
+        json_out,
+        data_note=data_note,
+        source=file.name,
+        mechanisms=mechanisms,
+        mechanisms_label=file.name,
+    )
     console.print(headline(stats), highlight=False)
     console.print(f"report written to {output.resolve()}", highlight=False)
     if json_out is not None:
