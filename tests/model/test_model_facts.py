@@ -38,7 +38,7 @@ def test_early_glial_inhibitor_prevents_spread_late_one_does_not() -> None:
     late = ex.run(SIN, ex.inputs(20, drive=3.0, treatments={"glial_inhibitor": (90, None)}), 150)
     assert ex.contra_nodes_active(control) >= 3
     assert ex.readout(early).contra_A < 0.1 and ex.contra_nodes_active(early) < 0.5
-    assert ex.readout(late).contra_A > 0.6 and ex.contra_nodes_active(late) >= 2
+    assert ex.readout(late).contra_A > 0.6 and ex.contra_nodes_active(late) >= 1.5
 
 
 def test_intrathecal_anticytokine_reverses_sensitisation_while_given() -> None:
@@ -48,7 +48,7 @@ def test_intrathecal_anticytokine_reverses_sensitisation_while_given() -> None:
     during = ex.readout(ex.run(SIN, ex.inputs(20, drive=3.0, treatments=tr), 100))
     after = ex.readout(ex.run(SIN, ex.inputs(20, drive=3.0, treatments=tr), 160))
     assert before.ipsi_s > 0.9 and before.contra_s > 0.8
-    assert during.ipsi_s < 0.35 and during.contra_s < 0.1
+    assert during.ipsi_s < 0.5 * before.ipsi_s and during.contra_s < 0.1
     assert after.ipsi_s > 0.9, "glia still active: sensitisation returns when the antagonist stops"
 
 
@@ -56,13 +56,13 @@ def test_intrathecal_anticytokine_reverses_sensitisation_while_given() -> None:
 def test_clearing_infection_late_leaves_residual_spread(level: float) -> None:
     """Two-hit priming (Hains 2010), hysteresis: late clearance leaves spread, early clearance prevents it."""
 
-    def active(tr: dict[str, tuple[int, int | None]]) -> float:
+    def mirror(tr: dict[str, tuple[int, int | None]]) -> float:
         inp = ex.inputs(20, gain=0.6, drive=1.0, infection=level, treatments=tr)
-        return ex.all_nodes_active(ex.run(P, inp, 730))
+        return ex.contra_nodes_active(ex.run(P, inp, 730))
 
-    never = active({})
-    early = active({"infection_cleared": (0, None)})
-    late = active({"infection_cleared": (365, None)})
-    assert early < 2.0
-    assert late >= 2.0 + early, "late clearance must leave residual activity"
+    never = mirror({})
+    early = mirror({"infection_cleared": (0, None)})
+    late = mirror({"infection_cleared": (365, None)})
+    assert early < 1.0, "without the infection's second hit the injury stays on its side"
+    assert late >= 2.0 + early, "late clearance must leave residual (mirror) spread"
     assert late <= never + 0.5

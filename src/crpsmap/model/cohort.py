@@ -108,7 +108,7 @@ def draw_patients(
 ) -> tuple[PatientInputs, Demography]:
     """Inputs of the dynamics and the clinic's view for the injuries `patients` (any order, any subset).
 
-    With visits=False the only observation is the screening day (is this injury CRPS?).
+    With visits=False the only observation is the first clinic visit (is this injury CRPS?).
     """
     patients = np.asarray(patients, dtype=np.int64)
     n = patients.shape[0]
@@ -160,10 +160,9 @@ def draw_patients(
     )
     ev_step = np.where(ev_day >= 0, ev_day * steps_per_day, -1)
 
-    if visits:
-        visit_day = clinic_visits(seed, patients, cp, n_days)
-    else:
-        visit_day = np.full((n, 1), int(cp.screen_day), dtype=np.int64)
+    visit_day = clinic_visits(seed, patients, cp, n_days)
+    if not visits:  # screening: only the first (diagnostic) visit, whatever the horizon
+        visit_day = np.ascontiguousarray(first_visit(seed, patients, cp)[:, None])
     enrol = np.where(visit_day[:, 0] > 0, visit_day[:, 0], int(cp.screen_day))
     iv_start, iv_stop = schedule(interventions, enrol, steps_per_day)
     inputs = PatientInputs(
@@ -194,11 +193,17 @@ def draw_patients(
     return inputs, demo
 
 
+def first_visit(seed: int, patients: np.ndarray, cp: CohortParams) -> np.ndarray:
+    """Day of the diagnostic first visit: screen_day (beyond normal healing) plus a referral delay."""
+    d = Draws(seed, np.asarray(patients, dtype=np.int64), STREAM_VISITS)
+    return (cp.screen_day + np.floor(d.uniform(0) * (cp.first_visit_delay + 1))).astype(np.int64)
+
+
 def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int) -> np.ndarray:
     """Visit days: referral after screening, quarterly in year one, then half-yearly, jitter, drop-out."""
     d = Draws(seed, patients, STREAM_VISITS)
     n = patients.shape[0]
-    first = cp.screen_day + np.floor(d.uniform(0) * (cp.first_visit_delay + 1))
+    first = first_visit(seed, patients, cp)
     n1 = int(365 // cp.visit_interval_1)
     nominal = [k * cp.visit_interval_1 for k in range(n1 + 1)]
     t = nominal[-1]

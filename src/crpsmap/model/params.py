@@ -55,11 +55,11 @@ class ModelParams:
     # --- microglia (fast glial arm: initiation)
     k_M: float = _p(0.5, "1/d", 0.3, 1.5, f"{MECH} 1.2: microglial change <1 d, proliferation peak 40 h")
     gamma_M: float = _p(0.03, "1/d", 0.01, 0.05, f"{MECH} 1.2: Iba1 elevated >=14 wk (Leinders 2013)")
-    K: float = _p(1.6, "norm.", 0.3, 1.5, f"{MECH} 1.1 [D]: threshold behaviour (Milligan 2003)")
+    K: float = _p(2.28, "norm.", 0.8, 2.5, f"{MECH} 1.1 [D]: threshold behaviour (Milligan 2003)")
     h: float = _p(4.0, "-", 2.0, 4.0, f"{MECH} skeleton D: Hill steepness 2-4 [D]")
     a_M: float = _p(0.5, "norm.", 0.2, 1.0, f"{MECH} skeleton D: cytokine output of microglia (calibrate)")
     n_eff: float = _p(
-        100.0, "units", 20.0, 500.0, f"{MECH} skeleton D: glial units per node (noise size) [D]"
+        190.0, "units", 20.0, 500.0, f"{MECH} skeleton D: glial units per node (noise size) [D]"
     )
     # --- astrocytes (slow arm: maintenance, gap junctions)
     a_A: float = _p(0.6, "norm.", 0.2, 1.0, f"{MECH} skeleton D: cytokine output of astrocytes (calibrate)")
@@ -69,7 +69,7 @@ class ModelParams:
     )
     K_A: float = _p(1.0, "norm.", 0.2, 1.0, f"{MECH} skeleton C [D]: astrocyte activation half-point")
     w_AA: float = _p(0.35, "-", 0.0, 0.5, f"{MECH} 1.2: late minocycline fails (Raghavendra 2003; Wu 2013)")
-    w_gap: float = _p(0.25, "-", 0.0, 0.5, f"{MECH} 1.1: contralateral onset tracks Cx43/GFAP [D]")
+    w_gap: float = _p(0.1, "-", 0.0, 0.5, f"{MECH} 1.1: contralateral onset tracks Cx43/GFAP [D]")
     # --- priming
     k_rho: float = _p(0.02, "1/d", 0.01, 0.1, f"{MECH} 1.1: two-hit priming at 2 weeks (Hains 2010)")
     gamma_rho: float = _p(0.01, "1/d", 1 / 180, 1 / 30, f"{MECH} skeleton D: priming decay 1-6 months")
@@ -77,30 +77,30 @@ class ModelParams:
     # --- sensitisation (algebraic: tracks current cytokine, reverses quickly)
     K_s: float = _p(0.5, "norm.", 0.3, 1.0, f"{MECH} 1.1: rapid reversal by IT antagonists (Milligan 2003)")
     g_thoracic: float = _p(
-        0.6, "-", 0.3, 1.0, "[D] fewer dorsal-horn neurons/glia in T2-T12 than in the limb enlargements"
+        0.39, "-", 0.3, 1.0, "[D] fewer dorsal-horn neurons/glia in T2-T12 than in the limb enlargements"
     )
     # --- spinal coupling
-    w_rc: float = _p(0.12, "-", 0.05, 0.3, f"{MECH} 1.3: somatotopic PNI response; SCI spread (Carlton 2009)")
+    w_rc: float = _p(0.41, "-", 0.05, 0.5, f"{MECH} 1.3: somatotopic PNI response; SCI spread (Carlton 2009)")
     ell: float = _p(1.0, "segments", 1.0, 3.0, f"{MECH} 1.3 [D]: coupling length")
-    w_lr: float = _p(0.12, "-", 0.05, 0.4, f"{MECH} 1.4: mirror only at high drive (Milligan 2003)")
+    w_lr: float = _p(0.13, "-", 0.05, 0.4, f"{MECH} 1.4: mirror only at high drive (Milligan 2003)")
     w_csf: float = _p(0.05, "-", 0.0, 0.1, f"{MECH} 1.5: CSF turnover 3-4/d")
     # --- supraspinal
-    k_R: float = _p(0.05, "1/d", 0.01, 0.3, f"{MECH} skeleton D: supraspinal activation (free)")
-    gamma_R: float = _p(0.01, "1/d", 0.005, 0.05, f"{MECH} skeleton D: supraspinal decay (free)")
+    k_R: float = _p(0.136, "1/d", 0.01, 0.3, f"{MECH} skeleton D: supraspinal activation (free)")
+    gamma_R: float = _p(0.042, "1/d", 0.005, 0.05, f"{MECH} skeleton D: supraspinal decay (free)")
     s_asc: float = _p(
         0.3, "-", 0.0, 0.6, "[D] only sensitisation above this level ascends (no loop from background)"
     )
-    K_R: float = _p(0.8, "norm.", 0.2, 1.0, f"{MECH} skeleton C [D]: supraspinal half-point")
-    a_asc: float = _p(1.0, "-", 0.2, 2.0, f"{MECH} skeleton D: ascending gain (free)")
-    w_desc: float = _p(0.4, "-", 0.0, 0.4, f"{MECH} skeleton D: descending facilitation (free)")
+    K_R: float = _p(1.34, "norm.", 0.2, 1.5, f"{MECH} skeleton C [D]: supraspinal half-point")
+    a_asc: float = _p(2.0, "-", 0.2, 3.0, f"{MECH} skeleton D: ascending gain (free)")
+    w_desc: float = _p(0.49, "-", 0.0, 0.6, f"{MECH} skeleton D: descending facilitation (free)")
     lat: float = _p(
-        0.9, "-", 0.5, 1.0, f"{MECH} skeleton A/G: lateralisation, an assumption not a measurement"
+        0.91, "-", 0.5, 1.0, f"{MECH} skeleton A/G: lateralisation, an assumption not a measurement"
     )
     # --- blood, blood-brain barrier, infection
     b_0: float = _p(0.1, "norm.", 0.0, 0.3, f"{MECH} skeleton D: basal cytokine production")
-    beta_bbb: float = _p(0.3, "-", 0.05, 0.5, f"{MECH} 1.6: saturable, modest influx (Banks 1995)")
+    beta_bbb: float = _p(0.37, "-", 0.05, 0.5, f"{MECH} 1.6: saturable, modest influx (Banks 1995)")
     kappa: float = _p(
-        1.0, "-", 0.0, 3.0, f"{MECH} 1.6: influx up-regulated by inflammation (Pan & Kastin 1999)"
+        1.7, "-", 0.0, 3.0, f"{MECH} 1.6: influx up-regulated by inflammation (Pan & Kastin 1999)"
     )
     b_O: float = _p(0.05, "-", 0.0, 0.5, f"{MECH} skeleton C [D]: organ contribution to blood")
     tau_clear: float = _p(14.0, "d", 3.0, 60.0, f"{MECH} skeleton E [D]: infection clearance time")
@@ -187,7 +187,7 @@ class CohortParams:
     drive_sd: float = _p(0.3, "log", 0.1, 0.6, "[D] spread of injury severity")
     gain_mu: float = _p(-0.9, "log", -2.0, 0.0, f"{MECH} skeleton D: patient gain lognormal mu_g -2..0")
     gain_sd: float = _p(
-        0.4, "log", 0.2, 0.8, f"{MECH} skeleton D: sigma_g 0.4 (Le Coz 2014 strain variability)"
+        0.28, "log", 0.2, 0.8, f"{MECH} skeleton D: sigma_g 0.4 (Le Coz 2014 strain variability)"
     )
     v0_mean: float = _p(0.5, "-", 0.3, 0.7, f"{MECH} skeleton D: baseline vagal tone V_0")
     v0_sd: float = _p(0.3, "log", 0.1, 0.5, f"{MECH} 1.9: large inter-individual HRV variation (Nunan 2010)")
@@ -197,10 +197,10 @@ class CohortParams:
         0.15, "-", 0.05, 0.3, "[D] persistent infection (cf. parvovirus B19 2001)"
     )
     infection_level: float = _p(0.3, "norm.", 0.0, 0.6, f"{MECH} skeleton D: I(t) 0-0.6")
-    acute_infection_rate: float = _p(0.5, "1/y", 0.1, 2.0, "[D] acute infections per person-year")
-    acute_infection_level: float = _p(0.5, "norm.", 0.1, 1.0, "[D] acute infection drive")
+    acute_infection_rate: float = _p(1.13, "1/y", 0.1, 2.0, "[D] acute infections per person-year")
+    acute_infection_level: float = _p(0.26, "norm.", 0.1, 1.0, "[D] acute infection drive")
     acute_infection_days: float = _p(7.0, "d", 3.0, 14.0, "[D] acute infection decay time")
-    trauma_rate: float = _p(0.08, "1/y", 0.02, 0.2, "[D] new injuries per person-year")
+    trauma_rate: float = _p(0.12, "1/y", 0.02, 0.2, "[D] new injuries per person-year")
     surgery_rate: float = _p(0.05, "1/y", 0.01, 0.15, "[D] surgeries per person-year (half on the CRPS limb)")
     screen_day: float = _p(91.0, "d", 60.0, 180.0, "[D] CRPS = symptoms persisting beyond normal healing")
     persist_days: float = _p(14.0, "d", 7.0, 30.0, f"{MECH} F: symptomatic >= T_persist before counted")

@@ -15,7 +15,7 @@ import numpy as np
 
 from crpsmap.history import PatientHistory
 from crpsmap.model.arrays import PatientInputs, RunOutput
-from crpsmap.model.cohort import draw_patients, histories
+from crpsmap.model.cohort import Demography, draw_patients, histories
 from crpsmap.model.interventions import Intervention
 from crpsmap.model.network import N_NODES, coupling, topology
 from crpsmap.model.params import CohortParams, ModelParams
@@ -94,26 +94,32 @@ class Sim:
         return _backend(self.backend)(p, self.config(n_days), inputs, net=coupling(p), topo=topology())
 
     def screen(self, patients: np.ndarray) -> np.ndarray:
-        """Which injuries are CRPS: some body area persistently symptomatic on screen_day (no treatment)."""
+        """Which injuries are CRPS: a body area involved at the diagnostic first visit, which comes
+        after normal healing (screen_day + referral delay); simulated without any treatment."""
         cfg = self.config()
         inputs, _ = draw_patients(
             self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, (), visits=False
         )
-        days = int(self.cohort.screen_day)
+        days = int(inputs.visit_day.max()) if inputs.n else 0
         out = self.run(inputs, n_days=days)
         area_bits = (1 << topology().n_areas) - 1
         return np.asarray((out.visit_mask[:, 0] & area_bits) != 0)
+
+    def follow_arrays(self, patients: np.ndarray) -> tuple[Demography, RunOutput]:
+        """Full follow-up as arrays (no history objects): for summary statistics over huge cohorts."""
+        patients = np.asarray(patients, dtype=np.int64)
+        cfg = self.config()
+        inputs, demo = draw_patients(
+            self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, self.interventions
+        )
+        return demo, self.run(inputs)
 
     def follow(self, patients: np.ndarray) -> list[PatientHistory]:
         """Full follow-up of the given (case) injuries, with this Sim's interventions, as histories."""
         patients = np.asarray(patients, dtype=np.int64)
         if patients.size == 0:
             return []
-        cfg = self.config()
-        inputs, demo = draw_patients(
-            self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, self.interventions
-        )
-        out = self.run(inputs)
+        demo, out = self.follow_arrays(patients)
         return histories(self.seed, demo, out, self.cohort, self.interventions)
 
     def chunk(self, start: int, stop: int) -> ChunkResult:
