@@ -237,7 +237,7 @@ def simulate(
 
     try:
         ivs = tuple(parse_intervention(t) for t in intervention or [])
-        mech = Mechanisms(**{name: False for name in off or []})
+        mech = Mechanisms.without(*(off or []))
         sim = Sim(params=ModelParams(mechanisms=mech), years=years, seed=seed, interventions=ivs)
         sim.config().steps_per_day  # noqa: B018 - validates dt
         from crpsmap.model.cohort import window_end

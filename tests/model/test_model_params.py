@@ -27,7 +27,8 @@ def test_switching_a_mechanism_off_zeroes_its_couplings() -> None:
         assert v[PI[name]] == 0.0, name
     assert v[PI["w_rc"]] > 0
     assert np.array_equal(ModelParams().vector(), ModelParams(mechanisms=Mechanisms()).vector())
-    with pytest.raises(ValueError):
+    assert Mechanisms.without("supraspinal") == Mechanisms(supraspinal=False)
+    with pytest.raises(ValueError, match="unknown mechanism"):
         Mechanisms.only("telepathy")
 
 

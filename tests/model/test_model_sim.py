@@ -86,7 +86,8 @@ def test_conversion_is_plausible() -> None:
 def test_follow_up_must_end_by_the_fixed_today() -> None:
     with pytest.raises(ValueError, match="cannot end"):
         Sim(years=70).clinic(1)
-    assert Sim(years=20).n_days > 0
+    long = Sim(years=45).follow(np.arange(40))
+    assert all(h.birth_year is not None and h.birth_year >= 1900 for h in long)
     assert dt.date(2026, 11, 25) == LATEST_DATE
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crpsmap.atlas import load_atlas
-from crpsmap.history import CRPSType, PatientHistory, Record, RecordKind, Sex
+from crpsmap.history import MIN_BIRTH_YEAR, CRPSType, PatientHistory, Record, RecordKind, Sex
 from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.interventions import Intervention, schedule
 from crpsmap.model.params import CohortParams
@@ -127,7 +127,7 @@ def draw_patients(
     start = end - dt.timedelta(days=ONSET_WINDOW_DAYS)
     injury = start.toordinal() + np.floor(d.uniform(12) * ONSET_WINDOW_DAYS).astype(np.int64)
     injury_year = np.array([dt.date.fromordinal(int(x)).year for x in injury], dtype=np.int64)
-    birth_year = injury_year - np.floor(age).astype(np.int64)
+    birth_year = np.maximum(injury_year - np.floor(age).astype(np.int64), MIN_BIRTH_YEAR)
 
     # later events: traumas and surgeries (one process, kind drawn), acute infections
     e = Draws(seed, patients, STREAM_EVENTS)

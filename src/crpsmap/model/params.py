@@ -41,11 +41,22 @@ class Mechanisms:
     @classmethod
     def only(cls, *names: str) -> Mechanisms:
         """All mechanisms off except `names` (e.g. spinal-only: rostrocaudal, commissural, csf)."""
+        known = cls._check(names)
+        return cls(**{n: n in names for n in known})
+
+    @classmethod
+    def without(cls, *names: str) -> Mechanisms:
+        """All mechanisms on except `names`."""
+        known = cls._check(names)
+        return cls(**{n: n not in names for n in known})
+
+    @classmethod
+    def _check(cls, names: tuple[str, ...]) -> set[str]:
         known = {f.name for f in dataclasses.fields(cls)}
         bad = set(names) - known
         if bad:
-            raise ValueError(f"unknown mechanism(s) {sorted(bad)}; known: {sorted(known)}")
-        return cls(**{n: n in names for n in known})
+            raise ValueError(f"unknown mechanism(s) {sorted(bad)}; known: {', '.join(sorted(known))}")
+        return known
 
 
 @dataclass(frozen=True)
