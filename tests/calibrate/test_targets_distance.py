@@ -71,3 +71,15 @@ def test_deviance_matches_scipy_g_test() -> None:
 def test_a_pattern_the_model_never_produces_costs_finitely() -> None:
     g = deviance(van_rijn_2011(), stats(400, 800, 200, 100, 0))
     assert math.isfinite(g) and g > 10
+
+
+def test_conversion_outside_the_plausible_range_is_penalised() -> None:
+    from crpsmap.calibrate.distance import conversion_penalty, objective
+
+    assert conversion_penalty(0.05) == 0 and conversion_penalty(0.2) == 0 and conversion_penalty(None) == 0
+    assert conversion_penalty(0.25) == pytest.approx(25.0)
+    assert conversion_penalty(0.0) == pytest.approx(1.0)
+    s = stats(89, 185, 35, 22, 10)
+    assert objective(van_rijn_2011(), {**s, "conversion": 0.4}) == pytest.approx(
+        deviance(van_rijn_2011(), s) + 400
+    )

@@ -16,6 +16,10 @@ from typing import Any
 
 from crpsmap.calibrate.targets import PATTERNS, Targets
 
+#: share of injuries that become CRPS that the fit may reach: a few percent, up to about one in five
+#: after a fracture (de Mos 2007; mechanism.md, calibration target 1). Outside it the objective rises.
+PLAUSIBLE_CONVERSION = (0.01, 0.20)
+
 
 def _g(observed: Sequence[int], expected_shares: Sequence[float]) -> float:
     n = sum(observed)
@@ -45,3 +49,17 @@ def deviance_parts(targets: Targets, simulated: Mapping[str, Any]) -> dict[str, 
 def deviance(targets: Targets, simulated: Mapping[str, Any]) -> float:
     """Binomial + multinomial deviance (the distance minimised by the calibration)."""
     return sum(deviance_parts(targets, simulated).values())
+
+
+def conversion_penalty(conversion: float | None) -> float:
+    """0 inside PLAUSIBLE_CONVERSION; (distance outside / 0.01)^2 beyond it (0.25 costs 25)."""
+    if conversion is None or math.isnan(conversion):
+        return 0.0
+    lo, hi = PLAUSIBLE_CONVERSION
+    d = max(lo - conversion, conversion - hi, 0.0)
+    return (d / 0.01) ** 2
+
+
+def objective(targets: Targets, simulated: Mapping[str, Any]) -> float:
+    """What the fit minimises: the deviance plus the penalty for an implausible injury -> CRPS share."""
+    return deviance(targets, simulated) + conversion_penalty(simulated.get("conversion"))

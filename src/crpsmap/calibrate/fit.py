@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crpsmap.calibrate.distance import deviance, deviance_parts
+from crpsmap.calibrate.distance import deviance, deviance_parts, objective
 from crpsmap.calibrate.targets import PATTERNS, Targets, summary_statistics
 from crpsmap.model import CohortParams, ModelParams, Sim
 
@@ -81,9 +81,9 @@ def compact(stats: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(sim: Sim, n_patients: int, targets: Targets) -> tuple[float, dict[str, Any]]:
-    """Distance of one simulated clinic to the targets (the unit of work of a calibration task)."""
+    """Objective of one simulated clinic (the unit of work of a calibration task) and its figures."""
     stats = simulate_summary(sim, n_patients)
-    return deviance(targets, stats), compact(stats)
+    return objective(targets, stats), {**compact(stats), "deviance": deviance(targets, stats)}
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,11 @@ def fit(
 ) -> FitResult:
     """Minimise the deviance over `free` parameters with Optuna's TPE sampler (seeded, reproducible).
 
-    Trials are asked in batches of `batch` (run in parallel when a Dask `client` is given); the batch, not
-    the number of workers, shapes the search, so a fit gives the same result on any cluster. The first
-    trial is the base parameter set itself, so a fit never ends worse than where it started.
+    The objective is the G statistic plus a penalty when the share of injuries that become CRPS leaves
+    its plausible range (distance.PLAUSIBLE_CONVERSION). Trials are asked in batches of `batch` (run in
+    parallel when a Dask `client` is given); the batch, not the number of workers, shapes the search, so
+    a fit gives the same result on any cluster. The first trial is the base parameter set itself, so a
+    fit never ends worse than where it started.
     """
     import optuna
 
@@ -170,12 +172,12 @@ def fit(
             results = client.gather(futures)
         for t, th, (g, summary) in zip(trials, thetas, results, strict=True):
             study.tell(t, g)
-            records.append({"trial": t.number, **th, "deviance": g, **summary})
+            records.append({"trial": t.number, **th, "objective": g, **summary})
             best = min(best, g)
         done += len(trials)
         if progress is not None:
             progress(done, n_trials, best)
-    best_trial = min(records, key=lambda r: r["deviance"])
+    best_trial = min(records, key=lambda r: r["objective"])
     best_theta = {f.name: float(best_trial[f.name]) for f in free}
     best_sim = apply(base, best_theta)
     stats = simulate_summary(best_sim, n_patients)
