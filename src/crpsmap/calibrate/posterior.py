@@ -2,7 +2,7 @@
 
 pyABC is used rather than ELFI because it is a maintained, pure-Python ABC-SMC with adaptive
 thresholds and a Dask sampler, so the same cluster that runs cohorts runs the posterior. The distance is
-the G statistic of `distance.py`; populations shrink the threshold towards the chi-square 95% point
+the calibration objective of `distance.py` (G statistic + implausible-conversion penalty); populations shrink the threshold towards the chi-square 95% point
 (3 degrees of freedom) inflated for the simulation's own noise.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import chi2
 
-from crpsmap.calibrate.distance import deviance
+from crpsmap.calibrate.distance import objective
 from crpsmap.calibrate.fit import FreeParam, apply, compact, simulate_summary
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
@@ -69,13 +69,14 @@ class Posterior:
 
 def _stats_vector(stats: dict[str, Any]) -> dict[str, float]:
     c = compact(stats)
-    return {k: float(c[k]) for k in ("multi_limb", "patients", *PATTERNS)}
+    return {k: float(c[k]) for k in ("multi_limb", "patients", *PATTERNS, "conversion")}
 
 
 def _as_stats(x: dict[str, float]) -> dict[str, Any]:
     return {
         "multi_limb": {"count": int(x["multi_limb"]), "denominator": int(x["patients"])},
         "limb_patterns": {p: {"count": int(x[p])} for p in PATTERNS},
+        "conversion": x.get("conversion"),
     }
 
 
@@ -105,7 +106,7 @@ def abc_posterior(
         return _stats_vector(simulate_summary(sim, n_patients))
 
     def distance(x: dict[str, float], _x0: dict[str, float]) -> float:
-        return deviance(targets, _as_stats(x))
+        return objective(targets, _as_stats(x))
 
     prior = pyabc.Distribution(**{f.name: pyabc.RV("uniform", f.low, f.high - f.low) for f in free})
     if client is None:
