@@ -1,9 +1,10 @@
 """Posteriors with pyABC (ABC-SMC): which parameter values are compatible with the observed counts.
 
 pyABC is used rather than ELFI because it is a maintained, pure-Python ABC-SMC with adaptive
-thresholds and a Dask sampler, so the same cluster that runs cohorts runs the posterior. The distance is
-the calibration objective of `distance.py` (G statistic + implausible-conversion penalty); populations shrink the threshold towards the chi-square 95% point
-(3 degrees of freedom) inflated for the simulation's own noise.
+thresholds and a Dask sampler, so the same cluster that runs cohorts runs the posterior. The distance
+is the calibration objective of `distance.py` (G statistic + implausible-conversion penalty);
+populations shrink the threshold towards the chi-square 95% point (3 degrees of freedom) inflated for
+the simulation's own noise.
 """
 
 from __future__ import annotations
