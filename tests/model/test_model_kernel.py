@@ -46,5 +46,16 @@ def test_kernel_matches_reference_with_interventions_and_other_hill() -> None:
 
 
 def test_kernel_matches_reference_with_mechanisms_off() -> None:
-    mech = Mechanisms(supraspinal=False, noise=False, organs=False)
+    mech = Mechanisms(supraspinal=False, noise=False, organs=False, infection=False)
     _compare(ModelParams(mechanisms=mech, K=1.2), 100)
+
+
+def test_infection_switch_removes_infection_drive() -> None:
+    inp = _inputs(48, 200)
+    cfg = RunConfig(n_days=200, seed=3)
+    p = ModelParams(K=1.2)
+    off = run_kernel(p.replace(mechanisms=Mechanisms(infection=False)), cfg, inp)  # type: ignore[arg-type]
+    zeroed = run_kernel(p, cfg, inp.without_infection())  # type: ignore[attr-defined]
+    on = run_kernel(p, cfg, inp)  # type: ignore[arg-type]
+    assert np.array_equal(off.M, zeroed.M) and np.array_equal(off.B, zeroed.B)
+    assert not np.array_equal(off.B, on.B)

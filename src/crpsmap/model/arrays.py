@@ -37,6 +37,12 @@ class PatientInputs:
     def n(self) -> int:
         return int(self.patient.shape[0])
 
+    def without_infection(self) -> PatientInputs:
+        """The same patients with chronic and acute infection drive removed (mechanism switched off)."""
+        amp = np.where(self.ev_unit < 0, 0.0, self.ev_amp)
+        fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return PatientInputs(**{**fields, "infection": np.zeros_like(self.infection), "ev_amp": amp})
+
     def take(self, rows: np.ndarray) -> PatientInputs:
         """The inputs of a subset of patients (same streams: a patient's trajectory does not change)."""
         return PatientInputs(

@@ -369,6 +369,8 @@ def run_kernel(
     """Simulate all patients of `inp` for cfg.n_days (same contract as reference.run_reference)."""
     net = net or coupling(params)
     topo = topo or topology()
+    if not params.mechanisms.infection:
+        inp = inp.without_infection()
     n = inp.n
     pad = (-n) % BLOCK
     full = inp.take(np.concatenate([np.arange(n), np.full(pad, max(n - 1, 0))])) if pad else inp

@@ -96,6 +96,8 @@ def run_reference(
 ) -> RunOutput:
     """Simulate all patients of `inp` for cfg.n_days with NumPy arrays (patients x nodes)."""
     v = params.vector()
+    if not params.mechanisms.infection:
+        inp = inp.without_infection()
     net = net or coupling(params)
     topo = topo or topology()
     k = cfg.scalars(params)
