@@ -1,9 +1,9 @@
 """The Sim object: parameters + cohort + schedule -> a virtual clinic of PatientHistory records.
 
-A virtual clinic is built like a real one: injuries happen (index 0, 1, 2, ...), those still symptomatic
-beyond normal healing (screen_day) are the clinic's CRPS patients. `clinic(n)` returns the first n cases
-in injury order, so the result does not depend on block or chunk sizes; `chunk(start, stop)` simulates a
-contiguous range of injury indices and is what a Dask task calls.
+A virtual clinic is built like a real one: injuries happen (index 0, 1, 2, ...); those with an involved
+area at their diagnostic first visit, after normal healing, are the clinic's CRPS patients.
+`clinic(n)` returns the first n cases in injury order, so the result does not depend on block or chunk
+sizes; `chunk(start, stop)` simulates a contiguous range of injury indices and is what a Dask task calls.
 """
 
 from __future__ import annotations
