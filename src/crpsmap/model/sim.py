@@ -53,7 +53,7 @@ class Clinic:
 
     histories: list[PatientHistory]
     n_injuries: int  # injuries screened to find the patients (indices 0..n_injuries-1)
-    n_cases: int  # cases among them (>= len(histories) only when the last block overshot)
+    n_cases: int  # cases found (= patients asked for; histories can be fewer only if a horizon is too short)
 
     @property
     def conversion(self) -> float:
