@@ -226,14 +226,27 @@ def simulate(
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV long-format file to write")] = Path(
         "cohort.csv"
     ),
+    chunk_size: Annotated[
+        int | None, typer.Option(min=1, help="injuries per Dask task (speed and memory only)")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (default: local cluster)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="local Dask workers (default: CPU count)")
+    ] = None,
 ) -> None:
-    """Simulate a virtual CRPS clinic with the neuro-immune model (MODEL OUTPUT, a hypothesis, not data)."""
+    """Simulate a virtual CRPS clinic with the neuro-immune model (MODEL OUTPUT, a hypothesis, not data).
+
+    Patients are simulated in chunks of injuries as Dask tasks; the cohort is the same for any chunk size
+    and any number of workers.
+    """
     import dataclasses
 
     from rich.progress import Progress
 
-    from crpsmap.io.csv_long import write_csv
     from crpsmap.model import Mechanisms, ModelParams, Sim, parse_intervention
+    from crpsmap.scale import dask_client, simulate_clinic_csv
 
     try:
         ivs = tuple(parse_intervention(t) for t in intervention or [])
@@ -246,20 +259,18 @@ def simulate(
     except (ValueError, TypeError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    with Progress(console=err_console, transient=True) as bar:
-        screen = bar.add_task("screening injuries for CRPS", total=patients)
-        follow = bar.add_task("following patients", total=patients)
+    with dask_client(scheduler, workers) as client, Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("simulating the virtual clinic", total=patients)
 
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(screen if stage == "screen" else follow, completed=done)
+        def progress(cases: int, injuries: int) -> None:
+            bar.update(task, completed=cases, description=f"{injuries} injuries screened")
 
-        clinic = sim.clinic(patients, progress=progress)
-    write_csv(clinic.histories, output)
+        run = simulate_clinic_csv(sim, patients, output, client, chunk_size=chunk_size, progress=progress)
     meta = {
         "model_output": True,
-        "patients": len(clinic.histories),
-        "injuries_screened": clinic.n_injuries,
-        "conversion_injury_to_crps": clinic.conversion,
+        "patients": run.patients,
+        "injuries_screened": run.injuries,
+        "conversion_injury_to_crps": run.conversion,
         "years": years,
         "seed": seed,
         "interventions": [dataclasses.asdict(iv) for iv in ivs],
@@ -268,8 +279,8 @@ def simulate(
     meta_path = output.with_suffix(".model.json")
     meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     console.print(
-        f"MODEL OUTPUT: {len(clinic.histories)} virtual CRPS patients from {clinic.n_injuries} "
-        f"simulated injuries (conversion {clinic.conversion:.1%}), {years:g} years, seed {seed} "
+        f"MODEL OUTPUT: {run.patients} virtual CRPS patients from {run.injuries} "
+        f"simulated injuries (conversion {run.conversion:.1%}), {years:g} years, seed {seed} "
         f"-> {output}; settings in {meta_path}",
         highlight=False,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,23 +59,34 @@ def chunk_rows(sim: Sim, start: int, stop: int) -> tuple[int, list[tuple[int, st
     return start, out
 
 
+def auto_chunk_size(n: int, workers: int) -> int:
+    """Injuries per task: enough tasks to keep every worker busy, few enough to amortise the overhead.
+
+    About 1 injury in 7 becomes CRPS with the default parameters; the chunk size changes only speed and
+    memory, never the cohort.
+    """
+    return int(min(20_000, max(500, math.ceil(8 * n / (2 * workers)))))
+
+
 def simulate_clinic_csv(
     sim: Sim,
     n: int,
     dest: str | Path,
     client: Client,
     *,
-    chunk_size: int = 20_000,
+    chunk_size: int | None = None,
     in_flight: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ClinicRun:
     """Write the first `n` CRPS patients of `sim` to `dest`, as Dask tasks of `chunk_size` injuries each."""
     if n < 1:
         raise ValueError("n must be at least 1")
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    if chunk_size is None:
+        chunk_size = auto_chunk_size(n, workers)
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    in_flight = in_flight or 2 * workers + 1
+    in_flight = in_flight or workers + 1
     sim_future = client.scatter(sim, broadcast=True, hash=False)
     next_start = 0
     pending: dict[int, list[tuple[int, str]]] = {}
