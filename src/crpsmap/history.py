@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -85,6 +85,12 @@ class Record(BaseModel):
             if slug not in out:
                 out.append(slug)
         return tuple(out)
+
+    @classmethod
+    def trusted(cls, date: dt.date, kind: RecordKind, regions: tuple[str, ...] = (), **values: Any) -> Record:
+        """A record built without validation, for code that produces canonical fields itself (the
+        simulator, synthetic data): validating millions of machine-made records would dominate run time."""
+        return cls.model_construct(date=date, kind=kind, regions=regions, **values)
 
     @model_validator(mode="after")
     def _onset_names_regions(self) -> Record:

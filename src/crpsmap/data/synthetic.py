@@ -79,17 +79,4 @@ def random_histories(
 
 
 def _rec(date: dt.date, kind: RecordKind, regions: tuple[str, ...], hrv: float | None = None) -> Record:
-    return Record.model_construct(
-        date=date,
-        kind=kind,
-        regions=regions,
-        pain=None,
-        css=None,
-        budapest_symptoms=None,
-        budapest_signs=None,
-        hrv_rmssd=hrv,
-        hrv_hf=None,
-        crp=None,
-        treatment=None,
-        extra={},
-    )
+    return Record.trusted(date, kind, regions, hrv_rmssd=hrv)

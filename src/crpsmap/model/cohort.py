@@ -226,17 +226,11 @@ def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int
 
 def _record(ordinal: int, kind: RecordKind, regions: tuple[str, ...], values: dict[str, object]) -> Record:
     """A record built without re-validation: every field is produced here in canonical form."""
-    return Record.model_construct(
-        date=dt.date.fromordinal(ordinal),
-        kind=kind,
-        regions=regions,
-        pain=None,
-        css=None,
-        budapest_symptoms=None,
-        budapest_signs=None,
+    return Record.trusted(
+        dt.date.fromordinal(ordinal),
+        kind,
+        regions,
         hrv_rmssd=values.get("hrv_rmssd"),
-        hrv_hf=None,
-        crp=None,
         treatment=values.get("treatment"),
         extra=dict(MODEL_LABEL),
     )

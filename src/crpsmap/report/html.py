@@ -18,7 +18,7 @@ from typing import Any
 from crpsmap.atlas import LIMBS, load_atlas
 from crpsmap.report.bodymap import ATTRIBUTION, area_colours, coloured_svg
 from crpsmap.report.mechanisms import mechanisms_section
-from crpsmap.report.plots import bars_svg, heat, km_svg, legend_svg, pct
+from crpsmap.report.plots import bars_svg, fmt_p, heat, km_svg, legend_svg, pct
 from crpsmap.stats.proportions import Proportion
 from crpsmap.stats.summary import CohortStatistics
 
@@ -41,12 +41,6 @@ COX_LABELS = {
 def css() -> str:
     """The report's style sheet (report/report.css), inlined into the page."""
     return resources.files("crpsmap.report").joinpath("report.css").read_text(encoding="utf-8")
-
-
-def _p(v: float | None) -> str:
-    if v is None:
-        return "–"
-    return "<0.001" if v < 0.001 else f"{v:.3f}" if v < 0.1 else f"{v:.2f}"
 
 
 def _ci(p: Proportion) -> str:
@@ -358,7 +352,8 @@ def _literature(stats: CohortStatistics) -> str:
             f"{c.cohort.count}/{c.cohort.denominator}</span></td>"
             f"<td class='n'><b>{pct(c.published)}</b><br><span class='src'>{pub_n}{derived}</span></td>"
             f"<td>{escape(short_citation(c.source))} [{ref}]</td>"
-            f"<td class='n'>{_p(c.p_value)}<br><span class='src'>{escape(c.test or 'not tested')}</span></td>"
+            f"<td class='n'>{fmt_p(c.p_value)}<br>"
+            f"<span class='src'>{escape(c.test or 'not tested')}</span></td>"
             "</tr>"
         )
     refs = "".join(f"<li>{escape(src)}</li>" for src in sources)
@@ -391,7 +386,7 @@ def _cox(stats: CohortStatistics) -> str:
         return f'<p class="empty">{escape(cox.note or "The Cox model was not fitted.")}{escape(excl_txt)}</p>'
     rows = "".join(
         f"<tr><td>{escape(COX_LABELS.get(k, k))}</td><td class='n'>{t.hazard_ratio:.3f}</td>"
-        f"<td class='n'>{t.ci_low:.3f} – {t.ci_high:.3f}</td><td class='n'>{_p(t.p)}</td></tr>"
+        f"<td class='n'>{t.ci_low:.3f} – {t.ci_high:.3f}</td><td class='n'>{fmt_p(t.p)}</td></tr>"
         for k, t in cox.terms.items()
     )
     hrv = (

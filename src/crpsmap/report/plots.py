@@ -27,6 +27,13 @@ def heat(t: float) -> str:
     return "#" + "".join(f"{v:02x}" for v in rgb)
 
 
+def fmt_p(v: float | None) -> str:
+    """A p value as printed in the report and the trial page ('<0.001', 0.012, 0.34; '–' if none)."""
+    if v is None:
+        return "–"
+    return "<0.001" if v < 0.001 else f"{v:.3f}" if v < 0.1 else f"{v:.2f}"
+
+
 def pct(v: float | None, digits: int = 0) -> str:
     return "–" if v is None else f"{100 * v:.{digits}f}%"
 

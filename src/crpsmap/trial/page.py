@@ -14,7 +14,7 @@ from typing import Any
 
 from crpsmap.model import CATALOGUE
 from crpsmap.report.html import css
-from crpsmap.report.plots import pct
+from crpsmap.report.plots import fmt_p, pct
 from crpsmap.stats.proportions import Proportion
 from crpsmap.trial.design import DISCLAIMER, TrialResult
 from crpsmap.trial.outcomes import BINARY_OUTCOMES
@@ -33,12 +33,6 @@ EXTRA_CSS = (
 def _pdiff(v: float | None, digits: int = 1) -> str:
     """A difference in percentage points with its sign."""
     return "–" if v is None else f"{100 * v:+.{digits}f}"
-
-
-def _pval(v: float | None) -> str:
-    if v is None:
-        return "–"
-    return "<0.001" if v < 0.001 else f"{v:.3f}" if v < 0.1 else f"{v:.2f}"
 
 
 def _share(p: Proportion) -> str:
@@ -76,7 +70,7 @@ def summary_line(result: TrialResult) -> str:
         f"MODEL RESULT (not clinical evidence): {spec.intervention} from day {spec.start_day}, {result.n} "
         f"virtual patients, {spec.years:g} y: new spread {pct(s.control.proportion, 1)} control vs "
         f"{pct(s.intervention.proportion, 1)} intervention, difference {_pdiff(s.difference)} points "
-        f"(95% CI {_ci_pp(s)}), McNemar p {_pval(s.mcnemar_p)}"
+        f"(95% CI {_ci_pp(s)}), McNemar p {fmt_p(s.mcnemar_p)}"
     )
 
 
@@ -91,7 +85,7 @@ def _table(result: TrialResult) -> str:
         rows.append(
             f"<tr><td>{escape(label)}</td><td class='n'>{_share(b.control)}</td>"
             f"<td class='n'>{_share(b.intervention)}</td><td class='n'>{_pdiff(b.difference)}</td>"
-            f"<td class='n'>{_ci_pp(b)}</td><td class='n'>{_pval(b.mcnemar_p)}</td>"
+            f"<td class='n'>{_ci_pp(b)}</td><td class='n'>{fmt_p(b.mcnemar_p)}</td>"
             f"<td class='n'>{b.table.discordant} ({b.table.first_only} / {b.table.second_only})</td></tr>"
         )
     rows.append("</table>")
@@ -155,7 +149,7 @@ def _hrv(result: TrialResult) -> str:
         f"<tr><td><b>Paired difference</b> (intervention − control)</td><td class='n'><b>"
         f"{_mean(h.difference)}</b></td></tr></table>"
         f"<p class='caption'>{h.difference.n} patients seen after the start; paired t test p "
-        f"{_pval(h.p_value)}. The start value is the RMSSD at the last visit on or before the start day "
+        f"{fmt_p(h.p_value)}. The start value is the RMSSD at the last visit on or before the start day "
         "(the same in both arms); the end value is the RMSSD at the last visit.</p>"
     )
 
