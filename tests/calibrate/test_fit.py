@@ -105,6 +105,6 @@ def test_calibrate_command_writes_json(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "MODEL OUTPUT" in run.stdout
     d = json.loads(out.read_text())
-    assert set(d["fit"]["best"]) == {"w_lr", "w_desc", "beta_bbb", "gain_mu"}
+    assert set(d["fit"]["best"]) == {"w_lr", "w_desc", "lat", "beta_bbb", "gain_mu"}
     bad = subprocess.run([sys.executable, "-m", "crpsmap", "calibrate"], capture_output=True, text=True)
     assert bad.returncode == 2

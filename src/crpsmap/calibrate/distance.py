@@ -60,6 +60,41 @@ def conversion_penalty(conversion: float | None) -> float:
     return (d / 0.01) ** 2
 
 
+def simulated_shares(simulated: Mapping[str, Any]) -> dict[str, float | None]:
+    """The simulated multi-limb share and pattern shares (None where the denominator is 0)."""
+    m = simulated["multi_limb"]
+    out: dict[str, float | None] = {
+        "multi_limb": int(m["count"]) / int(m["denominator"]) if int(m["denominator"]) else None
+    }
+    lp = simulated["limb_patterns"]
+    n = sum(int(lp[p]["count"]) for p in PATTERNS)
+    for p in PATTERNS:
+        out[p] = int(lp[p]["count"]) / n if n else None
+    return out
+
+
+def interval_penalty(targets: Targets, simulated: Mapping[str, Any]) -> float:
+    """Sum over the figures of (percentage points outside the observed 95% interval)^2; 0 inside all."""
+    total = 0.0
+    shares = simulated_shares(simulated)
+    for name, ci in targets.intervals().items():
+        p = shares[name]
+        if ci is None:
+            continue
+        if p is None:
+            total += 100.0
+            continue
+        d = max(ci[0] - p, p - ci[1], 0.0)
+        total += (d / 0.01) ** 2
+    return total
+
+
 def objective(targets: Targets, simulated: Mapping[str, Any]) -> float:
-    """What the fit minimises: the deviance plus the penalty for an implausible injury -> CRPS share."""
-    return deviance(targets, simulated) + conversion_penalty(simulated.get("conversion"))
+    """What the fit minimises: the deviance, plus penalties when a simulated figure leaves the observed
+    figure's 95% interval (the acceptance criterion of a calibrated clinic) or the injury -> CRPS share
+    leaves its plausible range."""
+    return (
+        deviance(targets, simulated)
+        + interval_penalty(targets, simulated)
+        + conversion_penalty(simulated.get("conversion"))
+    )

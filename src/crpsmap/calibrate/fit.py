@@ -17,9 +17,10 @@ from crpsmap.calibrate.distance import deviance, deviance_parts, objective
 from crpsmap.calibrate.targets import PATTERNS, Targets, summary_statistics
 from crpsmap.model import CohortParams, ModelParams, Sim
 
-#: the parameters fitted by default: commissural and descending coupling, blood-brain barrier influx,
+#: the parameters fitted by default: commissural and descending coupling, the lateralisation of the
+#: descending pathway (ipsilateral spread), blood-brain barrier influx,
 #: and the susceptibility of the injured (which sets how many injuries become CRPS and how far it goes)
-DEFAULT_FREE = ("w_lr", "w_desc", "beta_bbb", "gain_mu")
+DEFAULT_FREE = ("w_lr", "w_desc", "lat", "beta_bbb", "gain_mu")
 
 
 @dataclass(frozen=True)

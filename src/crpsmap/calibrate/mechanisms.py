@@ -44,7 +44,7 @@ CANDIDATES: tuple[Candidate, ...] = (
         "spinal+supraspinal",
         "spinal + supraspinal (brain) coupling",
         Mechanisms.only(*SPINAL, "supraspinal"),
-        ("w_lr", "w_desc", "gain_mu"),
+        ("w_lr", "w_desc", "lat", "gain_mu"),
     ),
     Candidate(
         "spinal+systemic",
@@ -56,7 +56,7 @@ CANDIDATES: tuple[Candidate, ...] = (
         "all",
         "spinal + supraspinal + systemic (the full hypothesis)",
         Mechanisms(),
-        ("w_lr", "w_desc", "beta_bbb", "gain_mu"),
+        ("w_lr", "w_desc", "lat", "beta_bbb", "gain_mu"),
     ),
 )
 

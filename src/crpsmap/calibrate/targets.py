@@ -14,6 +14,7 @@ from crpsmap.history import PatientHistory
 from crpsmap.spread import classify_all
 from crpsmap.stats.cohort import cohort_figures
 from crpsmap.stats.literature import load_targets
+from crpsmap.stats.proportions import wilson_interval
 
 PATTERNS = ("contralateral", "ipsilateral", "diagonal")
 
@@ -27,6 +28,7 @@ class Targets:
     patterns: tuple[int, int, int]  # contralateral, ipsilateral, diagonal
     source: str
     note: str = ""
+    pattern_denominator: int | None = None  # published denominator of the pattern shares, if not their sum
 
     def __post_init__(self) -> None:
         if not 0 <= self.multi_limb <= self.patients:
@@ -40,10 +42,19 @@ class Targets:
     def n_patterns(self) -> int:
         return sum(self.patterns)
 
+    def intervals(self) -> dict[str, tuple[float, float] | None]:
+        """Wilson 95% interval of each observed figure: where a fitted clinic should land."""
+        n_pat = self.pattern_denominator or self.n_patterns
+        out = {"multi_limb": wilson_interval(self.multi_limb, self.patients)}
+        for p, k in zip(PATTERNS, self.patterns, strict=True):
+            out[p] = wilson_interval(k, n_pat) if n_pat else None
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "multi_limb": {"count": self.multi_limb, "denominator": self.patients},
             "limb_patterns": dict(zip(PATTERNS, self.patterns, strict=True)),
+            "pattern_denominator": self.pattern_denominator or self.n_patterns,
             "source": self.source,
             "note": self.note,
         }
@@ -65,6 +76,7 @@ def van_rijn_2011(path: str | None = None) -> Targets:
         patterns=(counts[0], counts[1], counts[2]),
         source=str(multi["source"]),
         note=f"pattern counts derived from published shares x {n72}; the unassigned remainder is left out",
+        pattern_denominator=n72,
     )
 
 
