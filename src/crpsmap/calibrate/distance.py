@@ -1,11 +1,12 @@
 """The calibration distance: the G statistic of the observed counts at the simulated proportions.
 
-G = 2 sum k log(k / (n p)) over (multi-limb, not multi-limb) of all patients, and over the three
-second-limb patterns of the patients with an identifiable second limb: binomial + multinomial deviance.
-It is 0 when the simulated shares equal the observed ones, and about chi-square with 3 degrees of
-freedom when the observed counts are a sample of a clinic whose true shares are the simulated ones (it
-ignores the simulation's own noise, which 800 simulated patients keep small). Simulated shares get a
-half-count of smoothing so a pattern the model never produced costs a finite, large amount.
+G = 2 sum k log(k / (n p)) over (multi-limb, not multi-limb) of all patients, over (identifiable
+first-to-second-limb spread, not) of the multi-limb patients, and over the three second-limb patterns of
+those with an identifiable spread: two binomial and one multinomial deviance. It is 0 when the
+simulated shares equal the observed ones, and about chi-square with 4 degrees of freedom when the
+observed counts are a sample of a clinic whose true shares are the simulated ones (it ignores the
+simulation's own noise, which 800 simulated patients keep small). Simulated shares get a half-count of
+smoothing so a pattern the model never produced costs a finite, large amount.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def deviance_parts(targets: Targets, simulated: Mapping[str, Any]) -> dict[str, 
     lp = simulated["limb_patterns"]
     shares = _smoothed([int(lp[p]["count"]) for p in PATTERNS])
     parts = {"multi_limb": _g([targets.multi_limb, targets.patients - targets.multi_limb], multi)}
+    if targets.identifiable is not None and targets.multi_limb:
+        n_ident = sum(int(lp[p]["count"]) for p in PATTERNS)
+        ident = _smoothed([n_ident, int(m["count"]) - n_ident])
+        parts["identifiable"] = _g([targets.identifiable, targets.multi_limb - targets.identifiable], ident)
     parts["limb_patterns"] = _g(list(targets.patterns), shares) if targets.n_patterns else 0.0
     return parts
 
@@ -68,6 +73,7 @@ def simulated_shares(simulated: Mapping[str, Any]) -> dict[str, float | None]:
     }
     lp = simulated["limb_patterns"]
     n = sum(int(lp[p]["count"]) for p in PATTERNS)
+    out["identifiable"] = n / int(m["count"]) if int(m["count"]) else None
     for p in PATTERNS:
         out[p] = int(lp[p]["count"]) / n if n else None
     return out

@@ -46,8 +46,14 @@ class FreeParam:
         raise ValueError(f"unknown parameter {name!r}")
 
 
+#: search ranges narrower than the documented plausible range, where a wider one only costs time: below
+#: gain_mu = -1.6 about 1-2% of injuries become CRPS (sensitivity run, docs/calibration.md), so each
+#: trial screens tens of thousands of injuries for a clinic the conversion penalty rejects anyway
+SEARCH_RANGES = {"gain_mu": (-1.6, -0.4)}
+
+
 def free_params(names: Sequence[str]) -> tuple[FreeParam, ...]:
-    return tuple(FreeParam.of(n) for n in names)
+    return tuple(FreeParam.of(n, *SEARCH_RANGES.get(n, (None, None))) for n in names)
 
 
 def apply(base: Sim, theta: Mapping[str, float]) -> Sim:

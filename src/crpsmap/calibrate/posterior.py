@@ -3,7 +3,7 @@
 pyABC is used rather than ELFI because it is a maintained, pure-Python ABC-SMC with adaptive
 thresholds and a Dask sampler, so the same cluster that runs cohorts runs the posterior. The distance
 is the calibration objective of `distance.py` (G statistic + implausible-conversion penalty);
-populations shrink the threshold towards the chi-square 95% point (3 degrees of freedom) inflated for
+populations shrink the threshold towards the chi-square 95% point (4 degrees of freedom) inflated for
 the simulation's own noise.
 """
 
@@ -119,7 +119,7 @@ def abc_posterior(
     folder = tempfile.mkdtemp(prefix="crpsmap-abc-")
     abc.new("sqlite:///" + os.path.join(folder, "abc.db"), {"multi_limb": 0.0})
     inflate = 1 + targets.patients / max(n_patients, 1)
-    floor = float(chi2.ppf(0.95, df=3)) * inflate
+    floor = float(chi2.ppf(0.95, df=4)) * inflate
     history = abc.run(minimum_epsilon=floor, max_nr_populations=generations)
     df, w = history.get_distribution()
     names = tuple(f.name for f in free)

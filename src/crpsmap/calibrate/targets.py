@@ -27,6 +27,7 @@ class Targets:
     patients: int
     patterns: tuple[int, int, int]  # contralateral, ipsilateral, diagonal
     source: str
+    identifiable: int | None = None  # multi-limb patients with an identifiable first-to-second spread
     note: str = ""
     pattern_denominator: int | None = None  # published denominator of the pattern shares, if not their sum
 
@@ -37,6 +38,8 @@ class Targets:
             raise ValueError("pattern counts must be non-negative")
         if self.patients == 0:
             raise ValueError("no patients to calibrate to")
+        if self.identifiable is not None and not 0 <= self.identifiable <= self.multi_limb:
+            raise ValueError("identifiable spreads must be between 0 and the multi-limb count")
 
     @property
     def n_patterns(self) -> int:
@@ -46,6 +49,11 @@ class Targets:
         """Wilson 95% interval of each observed figure: where a fitted clinic should land."""
         n_pat = self.pattern_denominator or self.n_patterns
         out = {"multi_limb": wilson_interval(self.multi_limb, self.patients)}
+        out["identifiable"] = (
+            wilson_interval(self.identifiable, self.multi_limb)
+            if self.identifiable is not None and self.multi_limb
+            else None
+        )
         for p, k in zip(PATTERNS, self.patterns, strict=True):
             out[p] = wilson_interval(k, n_pat) if n_pat else None
         return out
@@ -53,6 +61,7 @@ class Targets:
     def to_dict(self) -> dict[str, Any]:
         return {
             "multi_limb": {"count": self.multi_limb, "denominator": self.patients},
+            "identifiable_second_limb": {"count": self.identifiable, "denominator": self.multi_limb},
             "limb_patterns": dict(zip(PATTERNS, self.patterns, strict=True)),
             "pattern_denominator": self.pattern_denominator or self.n_patterns,
             "source": self.source,
@@ -61,13 +70,15 @@ class Targets:
 
 
 def van_rijn_2011(path: str | None = None) -> Targets:
-    """van Rijn et al. 2011 (185 patients): 89 multi-limb; of 72 first-to-second spreads 49/30/14%.
+    """van Rijn et al. 2011 (185 patients): 89 multi-limb, 72 of them with an identifiable first-to-second
+    limb spread, of which 49/30/14% contralateral/ipsilateral/diagonal.
 
     The pattern counts are derived (share x 72, rounded: 35/22/10); 5 of the 72 (7%) were not assigned
     to a pattern in the abstract and are left out.
     """
     t = load_targets(path)
     multi = t["vanrijn2011_multilimb_fraction"]
+    ident = t["vanrijn2011_first_to_second_spread_fraction"]
     n72 = int(t["vanrijn2011_pattern_contralateral"]["denominator"])
     counts = tuple(round(float(t[f"vanrijn2011_pattern_{p}"]["value"]) * n72) for p in PATTERNS)
     return Targets(
@@ -77,6 +88,7 @@ def van_rijn_2011(path: str | None = None) -> Targets:
         source=str(multi["source"]),
         note=f"pattern counts derived from published shares x {n72}; the unassigned remainder is left out",
         pattern_denominator=n72,
+        identifiable=int(ident["numerator"]),
     )
 
 
