@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--years", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--free", nargs="+", default=list(DEFAULT_FREE), help="parameters to fit")
+    ap.add_argument("--check-patients", type=int, default=800, help="clinic size of the final check")
     ap.add_argument("--mechanisms", action="store_true", help="also compare mechanism sets")
     ap.add_argument("--mechanism-trials", type=int, default=40)
     args = ap.parse_args()
@@ -51,7 +53,7 @@ def main() -> None:
         result = fit(
             targets,
             base=base,
-            free=free_params(DEFAULT_FREE),
+            free=free_params(args.free),
             n_patients=args.patients,
             n_trials=args.trials,
             seed=args.seed,
@@ -59,7 +61,7 @@ def main() -> None:
             progress=lambda d, n, b: bar.update(task, completed=d, description=f"fit: best G {b:.2f}"),
         )
         rounded = {k: round_sig(v) for k, v in result.best.items()}
-        stats = simulate_summary(apply(base, rounded), args.patients)
+        stats = simulate_summary(apply(base, rounded), args.check_patients)
         out = {
             "model_output": True,
             "what": "defaults fitted to van Rijn et al. 2011 (multi-limb share, second-limb patterns)",
