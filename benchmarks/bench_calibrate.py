@@ -7,15 +7,14 @@ local Dask cluster; prints one JSON line and appends it to benchmarks/results/ca
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 import time
-from pathlib import Path
 
 from crpsmap.calibrate import fit, van_rijn_2011
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client
+from results_log import record
 
 
 def main(trials: int = 24, workers: int = 2) -> dict[str, object]:
@@ -38,11 +37,7 @@ def main(trials: int = 24, workers: int = 2) -> dict[str, object]:
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    line = json.dumps(row)
-    print(line)
-    out = Path(__file__).parent / "results" / "calibrate.jsonl"
-    with out.open("a") as fh:
-        fh.write(line + "\n")
+    record("calibrate", row)
     return row
 
 

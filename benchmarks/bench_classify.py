@@ -7,7 +7,6 @@ same cohort from a CSV file and classifying it end to end is timed once.
 
 from __future__ import annotations
 
-import json
 import platform
 import statistics
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 from crpsmap.data.synthetic import random_histories
 from crpsmap.io import read_csv, write_csv
 from crpsmap.spread import classify
+from results_log import record
 
 
 def main(n: int = 100_000, repeats: int = 3) -> dict[str, object]:
@@ -52,12 +52,7 @@ def main(n: int = 100_000, repeats: int = 3) -> dict[str, object]:
         "machine": platform.machine(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    line = json.dumps(row)
-    print(line)
-    out = Path(__file__).parent / "results" / "classify.jsonl"
-    out.parent.mkdir(exist_ok=True)
-    with out.open("a") as fh:
-        fh.write(line + "\n")
+    record("classify", row)
     return row
 
 

@@ -9,7 +9,6 @@ benchmarks/results/million.jsonl. Memory is bounded by the chunks in flight, not
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import sys
@@ -22,6 +21,7 @@ import psutil
 
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client, simulate_clinic_csv
+from results_log import record
 
 
 def tree_rss() -> int:
@@ -79,11 +79,7 @@ def main(n: int = 1_000_000, chunk: int = 20_000, workers: int = 2) -> dict[str,
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    line = json.dumps(row)
-    print(line)
-    res = Path(__file__).parent / "results" / "million.jsonl"
-    with res.open("a") as fh:
-        fh.write(line + "\n")
+    record("million", row)
     return row
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -25,8 +23,7 @@ from crpsmap.model.cohort import draw_patients
 from crpsmap.model.kernel import run_kernel
 from crpsmap.model.network import N_NODES, coupling, topology
 from crpsmap.model.reference import RunConfig, run_reference
-
-RESULTS = Path(__file__).parent / "results" / "model.jsonl"
+from results_log import record
 
 
 def _time(fn: object, repeats: int) -> float:
@@ -77,12 +74,7 @@ def main() -> None:
         "numba": numba.__version__,
         "numpy": np.__version__,
     }
-    line = json.dumps(rec)
-    print(line)
-    if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+    record("model", rec, save=not args.no_save)
 
 
 if __name__ == "__main__":

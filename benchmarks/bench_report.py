@@ -20,6 +20,7 @@ from crpsmap.data.synthetic import random_histories
 from crpsmap.report.html import data_note_for, render_html
 from crpsmap.spread import classify_all
 from crpsmap.stats import cohort_statistics
+from results_log import record as record_result
 
 
 def main() -> None:
@@ -70,12 +71,7 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    line = json.dumps(record)
-    print(line)
-    results_dir = Path(__file__).resolve().parent / "results"
-    results_dir.mkdir(exist_ok=True)
-    with (results_dir / "report.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    record_result("report", record)
 
 
 if __name__ == "__main__":
