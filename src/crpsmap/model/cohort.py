@@ -26,6 +26,8 @@ ONSET_WINDOW_END = dt.date(2018, 12, 31)
 ONSET_WINDOW_DAYS = 7 * 365  # injuries spread over 2012-2018 (earlier when follow-up is long)
 EARLIEST_WINDOW_START = dt.date(1960, 1, 1)
 MODEL_LABEL = {"source": "model"}  # extra column on every record: this is model output
+RECALLED = {"dated": "recall"}  # extra column on records dated by the patient's recall, not at a visit
+_NO_DAY = np.iinfo(np.int64).max
 
 # onset sites within a limb (area stem, weight); hand most often (Pendon 2017), then wrist [D]
 UPPER_SITES = (("hand", 1.0), ("wrist", 0.5), ("forearm", 0.25), ("elbow", 0.1), ("shoulder", 0.1))
@@ -48,7 +50,8 @@ class Demography:
     ev_day: np.ndarray  # (P, E) day of trauma/surgery/acute infection, -1 none
     ev_kind: np.ndarray  # (P, E) 0 trauma, 1 surgery, 2 infection
     ev_unit: np.ndarray  # (P, E) area unit (trauma/surgery) or -1
-    visit_day: np.ndarray  # (P, V) clinic visit days, -1 none
+    visit_day: np.ndarray  # (P, O) observation days (clinic visits and recall days), ascending, -1 none
+    is_visit: np.ndarray  # (P, O) True where the observation is a clinic visit
 
 
 def window_end(n_days: int) -> dt.date:
@@ -164,6 +167,9 @@ def draw_patients(
     if not visits:  # screening: only the first (diagnostic) visit, whatever the horizon
         visit_day = np.ascontiguousarray(first_visit(seed, patients, cp)[:, None])
     enrol = np.where(visit_day[:, 0] > 0, visit_day[:, 0], int(cp.screen_day))
+    is_visit = visit_day >= 0
+    if visits:
+        visit_day, is_visit = with_recall_days(visit_day, cp.recall_days, n_days)
     iv_start, iv_stop = schedule(interventions, enrol, steps_per_day)
     inputs = PatientInputs(
         patient=patients,
@@ -189,6 +195,7 @@ def draw_patients(
         ev_kind=ev_kind,
         ev_unit=ev_unit,
         visit_day=visit_day,
+        is_visit=is_visit,
     )
     return inputs, demo
 
@@ -224,6 +231,59 @@ def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int
     return np.where(ok, days, -1)
 
 
+def with_recall_days(visit_day: np.ndarray, recall_days: float, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Clinic visits plus the days a patient's recalled limb onsets resolve to (every recall_days).
+
+    At a visit the clinician asks since when a newly involved limb has been affected; the model answers
+    with the first of these days on which the limb was involved. Returns (days, is_visit), ascending per
+    patient, -1 padded at the end; no recall day after the last visit or on a visit day.
+    """
+    n = visit_day.shape[0]
+    step = int(round(recall_days))
+    if step <= 0 or n == 0:
+        return visit_day, visit_day >= 0
+    grid = np.arange(step, n_days + 1, step, dtype=np.int64)
+    last = visit_day.max(axis=1)
+    probes = np.broadcast_to(grid, (n, grid.size))
+    on_visit = (probes[:, :, None] == visit_day[:, None, :]).any(axis=2)
+    probes = np.where((probes < last[:, None]) & ~on_visit, probes, -1)
+    days = np.concatenate([visit_day, probes], axis=1)
+    flag = np.concatenate([visit_day >= 0, np.zeros(probes.shape, dtype=bool)], axis=1)
+    order = np.argsort(np.where(days >= 0, days, _NO_DAY), axis=1, kind="stable")
+    return (
+        np.ascontiguousarray(np.take_along_axis(days, order, axis=1)),
+        np.ascontiguousarray(np.take_along_axis(flag, order, axis=1)),
+    )
+
+
+def _limb_masks(slugs: tuple[str, ...]) -> tuple[int, ...]:
+    """For each limb, the bit mask of its area units."""
+    atlas = load_atlas()
+    limbs: dict[str, int] = {}
+    for u, slug in enumerate(slugs):
+        limb = atlas.limb_of(slug)
+        if limb is not None:
+            limbs[limb] = limbs.get(limb, 0) | (1 << u)
+    return tuple(limbs[k] for k in sorted(limbs))
+
+
+def recalled_onsets(
+    probes: list[tuple[int, int]], before: int, now: int, limbs: tuple[int, ...]
+) -> dict[int, int]:
+    """Records a patient's recall adds at a visit: for each limb involved now (mask `now`) but not at the
+    previous visit (`before`), its areas on the first recall day (of `probes`, (day, mask) since that
+    visit) on which it was involved. Returns {day: area mask}."""
+    out: dict[int, int] = {}
+    for limb in limbs:
+        if not now & limb or before & limb:
+            continue
+        for day, mask in probes:
+            if mask & limb:
+                out[day] = out.get(day, 0) | (mask & limb)
+                break
+    return out
+
+
 def _record(ordinal: int, kind: RecordKind, regions: tuple[str, ...], values: dict[str, object]) -> Record:
     """A record built without re-validation: every field is produced here in canonical form."""
     return Record.trusted(
@@ -232,7 +292,7 @@ def _record(ordinal: int, kind: RecordKind, regions: tuple[str, ...], values: di
         regions,
         hrv_rmssd=values.get("hrv_rmssd"),
         treatment=values.get("treatment"),
-        extra=dict(MODEL_LABEL),
+        extra={**MODEL_LABEL, **RECALLED} if values.get("recalled") else dict(MODEL_LABEL),
     )
 
 
@@ -253,12 +313,14 @@ def histories(
     slugs = atlas.unit_slugs
     rows = np.arange(demo.patient.shape[0]) if rows is None else rows
     obs = Draws(seed, demo.patient[rows], STREAM_OBSERVE)
-    nv = demo.visit_day.shape[1]
+    limbs = _limb_masks(slugs)
+    nv = int(demo.is_visit.sum(axis=1).max()) if len(rows) else 0
     z = obs.normal(0, nv)
     result: list[PatientHistory] = []
     for k, r in enumerate(rows):
         inj = int(demo.injury_date[r])
-        visits = [int(x) for x in demo.visit_day[r] if x >= 0]
+        observed = [(int(x), j) for j, x in enumerate(demo.visit_day[r]) if x >= 0]
+        visits = [day for day, j in observed if demo.is_visit[r, j]]
         if not visits:
             continue
         last = visits[-1]
@@ -283,19 +345,36 @@ def histories(
                 )
         if demo.chronic_infection[r]:
             rec(visits[0], RecordKind.infection)
-        onset_done = False
-        for j, day in enumerate(visits):
-            regions = _unit_slugs(int(out.visit_mask[r, j]), slugs)
+        # involvement: (day, area mask, RMSSD at a visit or None for a recalled date)
+        seen: list[tuple[int, int, float | None]] = []
+        probes: list[tuple[int, int]] = []
+        before = 0
+        nvis = 0
+        for day, j in observed:
+            mask = int(out.visit_mask[r, j])
+            if not demo.is_visit[r, j]:
+                probes.append((day, mask))
+                continue
+            for pday, pmask in sorted(recalled_onsets(probes, before, mask, limbs).items()):
+                seen.append((pday, pmask, None))
+            probes, before = [], mask
             rmssd = (
                 cp.rmssd_ref
                 * (out.visit_v[r, j] / cp.v0_mean)
-                * math.exp(cp.rmssd_noise * z[k, j] - 0.5 * cp.rmssd_noise**2)
+                * math.exp(cp.rmssd_noise * z[k, nvis] - 0.5 * cp.rmssd_noise**2)
             )
-            rmssd = round(float(min(max(rmssd, 1.0), 500.0)), 1)
+            nvis += 1
+            seen.append((day, mask, round(float(min(max(rmssd, 1.0), 500.0)), 1)))
+        onset_done = False
+        for day, mask, hrv in seen:
+            regions = _unit_slugs(mask, slugs)
             kind = RecordKind.assessment
             if regions and not onset_done:
                 kind, onset_done = RecordKind.onset, True
-            rec(day, kind, regions, hrv_rmssd=rmssd)
+            if hrv is None:
+                rec(day, kind, regions, recalled=True)
+            else:
+                rec(day, kind, regions, hrv_rmssd=hrv)
         enrol = visits[0]
         for iv in interventions:
             base = enrol if iv.anchor == "enrolment" else 0

@@ -221,6 +221,14 @@ class CohortParams:
     visit_interval_2: float = _p(182.0, "d", 91.0, 365.0, "[D] visits afterwards")
     visit_jitter: float = _p(14.0, "d", 0.0, 30.0, "[D] +- uniform jitter of each visit")
     dropout_per_visit: float = _p(0.03, "-", 0.0, 0.1, "[D] probability of leaving after each visit")
+    recall_days: float = _p(
+        30.0,
+        "d",
+        0.0,
+        91.0,
+        "[D] history taking: a patient dates the onset of a newly involved limb to this resolution "
+        "(0 = the clinic sees spread only at visits)",
+    )
 
     def replace(self, **changes: Any) -> CohortParams:
         return dataclasses.replace(self, **changes)

@@ -21,7 +21,7 @@ from crpsmap.model import Sim
 
 #: the columns of a simulated cohort, fixed so that every chunk writes the same header
 SIM_VALUE_COLUMNS = ("hrv_rmssd", "treatment")
-SIM_EXTRA_COLUMNS = ("source",)
+SIM_EXTRA_COLUMNS = ("source", "dated")
 
 
 @dataclass(frozen=True)
