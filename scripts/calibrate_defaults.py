@@ -1,10 +1,12 @@
 """Reproduce the fit that sets the simulator's defaults (van Rijn et al. 2011), and the mechanism comparison.
 
-Run: `.venv/bin/python scripts/calibrate_defaults.py [--trials 120] [--workers 2]` (tens of minutes on
-2 cores). Writes src/crpsmap/calibrate/fitted/vanrijn2011.json (best parameters, rounded to 3
-significant digits, with the G statistic and the default clinic's figures) and, with --mechanisms,
-src/crpsmap/calibrate/fitted/mechanisms-vanrijn2011.json. The defaults in model/params.py must equal
-the fitted values: tests/calibrate/test_defaults.py checks that they do.
+Run (the kept settings): `.venv/bin/python scripts/calibrate_defaults.py --trials 150 --patients 2400`
+(about 20 minutes on 2 cores), then copy `best` into model/params.py; then
+`.venv/bin/python scripts/calibrate_defaults.py --mechanisms-only` for the mechanism comparison.
+Writes src/crpsmap/calibrate/fitted/vanrijn2011.json (best parameters, rounded to 3 significant digits,
+with the G statistic, the default clinic's figures, the validation of the best trials on fresh virtual
+patients and the fitted clinic under seeds 0-5) and mechanisms-vanrijn2011.json. The defaults in
+model/params.py must equal the fitted values: tests/calibrate/test_defaults.py checks that they do.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from pathlib import Path
 from rich.progress import Progress
 
 from crpsmap.calibrate import fit, van_rijn_2011
-from crpsmap.calibrate.distance import deviance, deviance_parts
+from crpsmap.calibrate.distance import deviance, deviance_parts, inside_intervals
 from crpsmap.calibrate.fit import DEFAULT_FREE, apply, compact, free_params, simulate_summary
 from crpsmap.calibrate.mechanisms import compare_mechanisms
+from crpsmap.calibrate.targets import Targets
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client
 
@@ -40,10 +43,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--free", nargs="+", default=list(DEFAULT_FREE), help="parameters to fit")
+    ap.add_argument("--validate-top", type=int, default=10, help="re-judge this many best trials ...")
+    ap.add_argument(
+        "--validate-seeds", type=int, nargs="*", default=[1, 2, 3], help="... on these fresh seeds"
+    )
     ap.add_argument("--check-patients", type=int, default=800, help="clinic size of the final check")
     ap.add_argument("--mechanisms", action="store_true", help="also compare mechanism sets")
     ap.add_argument("--mechanism-trials", type=int, default=40)
+    ap.add_argument("--mechanism-patients", type=int, default=800, help="clinic size per mechanism trial")
+    ap.add_argument(
+        "--mechanisms-only",
+        action="store_true",
+        help="skip the fit: compare mechanisms starting from the current defaults (= the kept fit)",
+    )
     args = ap.parse_args()
+    if args.mechanisms_only:
+        compare(args, Sim(years=args.years, seed=args.seed))
+        return
 
     targets = van_rijn_2011()
     base = Sim(years=args.years, seed=args.seed)
@@ -59,6 +75,8 @@ def main() -> None:
             seed=args.seed,
             client=client,
             progress=lambda d, n, b: bar.update(task, completed=d, description=f"fit: best G {b:.2f}"),
+            validate_top=args.validate_top,
+            validate_seeds=args.validate_seeds,
         )
         rounded = {k: round_sig(v) for k, v in result.best.items()}
         stats = simulate_summary(apply(base, rounded), args.check_patients)
@@ -75,30 +93,49 @@ def main() -> None:
             "targets": targets.to_dict(),
             "fit_seconds": round(time.perf_counter() - t0, 1),
             "trials": result.trials,
+            "validation": result.validation,
+            "seeds_check": seeds_check(base, rounded, targets, args.check_patients),
         }
         FITTED.mkdir(parents=True, exist_ok=True)
         (FITTED / "vanrijn2011.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
         print(json.dumps({k: out[k] for k in ("best", "deviance", "default_clinic", "fit_seconds")}))
-        if args.mechanisms:
-            t1 = time.perf_counter()
-            fitted_base = apply(base, rounded)
-            task2 = bar.add_task("comparing mechanisms", total=None)
-            cmp = compare_mechanisms(
-                targets,
-                base=dataclasses.replace(fitted_base),
-                n_patients=args.patients,
-                n_trials=args.mechanism_trials,
-                seed=args.seed,
-                client=client,
-                progress=lambda name, d, n: bar.update(task2, description=f"{name}: trial {d}/{n}"),
-            )
-            d = cmp.to_dict()
-            d["script"] = "scripts/calibrate_defaults.py --mechanisms"
-            d["seconds"] = round(time.perf_counter() - t1, 1)
-            (FITTED / "mechanisms-vanrijn2011.json").write_text(
-                json.dumps(d, indent=1) + "\n", encoding="utf-8"
-            )
-            print(cmp.sentence())
+    if args.mechanisms:
+        compare(args, apply(base, rounded))
+
+
+def seeds_check(
+    base: Sim, theta: dict[str, float], targets: Targets, n: int, seeds: int = 6
+) -> list[dict[str, object]]:
+    """The fitted clinic with seeds 0..seeds-1: is each inside every van Rijn interval?"""
+    out = []
+    for s in range(seeds):
+        st = simulate_summary(dataclasses.replace(apply(base, theta), seed=s), n)
+        out.append({"seed": s, **compact(st), "inside": inside_intervals(targets, st)})
+    return out
+
+
+def compare(args: argparse.Namespace, fitted_base: Sim) -> None:
+    """Compare the mechanism sets, each refitted from `fitted_base`, and bundle the result."""
+    targets = van_rijn_2011()
+    t1 = time.perf_counter()
+    with dask_client(workers=args.workers) as client, Progress() as bar:
+        task2 = bar.add_task("comparing mechanisms", total=None)
+        cmp = compare_mechanisms(
+            targets,
+            base=fitted_base,
+            n_patients=args.mechanism_patients,
+            n_trials=args.mechanism_trials,
+            seed=args.seed,
+            client=client,
+            progress=lambda name, d, n: bar.update(task2, description=f"{name}: trial {d}/{n}"),
+        )
+    d = cmp.to_dict()
+    d["script"] = "scripts/calibrate_defaults.py --mechanisms"
+    d["settings"] = vars(args)
+    d["seconds"] = round(time.perf_counter() - t1, 1)
+    FITTED.mkdir(parents=True, exist_ok=True)
+    (FITTED / "mechanisms-vanrijn2011.json").write_text(json.dumps(d, indent=1) + "\n", encoding="utf-8")
+    print(cmp.sentence())
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crpsmap.calibrate import fit, targets_from_histories, van_rijn_2011
-from crpsmap.calibrate.fit import FreeParam, apply, evaluate, free_params
+from crpsmap.calibrate.fit import DEFAULT_FREE, FreeParam, apply, evaluate, free_params
 from crpsmap.calibrate.mechanisms import CANDIDATES, compare_mechanisms
 from crpsmap.calibrate.posterior import abc_posterior
 from crpsmap.model import Sim
@@ -42,6 +42,23 @@ def test_fit_is_reproducible_and_starts_from_the_base() -> None:
     best = min(r["objective"] for r in a.trials)
     assert best <= start and a.deviance <= best  # the best is re-simulated with the same seed
     assert json.loads(json.dumps(a.to_dict()))["model_output"] is True
+
+
+def test_validation_rejudges_the_best_trials_on_fresh_patients() -> None:
+    t = van_rijn_2011()
+    free = free_params(["w_lr", "gain_mu"])
+    r = fit(t, base=BASE, free=free, n_patients=60, n_trials=5, seed=1, validate_top=3, validate_seeds=(7, 8))
+    top = sorted(r.trials, key=lambda x: x["objective"])[:3]
+    assert [v["trial"] for v in r.validation] == [x["trial"] for x in top]
+    for v, x in zip(r.validation, top, strict=True):
+        # each validation objective is an independent simulation with the validation seed
+        theta = {f.name: x[f.name] for f in free}
+        again, _ = evaluate(dataclasses.replace(apply(BASE, theta), seed=8), 60, t)
+        assert v["objectives"][1] == again
+        assert v["mean_objective"] == pytest.approx(sum(v["objectives"]) / 2)
+    chosen = min(r.validation, key=lambda v: v["mean_objective"])["trial"]
+    picked = next(x for x in r.trials if x["trial"] == chosen)
+    assert r.best == {f.name: picked[f.name] for f in free}
 
 
 def test_parallel_fit_equals_sequential_fit() -> None:
@@ -105,6 +122,6 @@ def test_calibrate_command_writes_json(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "MODEL OUTPUT" in run.stdout
     d = json.loads(out.read_text())
-    assert set(d["fit"]["best"]) == {"w_lr", "w_desc", "lat", "beta_bbb", "gain_mu"}
+    assert set(d["fit"]["best"]) == set(DEFAULT_FREE)
     bad = subprocess.run([sys.executable, "-m", "crpsmap", "calibrate"], capture_output=True, text=True)
     assert bad.returncode == 2

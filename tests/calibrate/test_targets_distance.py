@@ -83,3 +83,19 @@ def test_conversion_outside_the_plausible_range_is_penalised() -> None:
     assert objective(van_rijn_2011(), {**s, "conversion": 0.4}) == pytest.approx(
         deviance(van_rijn_2011(), s) + 400
     )
+
+
+def test_inside_intervals_by_hand() -> None:
+    from crpsmap.calibrate.distance import inside_intervals
+
+    t = van_rijn_2011()
+    # 370/800 = 46% multi-limb (interval 41.0-55.3%); of 300 identifiable: 50% / 35% / 15%: all inside
+    assert inside_intervals(t, stats(370, 800, 150, 105, 45)) == {
+        "multi_limb": True,
+        "contralateral": True,
+        "ipsilateral": True,
+        "diagonal": True,
+    }
+    # 62% contralateral is above 59.9%; 5% diagonal below 7.7%; 40% multi-limb below 41.0%
+    got = inside_intervals(t, stats(320, 800, 186, 99, 15))
+    assert got == {"multi_limb": False, "contralateral": False, "ipsilateral": True, "diagonal": False}

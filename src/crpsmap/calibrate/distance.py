@@ -97,6 +97,18 @@ def interval_penalty(targets: Targets, simulated: Mapping[str, Any]) -> float:
     return total
 
 
+def inside_intervals(targets: Targets, simulated: Mapping[str, Any]) -> dict[str, bool | None]:
+    """For each published figure: does the simulated share lie inside its 95% interval?"""
+    shares = simulated_shares(simulated)
+    out: dict[str, bool | None] = {}
+    for name, ci in targets.intervals().items():
+        if name == "identifiable" or ci is None:
+            continue
+        p = shares[name]
+        out[name] = None if p is None else bool(ci[0] <= p <= ci[1])
+    return out
+
+
 def objective(targets: Targets, simulated: Mapping[str, Any]) -> float:
     """What the fit minimises: the deviance, plus penalties when a simulated figure leaves the observed
     figure's 95% interval (the acceptance criterion of a calibrated clinic) or the injury -> CRPS share

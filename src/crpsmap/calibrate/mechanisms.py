@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from crpsmap.calibrate.distance import deviance
-from crpsmap.calibrate.fit import FitResult, apply, compact, fit, free_params, simulate_summary
+from crpsmap.calibrate.fit import (
+    COST_RANGES,
+    DEFAULT_FREE,
+    FitResult,
+    apply,
+    compact,
+    fit,
+    free_params,
+    simulate_summary,
+)
 from crpsmap.calibrate.targets import Targets
 from crpsmap.model import Mechanisms, Sim
 
@@ -38,25 +47,25 @@ CANDIDATES: tuple[Candidate, ...] = (
         "spinal",
         "spinal coupling only (segments and left-right, through glia and CSF)",
         Mechanisms.only(*SPINAL),
-        ("w_lr", "w_rc", "gain_mu"),
+        ("w_lr", "w_rc", "gain_mu", "trauma_rate"),
     ),
     Candidate(
         "spinal+supraspinal",
         "spinal + supraspinal (brain) coupling",
         Mechanisms.only(*SPINAL, "supraspinal"),
-        ("w_lr", "w_desc", "lat", "gain_mu"),
+        ("w_lr", "w_desc", "lat", "gain_mu", "trauma_rate"),
     ),
     Candidate(
         "spinal+systemic",
         "spinal + systemic (blood-borne cytokines, infection, vagal reflex)",
         Mechanisms.only(*SPINAL, "systemic", "infection", "vagal", "organs"),
-        ("w_lr", "beta_bbb", "gain_mu"),
+        ("w_lr", "beta_bbb", "gain_mu", "trauma_rate"),
     ),
     Candidate(
         "all",
         "spinal + supraspinal + systemic (the full hypothesis)",
         Mechanisms(),
-        ("w_lr", "w_desc", "lat", "beta_bbb", "gain_mu"),
+        DEFAULT_FREE,
     ),
 )
 
@@ -152,7 +161,7 @@ def compare_mechanisms(
         result = fit(
             targets,
             base=sim,
-            free=free_params(cand.free),
+            free=free_params(cand.free, COST_RANGES),
             n_patients=n_patients,
             n_trials=n_trials,
             seed=seed,

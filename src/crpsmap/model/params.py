@@ -93,7 +93,7 @@ class ModelParams:
     # --- spinal coupling
     w_rc: float = _p(0.41, "-", 0.05, 0.5, f"{MECH} 1.3: somatotopic PNI response; SCI spread (Carlton 2009)")
     ell: float = _p(1.0, "segments", 1.0, 3.0, f"{MECH} 1.3 [D]: coupling length")
-    w_lr: float = _p(0.13, "-", 0.05, 0.4, f"{MECH} 1.4: mirror only at high drive (Milligan 2003)")
+    w_lr: float = _p(0.136, "-", 0.05, 0.4, f"{MECH} 1.4: mirror only at high drive (Milligan 2003)")
     w_csf: float = _p(0.05, "-", 0.0, 0.1, f"{MECH} 1.5: CSF turnover 3-4/d")
     # --- supraspinal
     k_R: float = _p(0.136, "1/d", 0.01, 0.3, f"{MECH} skeleton D: supraspinal activation (free)")
@@ -103,13 +103,13 @@ class ModelParams:
     )
     K_R: float = _p(1.34, "norm.", 0.2, 1.5, f"{MECH} skeleton C [D]: supraspinal half-point")
     a_asc: float = _p(2.0, "-", 0.2, 3.0, f"{MECH} skeleton D: ascending gain (free)")
-    w_desc: float = _p(0.49, "-", 0.0, 0.6, f"{MECH} skeleton D: descending facilitation (free)")
+    w_desc: float = _p(0.475, "-", 0.0, 0.6, f"{MECH} skeleton D: descending facilitation (free)")
     lat: float = _p(
-        0.91, "-", 0.5, 1.0, f"{MECH} skeleton A/G: lateralisation, an assumption not a measurement"
+        0.9, "-", 0.5, 1.0, f"{MECH} skeleton A/G: lateralisation, an assumption not a measurement"
     )
     # --- blood, blood-brain barrier, infection
     b_0: float = _p(0.1, "norm.", 0.0, 0.3, f"{MECH} skeleton D: basal cytokine production")
-    beta_bbb: float = _p(0.37, "-", 0.05, 0.5, f"{MECH} 1.6: saturable, modest influx (Banks 1995)")
+    beta_bbb: float = _p(0.332, "-", 0.05, 0.5, f"{MECH} 1.6: saturable, modest influx (Banks 1995)")
     kappa: float = _p(
         1.7, "-", 0.0, 3.0, f"{MECH} 1.6: influx up-regulated by inflammation (Pan & Kastin 1999)"
     )
@@ -196,7 +196,7 @@ class CohortParams:
     drive_fracture: float = _p(1.0, "norm.", 0.5, 2.0, "[D] afferent drive of a fracture")
     drive_other: float = _p(0.6, "norm.", 0.2, 1.0, "[D] afferent drive of a sprain/contusion/surgery")
     drive_sd: float = _p(0.3, "log", 0.1, 0.6, "[D] spread of injury severity")
-    gain_mu: float = _p(-0.9, "log", -2.0, 0.0, f"{MECH} skeleton D: patient gain lognormal mu_g -2..0")
+    gain_mu: float = _p(-0.792, "log", -2.0, 0.0, f"{MECH} skeleton D: patient gain lognormal mu_g -2..0")
     gain_sd: float = _p(
         0.28, "log", 0.2, 0.8, f"{MECH} skeleton D: sigma_g 0.4 (Le Coz 2014 strain variability)"
     )
@@ -211,7 +211,7 @@ class CohortParams:
     acute_infection_rate: float = _p(1.13, "1/y", 0.1, 2.0, "[D] acute infections per person-year")
     acute_infection_level: float = _p(0.26, "norm.", 0.1, 1.0, "[D] acute infection drive")
     acute_infection_days: float = _p(7.0, "d", 3.0, 14.0, "[D] acute infection decay time")
-    trauma_rate: float = _p(0.12, "1/y", 0.02, 0.2, "[D] new injuries per person-year")
+    trauma_rate: float = _p(0.193, "1/y", 0.02, 0.2, "[D] new injuries per person-year")
     surgery_rate: float = _p(0.05, "1/y", 0.01, 0.15, "[D] surgeries per person-year (half on the CRPS limb)")
     screen_day: float = _p(91.0, "d", 60.0, 180.0, "[D] CRPS = symptoms persisting beyond normal healing")
     persist_days: float = _p(14.0, "d", 7.0, 30.0, f"{MECH} F: symptomatic >= T_persist before counted")

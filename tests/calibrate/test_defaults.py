@@ -1,0 +1,73 @@
+"""The defaults are the kept fit to van Rijn 2011, and the default virtual clinic lands in its intervals.
+
+Judged as the issue asks: the default clinic (800 patients, 5 years, seed 0) written as the CSV that
+`crpsmap simulate` writes, read back, and compared with the literature by the code of `crpsmap report`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from crpsmap.calibrate.fit import DEFAULT_FREE, apply
+from crpsmap.io.csv_long import read_csv_text, write_csv_text
+from crpsmap.model import CohortParams, ModelParams, Sim
+from crpsmap.stats.summary import cohort_statistics
+
+VAN_RIJN = (
+    "vanrijn2011_multilimb_fraction",
+    "vanrijn2011_pattern_contralateral",
+    "vanrijn2011_pattern_ipsilateral",
+    "vanrijn2011_pattern_diagonal",
+)
+
+
+def fitted() -> dict[str, Any]:
+    res = resources.files("crpsmap.calibrate").joinpath("fitted").joinpath("vanrijn2011.json")
+    return dict(json.loads(res.read_text(encoding="utf-8")))
+
+
+def test_defaults_equal_the_kept_fit() -> None:
+    fit = fitted()
+    best = fit["best"]
+    assert set(best) == set(DEFAULT_FREE)
+    for name, value in best.items():
+        obj: ModelParams | CohortParams = (
+            ModelParams() if name in ModelParams.__dataclass_fields__ else CohortParams()
+        )
+        assert getattr(obj, name) == value, name
+    # the fit was judged on the clinic the defaults give (same size, horizon and seed)
+    assert fit["settings"]["check_patients"] == 800 and fit["settings"]["years"] == 5.0
+    assert apply(Sim(), best) == Sim()
+
+
+@pytest.fixture(scope="module")
+def report_of_default_clinic() -> dict[str, dict[str, Any]]:
+    clinic = Sim(years=5.0, seed=0).clinic(800)
+    assert 0.01 <= clinic.conversion <= 0.20  # a plausible share of injuries becomes CRPS
+    histories = read_csv_text(write_csv_text(clinic.histories), today=dt.date(2026, 11, 25))
+    stats = cohort_statistics(histories)
+    return {c.target_id: c.to_dict() for c in stats.literature}
+
+
+@pytest.mark.parametrize("target_id", VAN_RIJN)
+def test_default_virtual_clinic_inside_the_published_interval(
+    report_of_default_clinic: dict[str, dict[str, Any]], target_id: str
+) -> None:
+    c = report_of_default_clinic[target_id]
+    lo, hi = c["published_ci"]
+    share = c["cohort"]["proportion"]
+    assert c["inside_published_ci"] is True, (target_id, share, lo, hi)
+    assert lo <= share <= hi
+
+
+def test_default_clinic_spread_order_is_mostly_identifiable(
+    report_of_default_clinic: dict[str, dict[str, Any]],
+) -> None:
+    """Not a figure the fit may trade away: van Rijn could tell the second limb in 72 of 89 patients."""
+    c = report_of_default_clinic["vanrijn2011_first_to_second_spread_fraction"]
+    assert c["cohort"]["proportion"] >= 0.6, c["cohort"]
