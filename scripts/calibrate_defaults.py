@@ -22,7 +22,7 @@ from rich.progress import Progress
 
 from crpsmap.calibrate import fit, van_rijn_2011
 from crpsmap.calibrate.distance import deviance, deviance_parts, inside_intervals
-from crpsmap.calibrate.fit import DEFAULT_FREE, apply, compact, free_params, simulate_summary
+from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, apply, compact, free_params, simulate_summary
 from crpsmap.calibrate.mechanisms import compare_mechanisms
 from crpsmap.calibrate.targets import Targets
 from crpsmap.model import Sim
@@ -69,7 +69,7 @@ def main() -> None:
         result = fit(
             targets,
             base=base,
-            free=free_params(args.free),
+            free=free_params(args.free, SEARCH_RANGES),
             n_patients=args.patients,
             n_trials=args.trials,
             seed=args.seed,

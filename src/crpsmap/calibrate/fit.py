@@ -48,7 +48,8 @@ class FreeParam:
         raise ValueError(f"unknown parameter {name!r}")
 
 
-#: search ranges narrower than the documented plausible range (docs/calibration.md, "The defaults").
+#: the search box of the kept fit of the defaults to van Rijn 2011 (scripts/calibrate_defaults.py;
+#: docs/calibration.md, "The defaults"), narrower than the documented plausible ranges.
 #: gain_mu: below -1.2 only a few percent of injuries become CRPS and each trial screens tens of thousands
 #: of injuries for a clinic the conversion penalty rejects anyway. The couplings: the clinic's pattern
 #: split changes steeply with them (lat 0.883 -> 0.91 moves ipsilateral spread from 15% to 52% of
@@ -75,8 +76,11 @@ COST_RANGES = {"gain_mu": (-1.6, -0.4)}
 
 
 def free_params(
-    names: Sequence[str], ranges: Mapping[str, tuple[float, float]] = SEARCH_RANGES
+    names: Sequence[str], ranges: Mapping[str, tuple[float, float]] = COST_RANGES
 ) -> tuple[FreeParam, ...]:
+    """Free parameters over their documented plausible ranges, narrowed by `ranges` (by default only the
+    cost-saving susceptibility limit; scripts/calibrate_defaults.py passes SEARCH_RANGES, the box found for
+    van Rijn 2011, which need not suit another clinic)."""
     return tuple(FreeParam.of(n, *ranges.get(n, (None, None))) for n in names)
 
 

@@ -61,9 +61,11 @@ class PatientOutcome:
 
 
 def enrolment_date(h: PatientHistory) -> dt.date | None:
-    """The first clinic visit: the first onset or assessment record (what the model calls enrolment)."""
+    """The first clinic visit: the first onset or assessment record (what the model calls enrolment),
+    skipping records dated by the patient's recall (extra column dated=recall), which precede the visit
+    at which they were reported."""
     for r in h.records:
-        if r.kind in INVOLVEMENT_KINDS:
+        if r.kind in INVOLVEMENT_KINDS and r.extra.get("dated") != "recall":
             return r.date
     return None
 
