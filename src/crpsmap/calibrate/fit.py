@@ -161,6 +161,47 @@ def _mechanisms_off(sim: Sim) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(m) if not getattr(m, f.name))
 
 
+def _evaluate_all(
+    sims: Sequence[Sim], n_patients: int, targets: Targets, client: Any | None
+) -> list[tuple[float, dict[str, Any]]]:
+    """`evaluate` each simulation, in process or as Dask tasks (same results, in order)."""
+    if client is None:
+        return [evaluate(s, n_patients, targets) for s in sims]
+    return list(client.gather(client.map(evaluate, sims, n_patients=n_patients, targets=targets, pure=False)))
+
+
+def _validate(
+    records: Sequence[Mapping[str, Any]],
+    base: Sim,
+    free: Sequence[FreeParam],
+    n_patients: int,
+    targets: Targets,
+    client: Any | None,
+    top_n: int,
+    seeds: Sequence[int],
+) -> list[dict[str, Any]]:
+    """The best `top_n` trials re-judged on fresh virtual patients: their objective under each seed."""
+    top = sorted(records, key=lambda r: r["objective"])[:top_n]
+    sims = [
+        dataclasses.replace(apply(base, {f.name: r[f.name] for f in free}), seed=sd)
+        for r in top
+        for sd in seeds
+    ]
+    results = _evaluate_all(sims, n_patients, targets, client)
+    out = []
+    for i, r in enumerate(top):
+        objs = [g for g, _ in results[i * len(seeds) : (i + 1) * len(seeds)]]
+        out.append(
+            {
+                "trial": r["trial"],
+                "fit_objective": r["objective"],
+                "objectives": objs,
+                "mean_objective": math.fsum(objs) / len(objs),
+            }
+        )
+    return out
+
+
 def fit(
     targets: Targets,
     *,
@@ -209,12 +250,7 @@ def fit(
     while done < n_trials:
         trials = [study.ask() for _ in range(min(batch, n_trials - done))]
         thetas = [{f.name: t.suggest_float(f.name, f.low, f.high) for f in free} for t in trials]
-        sims = [apply(base, th) for th in thetas]
-        if client is None:
-            results = [evaluate(s, n_patients, targets) for s in sims]
-        else:
-            futures = client.map(evaluate, sims, n_patients=n_patients, targets=targets, pure=False)
-            results = client.gather(futures)
+        results = _evaluate_all([apply(base, th) for th in thetas], n_patients, targets, client)
         for t, th, (g, summary) in zip(trials, thetas, results, strict=True):
             study.tell(t, g)
             records.append({"trial": t.number, **th, "objective": g, **summary})
@@ -225,27 +261,7 @@ def fit(
     best_trial = min(records, key=lambda r: r["objective"])
     validation: list[dict[str, Any]] = []
     if validate_top > 0 and validate_seeds:
-        top = sorted(records, key=lambda r: r["objective"])[:validate_top]
-        jobs = [(r, sd) for r in top for sd in validate_seeds]
-        vsims = [
-            dataclasses.replace(apply(base, {f.name: r[f.name] for f in free}), seed=sd) for r, sd in jobs
-        ]
-        if client is None:
-            vres = [evaluate(v, n_patients, targets) for v in vsims]
-        else:
-            vres = client.gather(
-                client.map(evaluate, vsims, n_patients=n_patients, targets=targets, pure=False)
-            )
-        for i, r in enumerate(top):
-            objs = [vres[i * len(validate_seeds) + k][0] for k in range(len(validate_seeds))]
-            validation.append(
-                {
-                    "trial": r["trial"],
-                    "fit_objective": r["objective"],
-                    "objectives": objs,
-                    "mean_objective": math.fsum(objs) / len(objs),
-                }
-            )
+        validation = _validate(records, base, free, n_patients, targets, client, validate_top, validate_seeds)
         chosen = min(validation, key=lambda v: v["mean_objective"])["trial"]
         best_trial = next(r for r in records if r["trial"] == chosen)
     best_theta = {f.name: float(best_trial[f.name]) for f in free}
