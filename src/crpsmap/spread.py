@@ -110,7 +110,6 @@ def _tables() -> _Tables:
     for seg in atlas.segments:
         index[seg.slug] = unit[seg.area]
     mirror_bit, neighbour_mask, limb = [], [], []
-    limb_area_mask = [0] * len(LIMBS)
     visceral_mask = trunk_mask = 0
     for i, s in enumerate(slugs):
         a = atlas.area_by_slug.get(s)
@@ -122,10 +121,7 @@ def _tables() -> _Tables:
             continue
         mirror_bit.append(1 << unit[a.mirror])
         neighbour_mask.append(sum(1 << unit[n] for n in a.neighbours))
-        li = LIMBS.index(a.limb) if a.limb else -1
-        limb.append(li)
-        if li >= 0:
-            limb_area_mask[li] |= 1 << i
+        limb.append(LIMBS.index(a.limb) if a.limb else -1)
         if a.body_group == "trunk":
             trunk_mask |= 1 << i
     return _Tables(
@@ -135,7 +131,7 @@ def _tables() -> _Tables:
         tuple(mirror_bit),
         tuple(neighbour_mask),
         tuple(limb),
-        tuple(limb_area_mask),
+        tuple(atlas.limb_unit_mask[limb] for limb in LIMBS),
         visceral_mask,
         trunk_mask,
     )

@@ -107,6 +107,11 @@ class Atlas:
             v.slug for v in self.visceral
         )
         self.unit_index: dict[str, int] = {s: i for i, s in enumerate(self.unit_slugs)}
+        #: per limb (LIMBS), the bit mask of its areas in unit index order (bit i = unit_slugs[i])
+        self.limb_unit_mask: dict[str, int] = {limb: 0 for limb in LIMBS}
+        for a in self.areas:
+            if a.limb is not None:
+                self.limb_unit_mask[a.limb] |= 1 << self.unit_index[a.slug]
 
     # ---------------------------------------------------------------- checks
     def _check(self) -> None:

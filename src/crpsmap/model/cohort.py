@@ -256,17 +256,6 @@ def with_recall_days(visit_day: np.ndarray, recall_days: float, n_days: int) -> 
     )
 
 
-def _limb_masks(slugs: tuple[str, ...]) -> tuple[int, ...]:
-    """For each limb, the bit mask of its area units."""
-    atlas = load_atlas()
-    limbs: dict[str, int] = {}
-    for u, slug in enumerate(slugs):
-        limb = atlas.limb_of(slug)
-        if limb is not None:
-            limbs[limb] = limbs.get(limb, 0) | (1 << u)
-    return tuple(limbs[k] for k in sorted(limbs))
-
-
 def recalled_onsets(
     probes: list[tuple[int, int]], before: int, now: int, limbs: tuple[int, ...]
 ) -> dict[int, int]:
@@ -282,6 +271,11 @@ def recalled_onsets(
                 out[day] = out.get(day, 0) | (mask & limb)
                 break
     return out
+
+
+def is_recalled(r: Record) -> bool:
+    """Was this record dated by the patient's recall (not observed at a visit)?"""
+    return all(r.extra.get(k) == v for k, v in RECALLED.items())
 
 
 def _record(ordinal: int, kind: RecordKind, regions: tuple[str, ...], values: dict[str, object]) -> Record:
@@ -313,7 +307,7 @@ def histories(
     slugs = atlas.unit_slugs
     rows = np.arange(demo.patient.shape[0]) if rows is None else rows
     obs = Draws(seed, demo.patient[rows], STREAM_OBSERVE)
-    limbs = _limb_masks(slugs)
+    limbs = tuple(atlas.limb_unit_mask.values())
     nv = int(demo.is_visit.sum(axis=1).max()) if len(rows) else 0
     z = obs.normal(0, nv)
     result: list[PatientHistory] = []
