@@ -79,34 +79,28 @@ def simulated_shares(simulated: Mapping[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def interval_penalty(targets: Targets, simulated: Mapping[str, Any]) -> float:
-    """Sum over the figures of (percentage points outside the observed 95% interval)^2; 0 inside all."""
-    total = 0.0
+def distance_outside(targets: Targets, simulated: Mapping[str, Any]) -> dict[str, float | None]:
+    """For each published figure with an interval: how far (as a share) the simulated share lies outside
+    the observed 95% interval (0 inside), None where the simulation has no such share. The identifiable
+    share is weighed by G only: it is not one of the published figures to land in."""
     shares = simulated_shares(simulated)
-    for name, ci in targets.intervals().items():
-        if name == "identifiable":  # weighed by G only: not one of the published figures to land in
-            continue
-        p = shares[name]
-        if ci is None:
-            continue
-        if p is None:
-            total += 100.0
-            continue
-        d = max(ci[0] - p, p - ci[1], 0.0)
-        total += (d / 0.01) ** 2
-    return total
-
-
-def inside_intervals(targets: Targets, simulated: Mapping[str, Any]) -> dict[str, bool | None]:
-    """For each published figure: does the simulated share lie inside its 95% interval?"""
-    shares = simulated_shares(simulated)
-    out: dict[str, bool | None] = {}
+    out: dict[str, float | None] = {}
     for name, ci in targets.intervals().items():
         if name == "identifiable" or ci is None:
             continue
         p = shares[name]
-        out[name] = None if p is None else bool(ci[0] <= p <= ci[1])
+        out[name] = None if p is None else max(ci[0] - p, p - ci[1], 0.0)
     return out
+
+
+def interval_penalty(targets: Targets, simulated: Mapping[str, Any]) -> float:
+    """Sum over the figures of (percentage points outside the observed 95% interval)^2; 0 inside all."""
+    return sum(100.0 if d is None else (d / 0.01) ** 2 for d in distance_outside(targets, simulated).values())
+
+
+def inside_intervals(targets: Targets, simulated: Mapping[str, Any]) -> dict[str, bool | None]:
+    """For each published figure: does the simulated share lie inside its 95% interval?"""
+    return {k: None if d is None else d == 0.0 for k, d in distance_outside(targets, simulated).items()}
 
 
 def objective(targets: Targets, simulated: Mapping[str, Any]) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crpsmap.history import INVOLVEMENT_KINDS, PatientHistory
+from crpsmap.model.cohort import is_recalled
 from crpsmap.spread import classify
 
 #: binary outcomes, in the order of the page: key -> label
@@ -65,7 +66,7 @@ def enrolment_date(h: PatientHistory) -> dt.date | None:
     skipping records dated by the patient's recall (extra column dated=recall), which precede the visit
     at which they were reported."""
     for r in h.records:
-        if r.kind in INVOLVEMENT_KINDS and r.extra.get("dated") != "recall":
+        if r.kind in INVOLVEMENT_KINDS and not is_recalled(r):
             return r.date
     return None
 
