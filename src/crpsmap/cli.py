@@ -386,5 +386,167 @@ def calibrate(
         console.print(comparison.sentence(), highlight=False)
 
 
+registry_app = typer.Typer(
+    help="The clinic registry: import, export, users, demo clinic (SQLite by default; --database URL).",
+    no_args_is_help=True,
+)
+app.add_typer(registry_app, name="registry")
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="sqlite:///PATH, a SQLite file path, or postgresql://USER:PASS@HOST/NAME "
+        "(default: $CRPSMAP_DATABASE, else registry.sqlite3 in the user data folder)",
+    ),
+]
+
+
+def _registry(database: str | None, *, migrate: bool = True) -> str:
+    """Start Django on the database; a bad URL or an unreachable database is an error (exit 2)."""
+    from crpsmap.registry.runtime import setup
+
+    try:
+        return setup(database, migrate=migrate)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a wrong URL, a refused connection, an unreadable file
+        err_console.print(f"[bold red]error:[/] database {database or '(default)'}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password, for printing."""
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+@app.command()
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="worker threads")] = 8,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="load the synthetic demo clinic and print one fresh login per role")
+    ] = False,
+) -> None:
+    """Run the registry: apply migrations, then serve it with gunicorn (a production server)."""
+    url = _registry(database)
+    if demo:
+        _load_demo(virtual_patients=300)
+    from crpsmap.registry.server import serve as run_server
+
+    console.print(
+        f"crpsmap registry on [bold]http://{host}:{port}/[/] (database {_safe(url)}); Ctrl-C stops it",
+        highlight=False,
+    )
+    run_server(host, port, threads=threads)
+
+
+def _load_demo(virtual_patients: int) -> None:
+    from crpsmap.registry.demo import load_demo, reset_demo_users
+
+    loaded = load_demo(virtual_patients, progress=lambda m: console.print(m, highlight=False))
+    what = "already loaded" if loaded.already_loaded else "loaded"
+    console.print(
+        f"demo clinic {what}: {loaded.example_patients} SYNTHETIC example patients and "
+        f"{loaded.virtual_patients} virtual patients (MODEL OUTPUT); no real patient",
+        highlight=False,
+    )
+    console.print("demo logins (fresh passwords, valid until the next demo start):", highlight=False)
+    for role, (name, password) in reset_demo_users().items():
+        console.print(f"  {role.value:<11} {name:<16} {password}", highlight=False, markup=False)
+
+
+@registry_app.command("demo")
+def registry_demo(
+    database: DatabaseOption = None,
+    virtual_patients: Annotated[
+        int, typer.Option(min=0, help="simulated patients to add (model output)")
+    ] = 300,
+) -> None:
+    """Load the synthetic demo clinic (once) and print one demo login per role with a fresh password."""
+    _registry(database)
+    _load_demo(virtual_patients)
+
+
+@registry_app.command("import")
+def registry_import(
+    file: Annotated[Path, typer.Argument(help="CSV long-format file")],
+    database: DatabaseOption = None,
+    site: Annotated[str, typer.Option(help="site of the imported patients")] = "",
+) -> None:
+    """Import a CSV file into the registry, whole or not at all (same checks and errors as the CLI)."""
+    _registry(database)
+    from crpsmap.registry.transfer import import_file
+
+    try:
+        result = import_file(file, site=site)
+    except HistoryImportError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"imported {result.patients} patients ({result.visits} visits, {result.events} events, "
+        f"{result.treatments} treatments) from {file.name}",
+        highlight=False,
+    )
+
+
+@registry_app.command("export")
+def registry_export(
+    file: Annotated[Path, typer.Argument(help="CSV long-format file to write")],
+    database: DatabaseOption = None,
+) -> None:
+    """Export the registry as a CSV long-format file (pseudonymous: no identity, no notes)."""
+    _registry(database)
+    from crpsmap.registry.transfer import export_file
+
+    if file.exists() and not file.is_file():
+        err_console.print(f"[bold red]error:[/] {file}: not a regular file", highlight=False)
+        raise typer.Exit(2)
+    try:
+        n = export_file(file)
+    except OSError as exc:
+        err_console.print(f"[bold red]error:[/] {file}: {exc.strerror or exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"exported {n} patients to {file}", highlight=False)
+
+
+@registry_app.command("createuser")
+def registry_createuser(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str, typer.Option(help="admin, clinician, researcher or auditor")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Create a registry user with one role (password from stdin, or a generated one printed once)."""
+    from crpsmap.registry.roles import Role
+
+    try:
+        the_role = Role(role)
+    except ValueError:
+        err_console.print(
+            f"[bold red]error:[/] --role {role!r}: choose one of {', '.join(r.value for r in Role)}",
+            highlight=False, markup=True,
+        )
+        raise typer.Exit(2) from None
+    _registry(database)
+    from crpsmap.registry.accounts import create_user, generate_password
+
+    generated = not password_stdin
+    password = generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
+    try:
+        create_user(name, the_role, password)
+    except ValueError as exc:
+        err_console.print(f"[bold red]error:[/] user {name!r}: {exc}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+    console.print(f"created user {name!r} with role {the_role.value}", highlight=False, markup=False)
+    if generated:
+        console.print(f"password (shown once): {password}", highlight=False, markup=False)
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()

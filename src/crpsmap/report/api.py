@@ -41,21 +41,45 @@ def write_report(
         histories: Sequence[PatientHistory] = read_csv(Path(histories_or_path))
     else:
         histories = histories_or_path
-    stats = cohort_statistics(histories)
-    note = data_note if data_note is not None else data_note_for([h.patient_id for h in histories])
-    label = mechanisms_label or "this cohort"
-    if mechanisms is None:
-        mechanisms = bundled_comparison()
-        label = "van Rijn et al. 2011 (185 patients; bundled fit, not this cohort)"
-    html = render_html(
-        stats,
-        title=title or "Does CRPS spread? Cohort report",
+    html, stats = report_html(
+        histories,
+        title=title,
         source=src,
-        data_note=note,
+        data_note=data_note,
         mechanisms=mechanisms,
-        mechanisms_label=label,
+        mechanisms_label=mechanisms_label,
     )
     Path(out_path).write_text(html, encoding="utf-8")
     if json_path is not None:
         Path(json_path).write_text(json.dumps(stats.to_dict(), indent=1) + "\n", encoding="utf-8")
     return stats
+
+
+def report_html(
+    histories: Sequence[PatientHistory],
+    *,
+    title: str | None = None,
+    source: str = "",
+    data_note: str | None = None,
+    mechanisms: Mapping[str, Any] | None = None,
+    mechanisms_label: str | None = None,
+    bundled_mechanisms: bool = True,
+) -> tuple[str, CohortStatistics]:
+    """The report's HTML and statistics for histories: the one path used by the CLI report and the
+    registry's dashboard, so both show the same numbers. `bundled_mechanisms=False` leaves the bundled
+    model comparison out when no comparison is given."""
+    stats = cohort_statistics(histories)
+    note = data_note if data_note is not None else data_note_for([h.patient_id for h in histories])
+    label = mechanisms_label or "this cohort"
+    if mechanisms is None and bundled_mechanisms:
+        mechanisms = bundled_comparison()
+        label = "van Rijn et al. 2011 (185 patients; bundled fit, not this cohort)"
+    html = render_html(
+        stats,
+        title=title or "Does CRPS spread? Cohort report",
+        source=source,
+        data_note=note,
+        mechanisms=mechanisms,
+        mechanisms_label=label,
+    )
+    return html, stats

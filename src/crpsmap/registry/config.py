@@ -1,0 +1,75 @@
+"""Where the registry keeps its data and how a database URL is read (no Django import here).
+
+The default is one SQLite file under the user's data folder; `--database URL` (or $CRPSMAP_DATABASE) names
+another SQLite file or a PostgreSQL database (`postgresql://user:pass@host/name`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import platformdirs
+
+DATABASE_ENV = "CRPSMAP_DATABASE"
+SECRET_ENV = "CRPSMAP_SECRET_KEY"
+DATA_DIR_ENV = "CRPSMAP_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """The registry's folder (SQLite file, secret key); $CRPSMAP_DATA_DIR overrides the user data folder."""
+    return Path(os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("crpsmap", appauthor=False))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'registry.sqlite3'}"
+
+
+def normalise_database(value: str | None) -> str:
+    """A database URL from a URL or a plain SQLite file path."""
+    if not value:
+        return default_database_url()
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def database_settings(url: str) -> dict[str, Any]:
+    """Django's DATABASES['default'] for a URL: SQLite in WAL mode with immediate transactions (so that
+    concurrent writers queue instead of failing), PostgreSQL with persistent connections."""
+    cfg: dict[str, Any] = dict(dj_database_url.parse(url))
+    engine = cfg["ENGINE"]
+    if engine.endswith("sqlite3"):
+        Path(cfg["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        cfg["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    elif "postgresql" in engine:
+        cfg["CONN_MAX_AGE"] = 60
+        cfg["CONN_HEALTH_CHECKS"] = True
+    else:
+        raise ValueError(f"unsupported database {url.split(':', 1)[0]!r}: use sqlite or postgresql")
+    return cfg
+
+
+def secret_key() -> str:
+    """$CRPSMAP_SECRET_KEY, else a key generated once and kept (mode 0600) in the data folder."""
+    key = os.environ.get(SECRET_ENV)
+    if key:
+        return key
+    path = data_dir() / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    os.replace(tmp, path)
+    return key

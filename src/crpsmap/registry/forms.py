@@ -1,0 +1,126 @@
+"""Forms for patients, identity, events, treatments, users and import (the visit form: visit_forms.py).
+
+The checks are those of the CSV import (dates from 1900 and not in the future, atlas codes, ranges);
+the models' validators and database constraints enforce them again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+
+from crpsmap.atlas import load_atlas
+from crpsmap.registry.models import ClinicalEvent, Patient, PatientIdentity, Treatment
+from crpsmap.registry.roles import Role
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """Areas then visceral systems, for pickers that name whole areas (events, treatments)."""
+    atlas = load_atlas()
+    out = [(a.slug, a.name) for a in atlas.areas]
+    out += [(v.slug, v.name) for v in atlas.visceral]
+    return out
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["code", "sex", "birth_year", "crps_type", "site"]
+
+
+class IdentityForm(forms.ModelForm):
+    class Meta:
+        model = PatientIdentity
+        fields = ["name", "date_of_birth", "record_number"]
+        widgets = {"date_of_birth": DATE_WIDGET}
+
+
+class ReasonMixin(forms.Form):
+    """A reason for change: required when the form edits an existing row."""
+
+    reason = forms.CharField(
+        label="Reason for change",
+        required=False,
+        max_length=200,
+        help_text="required when changing a saved entry; kept in the audit trail",
+    )
+
+    def require_reason(self, needed: bool) -> None:
+        self._reason_needed = needed
+        if needed:
+            self.fields["reason"].required = True
+
+
+class EventForm(forms.ModelForm):
+    regions = forms.MultipleChoiceField(
+        choices=region_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="body areas touched (for a trauma or surgery: the injured area)",
+    )
+    reason = forms.CharField(label="Reason for change", required=False, max_length=200)
+
+    class Meta:
+        model = ClinicalEvent
+        fields = ["kind", "date", "regions", "note"]
+        widgets = {"date": DATE_WIDGET, "note": forms.Textarea(attrs={"rows": 2})}
+
+
+class TreatmentForm(forms.ModelForm):
+    reason = forms.CharField(label="Reason for change", required=False, max_length=200)
+
+    class Meta:
+        model = Treatment
+        fields = ["name", "start", "end", "note"]
+        widgets = {"start": DATE_WIDGET, "end": DATE_WIDGET, "note": forms.Textarea(attrs={"rows": 2})}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("name"):
+            self.add_error("name", "name the treatment")
+        if data.get("start") is None and data.get("end") is None:
+            self.add_error("start", "a treatment needs a start date")
+        return data
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="CSV file (crpsmap long format)")
+    site = forms.CharField(required=False, max_length=100, help_text="site of the imported patients")
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=[(r.value, r.value) for r in Role])
+    password = forms.CharField(widget=forms.PasswordInput, help_text="at least 12 characters")
+
+    def clean_username(self) -> str:
+        name: str = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username=name).exists():
+            raise forms.ValidationError("a user of that name exists")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("password"):
+            user = get_user_model()(username=data.get("username", ""))
+            try:
+                password_validation.validate_password(data["password"], user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class UserEditForm(forms.Form):
+    role = forms.ChoiceField(choices=[(r.value, r.value) for r in Role])
+    is_active = forms.BooleanField(label="active", required=False)
+    new_password = forms.CharField(widget=forms.PasswordInput, required=False)
+
+
+def not_future(value: dt.date | None) -> None:
+    if value is not None and value > dt.date.today():
+        raise forms.ValidationError("in the future")

@@ -1,0 +1,95 @@
+"""What the patient page shows, computed live from the patient's rows: timeline with one small body
+map per visit, spread events from the classifier, measurement trends, and "patients like this one"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from crpsmap.atlas import load_atlas
+from crpsmap.registry import clinic
+from crpsmap.registry.histories import history_of
+from crpsmap.registry.maps import visit_map
+from crpsmap.registry.models import ClinicalEvent, Patient, PatientIdentity, Treatment, Visit
+from crpsmap.registry.trends import trend_charts
+from crpsmap.spread import classify
+
+PATTERN_WORDS = {
+    "contiguous": "contiguous (the involved region grew)",
+    "mirror": "mirror-image (the opposite side)",
+    "independent": "independent (a distant site)",
+    "visceral": "visceral (an internal organ)",
+}
+LIMB_WORDS = {
+    "upper_right": "right arm",
+    "upper_left": "left arm",
+    "lower_right": "right leg",
+    "lower_left": "left leg",
+}
+
+
+def _areas(regions: list[str]) -> set[str]:
+    atlas = load_atlas()
+    return {atlas.unit_of(r) for r in regions}
+
+
+def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: bool) -> dict[str, Any]:
+    atlas = load_atlas()
+    visits = list(Visit.objects.filter(patient=patient).order_by("date", "seq"))
+    events = list(ClinicalEvent.objects.filter(patient=patient).order_by("date", "seq"))
+    treatments = list(Treatment.objects.filter(patient=patient))
+    history = history_of(patient, visits, events, treatments)
+    c = classify(history)
+    identity = PatientIdentity.objects.filter(patient=patient).first() if show_identity else None
+
+    timeline: list[dict[str, Any]] = []
+    before: set[str] = set()
+    for v in visits:
+        areas = _areas(v.regions)
+        new = areas - before
+        label = f"Body map of {v.date.isoformat()}: {len(new)} new area(s)"
+        timeline.append(
+            {
+                "visit": v,
+                "map": visit_map(new, before, label),
+                "new_areas": sorted(
+                    atlas.area_by_slug[a].name if a in atlas.area_by_slug else atlas.visceral_by_slug[a].name
+                    for a in new
+                ),
+            }
+        )
+        before |= areas
+    spread_events = [
+        {
+            "date": e.date,
+            "area": atlas.area_by_slug[e.area].name
+            if e.area in atlas.area_by_slug
+            else atlas.visceral_by_slug[e.area].name,
+            "pattern": e.pattern,
+            "pattern_words": PATTERN_WORDS.get(e.pattern, e.pattern),
+            "limb_pattern": e.limb_pattern,
+            "direction": e.direction,
+            "trigger": e.trigger,
+        }
+        for e in c.events
+    ]
+    snap = clinic.snapshot()
+    girdle = c.first_limb.split("_")[0] if c.first_limb else None
+    like = snap.like_this.get(girdle) if girdle else None
+    return {
+        "patient": patient,
+        "identity": identity,
+        "show_identity": show_identity,
+        "can_edit": can_edit,
+        "visits": visits,
+        "events": events,
+        "treatments": treatments,
+        "timeline": timeline,
+        "classification": c,
+        "spread_events": spread_events,
+        "limbs": [LIMB_WORDS[x] for x in c.limbs],
+        "girdle": girdle,
+        "like_this": like,
+        "trends": trend_charts(visits),
+        "today": dt.date.today(),
+    }

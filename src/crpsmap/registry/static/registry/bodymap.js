@@ -1,0 +1,89 @@
+// Binds the clickable body map to the real segment checkboxes, and shows live CSS / Budapest totals.
+// The form works without this file: the checkboxes are the inputs; the map only mirrors them.
+(function () {
+  "use strict";
+  var form = document.getElementById("visit-form");
+  if (!form) { return; }
+  var FILL_ON = "#d35400", FILL_OFF = "#e9ecef";
+  var paths = Array.prototype.slice.call(form.querySelectorAll("svg.bodymap-input path[data-input]"));
+
+  function boxOf(path) { return document.getElementById(path.getAttribute("data-input")); }
+  function paint(path) {
+    var box = boxOf(path);
+    var on = !!(box && box.checked);
+    path.setAttribute("aria-checked", on ? "true" : "false");
+    path.setAttribute("fill", on ? FILL_ON : FILL_OFF);
+    path.classList.toggle("on", on);
+  }
+  function count() {
+    var n = paths.filter(function (p) { var b = boxOf(p); return b && b.checked; }).length;
+    var out = document.getElementById("segment-count");
+    if (out) { out.textContent = n + (n === 1 ? " segment" : " segments") + " selected"; }
+  }
+  function toggle(path) {
+    var box = boxOf(path);
+    if (!box) { return; }
+    box.checked = !box.checked;
+    paint(path);
+    count();
+  }
+  paths.forEach(function (path) {
+    paint(path);
+    path.addEventListener("click", function () { toggle(path); });
+    path.addEventListener("keydown", function (ev) {
+      if (ev.key === " " || ev.key === "Enter" || ev.key === "Spacebar") { ev.preventDefault(); toggle(path); }
+    });
+  });
+  // a checkbox changed in the list: repaint its segment
+  form.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (t && t.name === "segments") {
+      paths.forEach(function (p) { if (p.getAttribute("data-input") === t.id) { paint(p); } });
+      count();
+    }
+    totals();
+  });
+  // whole-area buttons: one click selects (or clears) every segment of the area
+  Array.prototype.forEach.call(form.querySelectorAll("button.area-toggle"), function (btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var area = btn.getAttribute("data-area");
+      var mine = paths.filter(function (p) { return p.getAttribute("data-area") === area; });
+      var allOn = mine.every(function (p) { var b = boxOf(p); return b && b.checked; });
+      mine.forEach(function (p) { var b = boxOf(p); if (b) { b.checked = !allOn; } paint(p); });
+      btn.setAttribute("aria-pressed", allOn ? "false" : "true");
+      count();
+    });
+  });
+
+  function checked(name) {
+    return form.querySelectorAll('input[name="' + name + '"]:checked').length;
+  }
+  function valueOf(name) {
+    var el = form.querySelector('[name="' + name + '"]');
+    return el ? el.value : "";
+  }
+  // thresholds come from the server (registry/clinical.py), the one place of these rules
+  function num(name) { return parseInt(form.getAttribute("data-" + name), 10); }
+  function totals() {
+    var css = document.getElementById("css-total");
+    if (css) { css.textContent = "total " + checked("css_items") + " / " + num("css-max"); }
+    var bud = document.getElementById("budapest-result");
+    if (bud) {
+      var sym = checked("budapest_symptom_categories"), sig = checked("budapest_sign_categories");
+      var pain = valueOf("pain_disproportionate"), other = valueOf("no_better_diagnosis");
+      var max = num("budapest-max");
+      var text = "symptoms " + sym + "/" + max + ", signs " + sig + "/" + max;
+      if (pain === "no" || other === "no" || sig < num("sign-min") || sym < num("clinical-min")) {
+        text += ": clinical criteria not met";
+      } else if (pain === "yes" && other === "yes") {
+        text += sym >= num("research-min") ? ": clinical and research criteria met" : ": clinical criteria met (research not met)";
+      } else {
+        text += ": complete the last two questions";
+      }
+      bud.textContent = text;
+    }
+  }
+  count();
+  totals();
+}());

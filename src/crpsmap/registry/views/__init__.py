@@ -1,0 +1,1 @@
+"""Views, one module per page group; each view names its action for `roles.require`."""

@@ -1,0 +1,33 @@
+"""Helpers shared by the views: finding a patient, saving with a reason, paginating."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+from django.http import Http404, HttpRequest
+
+from crpsmap.registry.models import Patient
+
+
+def get_patient(code: str) -> Patient:
+    try:
+        return Patient.objects.get(code=code)
+    except Patient.DoesNotExist:
+        raise Http404("no such patient") from None
+
+
+def save_row(obj: models.Model, request: HttpRequest, reason: str = "") -> None:
+    """Save one clinical row; its row history names the user and carries the reason for change."""
+    obj._history_user = request.user
+    if reason:
+        obj._change_reason = reason
+    with transaction.atomic():
+        obj.full_clean()
+        obj.save()
+
+
+def page_of(items: list[Any], page: int, size: int) -> tuple[list[Any], int, int]:
+    pages = max(1, (len(items) + size - 1) // size)
+    page = min(max(1, page), pages)
+    return items[(page - 1) * size : page * size], page, pages

@@ -1,0 +1,122 @@
+"""The cohort dashboard: `crpsmap report` of the registry's current data, from the same code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from csp.decorators import csp_update
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from crpsmap.history import PatientHistory
+from crpsmap.registry import clinic
+from crpsmap.registry.audit import record
+from crpsmap.registry.models import PROVENANCE_LABELS, Patient, Provenance
+from crpsmap.registry.roles import Action, require
+from crpsmap.report.api import report_html
+from crpsmap.stats.summary import CohortStatistics
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def filters_of(request: HttpRequest) -> dict[str, Any]:
+    g = request.GET
+    return {
+        "site": (g.get("site") or "").strip()[:100],
+        "onset_from": _date(g.get("onset_from")),
+        "onset_to": _date(g.get("onset_to")),
+    }
+
+
+def selected_histories(filters: dict[str, Any]) -> tuple[list[PatientHistory], set[str]]:
+    """The histories the filters select, and the provenances among them."""
+    snap = clinic.snapshot()
+    qs = Patient.objects.all()
+    if filters["site"]:
+        qs = qs.filter(site=filters["site"])
+    rows = list(qs.order_by("id").values_list("code", "provenance"))
+    out, provenances = [], set()
+    for code, prov in rows:
+        c = snap.classifications.get(code)
+        onset = c.onset_date if c else None
+        if filters["onset_from"] and (onset is None or onset < filters["onset_from"]):
+            continue
+        if filters["onset_to"] and (onset is None or onset > filters["onset_to"]):
+            continue
+        out.append(snap.histories[code])
+        provenances.add(prov)
+    return out, provenances
+
+
+def data_note(provenances: set[str]) -> str | None:
+    """Say so when any patient in the selection is not real clinic data."""
+    made_up = provenances - {Provenance.clinic.value}
+    if not made_up:
+        return None
+    kinds = " and ".join(PROVENANCE_LABELS[Provenance(p)] for p in sorted(made_up))
+    all_made_up = not (provenances & {Provenance.clinic.value})
+    return ("All" if all_made_up else "Some") + f" patients in this selection are {kinds}: no real patient."
+
+
+_cache_lock = threading.Lock()
+_cache: dict[tuple[Any, ...], tuple[str, CohortStatistics]] = {}
+
+
+def dashboard_report(filters: dict[str, Any]) -> tuple[str, CohortStatistics]:
+    """The report's HTML and statistics for the filters (cached per data version and filters)."""
+    key = (clinic.data_version(), filters["site"], filters["onset_from"], filters["onset_to"])
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    histories, provenances = selected_histories(filters)
+    parts = [f"site {filters['site']}" if filters["site"] else "all sites"]
+    if filters["onset_from"] or filters["onset_to"]:
+        parts.append(f"onset {filters['onset_from'] or '…'} to {filters['onset_to'] or '…'}")
+    result = report_html(
+        histories,
+        title="Does CRPS spread? Registry dashboard",
+        source="registry, " + ", ".join(parts),
+        data_note=data_note(provenances),
+        bundled_mechanisms=False,
+    )
+    with _cache_lock:
+        if len(_cache) > 32:
+            _cache.clear()
+        _cache[key] = result
+    return result
+
+
+@require(Action.view_dashboard)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    filters = filters_of(request)
+    _, stats = dashboard_report(filters)
+    sites = sorted(s for s in Patient.objects.values_list("site", flat=True).distinct() if s)
+    record(request, "view_dashboard", detail={k: str(v or "") for k, v in filters.items()})
+    return render(
+        request,
+        "registry/dashboard.html",
+        {
+            "filters": filters,
+            "sites": sites,
+            "query": request.GET.urlencode(),
+            "stats": stats,
+        },
+    )
+
+
+@require(Action.view_dashboard)
+@csp_update({"style-src": ["'unsafe-inline'"]})
+def report(request: HttpRequest) -> HttpResponse:
+    """The report itself (self-contained HTML with its inline style sheet and no script)."""
+    filters = filters_of(request)
+    html, _ = dashboard_report(filters)
+    record(request, "view_dashboard_report", detail={k: str(v or "") for k, v in filters.items()})
+    return HttpResponse(html, content_type="text/html; charset=utf-8")

@@ -1,0 +1,160 @@
+"""Patient list (search, filters), patient page, patient and identity forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from crpsmap.atlas import LIMBS
+from crpsmap.registry import clinic
+from crpsmap.registry.audit import record
+from crpsmap.registry.forms import IdentityForm, PatientForm
+from crpsmap.registry.models import Patient, PatientIdentity
+from crpsmap.registry.patient_page import patient_page_context
+from crpsmap.registry.roles import Action, allowed, require
+from crpsmap.registry.views.common import get_patient, page_of, save_row
+
+PAGE_SIZE = 50
+LIMB_LABELS = {
+    "upper_right": "right arm",
+    "upper_left": "left arm",
+    "lower_right": "right leg",
+    "lower_left": "left leg",
+}
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@require(Action.list_patients)
+def patient_list(request: HttpRequest) -> HttpResponse:
+    """Patients with their spread at a glance; filters on spread, limbs, onset limb, last visit, site."""
+    g = request.GET
+    show_identity = allowed(request.user, Action.view_identity)
+    qs = Patient.objects.all().order_by("code")
+    q = (g.get("q") or "").strip()[:100]
+    if q:
+        cond = Q(code__icontains=q)
+        if show_identity:
+            cond |= Q(identity__name__icontains=q) | Q(identity__record_number__iexact=q)
+        qs = qs.filter(cond)
+    site = (g.get("site") or "").strip()[:100]
+    if site:
+        qs = qs.filter(site=site)
+    snap = clinic.snapshot()
+    spread, limbs, onset_limb = g.get("spread", ""), g.get("limbs", ""), g.get("onset_limb", "")
+    after, before = _date(g.get("last_after")), _date(g.get("last_before"))
+    rows: list[dict[str, Any]] = []
+    for p in qs.select_related("identity") if show_identity else qs:
+        c = snap.classifications.get(p.code)
+        h = snap.histories.get(p.code)
+        last = c.last_date if c else (h.last_date if h else None)
+        if spread in ("yes", "no") and (c is not None and c.spread) != (spread == "yes"):
+            continue
+        n_limbs = len(c.limbs) if c else 0
+        if limbs.isdigit() and n_limbs != int(limbs):
+            continue
+        first = c.limbs[0] if c and c.limbs else None
+        if onset_limb and first != onset_limb:
+            continue
+        if after and (last is None or last < after):
+            continue
+        if before and (last is None or last > before):
+            continue
+        identity = getattr(p, "identity", None) if show_identity else None
+        rows.append(
+            {
+                "patient": p,
+                "classification": c,
+                "last": last,
+                "n_limbs": n_limbs,
+                "limbs": [LIMB_LABELS[x] for x in (c.limbs if c else ())],
+                "identity": identity,
+            }
+        )
+    shown, page, pages = page_of(
+        rows, int(g.get("page", "1")) if g.get("page", "1").isdigit() else 1, PAGE_SIZE
+    )
+    record(
+        request,
+        "list_patients",
+        detail={"filters": {k: v[:100] for k, v in g.items()}, "shown": [r["patient"].code for r in shown]},
+    )
+    sites = sorted(s for s in Patient.objects.values_list("site", flat=True).distinct() if s)
+    return render(
+        request,
+        "registry/patient_list.html",
+        {
+            "rows": shown,
+            "total": len(rows),
+            "page": page,
+            "pages": pages,
+            "filters": g,
+            "sites": sites,
+            "limb_labels": LIMB_LABELS,
+            "limb_order": LIMBS,
+            "show_identity": show_identity,
+        },
+    )
+
+
+@require(Action.edit_clinical)
+def patient_create(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    id_form = IdentityForm(request.POST or None, prefix="id")
+    if request.method == "POST" and form.is_valid() and id_form.is_valid():
+        with transaction.atomic():
+            p = form.save(commit=False)
+            save_row(p, request)
+            ident = id_form.save(commit=False)
+            ident.patient = p
+            save_row(ident, request)
+        return HttpResponseRedirect(reverse("patient_page", args=[p.code]))
+    return render(request, "registry/patient_form.html", {"form": form, "id_form": id_form, "patient": None})
+
+
+@require(Action.edit_clinical)
+def patient_edit(request: HttpRequest, code: str) -> HttpResponse:
+    p = get_patient(code)
+    form = PatientForm(request.POST or None, instance=p)
+    if request.method == "POST" and form.is_valid():
+        save_row(form.save(commit=False), request, request.POST.get("reason", "")[:200])
+        return HttpResponseRedirect(reverse("patient_page", args=[form.instance.code]))
+    return render(request, "registry/patient_form.html", {"form": form, "id_form": None, "patient": p})
+
+
+@require(Action.view_identity)
+def identity_edit(request: HttpRequest, code: str) -> HttpResponse:
+    if not allowed(request.user, Action.edit_clinical):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
+    p = get_patient(code)
+    ident = PatientIdentity.objects.filter(patient=p).first() or PatientIdentity(patient=p)
+    form = IdentityForm(request.POST or None, instance=ident)
+    if request.method == "POST" and form.is_valid():
+        save_row(form.save(commit=False), request, request.POST.get("reason", "")[:200])
+        return HttpResponseRedirect(reverse("patient_page", args=[p.code]))
+    record(request, "read_identity", patient_code=p.code)
+    return render(request, "registry/identity_form.html", {"form": form, "patient": p})
+
+
+@require(Action.view_patient)
+def patient_page(request: HttpRequest, code: str) -> HttpResponse:
+    p = get_patient(code)
+    show_identity = allowed(request.user, Action.view_identity)
+    record(request, "read_patient", patient_code=p.code, detail={"identity": show_identity})
+    ctx = patient_page_context(
+        p, show_identity=show_identity, can_edit=allowed(request.user, Action.edit_clinical)
+    )
+    return render(request, "registry/patient_page.html", ctx)

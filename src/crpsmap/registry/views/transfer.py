@@ -1,0 +1,99 @@
+"""CSV import (atomic; every problem shown with row and field) and exports (audited)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from crpsmap.io import HistoryImportError
+from crpsmap.io.csv_long import MAX_FILE_BYTES, read_csv_bytes, write_csv_text
+from crpsmap.registry.audit import record
+from crpsmap.registry.forms import ImportForm
+from crpsmap.registry.histories import first_rows, import_histories, load_histories
+from crpsmap.registry.models import Patient, PatientIdentity
+from crpsmap.registry.roles import Action, require
+
+UPLOAD_LIMIT = min(MAX_FILE_BYTES, 200 * 1024 * 1024)
+
+
+@require(Action.import_data)
+def import_csv(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        name = upload.name[:200]
+        if upload.size > UPLOAD_LIMIT:
+            problems = [f"{name}: file is {upload.size} bytes; the limit is {UPLOAD_LIMIT}"]
+        else:
+            raw = upload.read()
+            try:
+                histories = read_csv_bytes(raw, name=name)
+                with transaction.atomic():
+                    result = import_histories(
+                        histories,
+                        user=request.user,
+                        site=form.cleaned_data["site"],
+                        source_name=name,
+                        first_row=first_rows(raw),
+                    )
+                    record(
+                        request,
+                        "import",
+                        detail={
+                            "file": name,
+                            "patients": result.patients,
+                            "visits": result.visits,
+                            "events": result.events,
+                            "treatments": result.treatments,
+                        },
+                    )
+            except HistoryImportError as exc:
+                problems = [str(p) for p in exc.problems]
+                if exc.truncated:
+                    problems.append("… more problems not shown")
+    return render(request, "registry/import.html", {"form": form, "problems": problems, "result": result})
+
+
+@require(Action.export_pseudonymised)
+def export_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "registry/export.html", {"n": Patient.objects.count()})
+
+
+@require(Action.export_pseudonymised)
+def export_csv(request: HttpRequest) -> HttpResponse:
+    """The whole registry in the CSV long format: pseudonymous codes, no identity, no free-text notes."""
+    histories = load_histories()
+    text = write_csv_text(histories)
+    record(request, "export", detail={"format": "csv_long", "patients": len(histories)})
+    resp = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = 'attachment; filename="crpsmap-registry.csv"'
+    return resp
+
+
+@require(Action.export_identity)
+def export_identity(request: HttpRequest) -> HttpResponse:
+    """The key from patient codes to identity (clinicians and admins only; audited)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["patient_code", "name", "date_of_birth", "record_number"])
+    rows = PatientIdentity.objects.select_related("patient").order_by("patient__id")
+    n = 0
+    for ident in rows:
+        dob = ident.date_of_birth.isoformat() if ident.date_of_birth else ""
+        w.writerow([ident.patient.code, _cell(ident.name), dob, _cell(ident.record_number)])
+        n += 1
+    record(request, "export_identity", detail={"patients": n})
+    resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = 'attachment; filename="crpsmap-identity.csv"'
+    return resp
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
