@@ -101,7 +101,9 @@ class Patient(models.Model):
     )
     site = models.CharField(max_length=100, blank=True, db_index=True)
     provenance = models.CharField(
-        max_length=10, choices=[(p.value, PROVENANCE_LABELS[p]) for p in Provenance], default=Provenance.clinic.value
+        max_length=10,
+        choices=[(p.value, PROVENANCE_LABELS[p]) for p in Provenance],
+        default=Provenance.clinic.value,
     )
     created = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -117,7 +119,9 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=Q(crps_type__in=[t.value for t in CRPSType]), name="patient_crps_type"
             ),
-            models.CheckConstraint(condition=Q(provenance__in=[p.value for p in Provenance]), name="patient_provenance"),
+            models.CheckConstraint(
+                condition=Q(provenance__in=[p.value for p in Provenance]), name="patient_provenance"
+            ),
         ]
 
     def __str__(self) -> str:
