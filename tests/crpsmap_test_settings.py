@@ -17,3 +17,6 @@ from crpsmap.registry.settings import *  # noqa: E402,F403
 
 # fast hashing in tests only (production keeps Argon2)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# a test database of this run's own, so that concurrent runs on one PostgreSQL server do not collide
+DATABASES["default"]["TEST"] = {"NAME": f"test_crpsmap_{os.getpid()}"}  # noqa: F405

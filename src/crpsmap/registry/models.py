@@ -256,7 +256,7 @@ class Visit(DatedRow):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
         if self.kind == RecordKind.onset.value and not self.regions:
-            raise ValidationError({"regions": "an onset record must name at least one region"})
+            raise ValidationError("an onset record must name at least one region")
         if self.patient_id and self.date:
             by = Patient.objects.filter(pk=self.patient_id).values_list("birth_year", flat=True).first()
             if by is not None and self.date.year < by:

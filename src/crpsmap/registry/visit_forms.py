@@ -133,7 +133,9 @@ class VisitForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("kind") == "onset" and not self.regions():
+        regions = self.regions()
+        self.instance.regions = regions  # the model's own checks see what will be saved
+        if data.get("kind") == "onset" and not regions:
             self.add_error("segments", "an onset record must name at least one region")
         return data
 
