@@ -19,4 +19,5 @@ from crpsmap.registry.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # a test database of this run's own, so that concurrent runs on one PostgreSQL server do not collide
-DATABASES["default"]["TEST"] = {"NAME": f"test_crpsmap_{os.getpid()}"}  # noqa: F405
+if "postgresql" in DATABASES["default"]["ENGINE"]:  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_crpsmap_{os.getpid()}"}  # noqa: F405
