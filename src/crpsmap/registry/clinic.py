@@ -27,8 +27,8 @@ def data_version() -> tuple[Any, ...]:
     """Changes whenever any clinical row is written (row history only grows)."""
     out: list[Any] = []
     for model in (Patient, Visit, ClinicalEvent, Treatment):
-        agg = model.history.aggregate(m=Max("history_id"), n=Count("history_id"))
-        out += [agg["m"], agg["n"]]
+        agg = model.history.aggregate(m=Max("history_id"), n=Count("history_id"), t=Max("history_date"))
+        out += [agg["m"], agg["n"], agg["t"]]  # the time too: a restored or test database reuses ids
     return tuple(out)
 
 

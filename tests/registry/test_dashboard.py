@@ -1,0 +1,67 @@
+"""The dashboard is `crpsmap report` on the registry's data: the same numbers as the CLI on an export,
+with site and onset-period filters, and it follows every write at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crpsmap.data import example_cohort_path
+from crpsmap.io import read_csv, write_csv
+from crpsmap.registry.histories import import_histories
+from crpsmap.registry.views.dashboard import dashboard_report
+from registry_support import sample_history
+
+
+def _filters(site: str = "", start: dt.date | None = None, end: dt.date | None = None) -> dict[str, Any]:
+    return {"site": site, "onset_from": start, "onset_to": end}
+
+
+@pytest.mark.django_db
+def test_dashboard_equals_cli_report_on_export(tmp_path: Path, client_for: Any) -> None:
+    example = read_csv(example_cohort_path())
+    import_histories(example, site="Example")
+    import_histories([sample_history("Q1"), sample_history("Q2")], site="Other")
+    _, stats = dashboard_report(_filters("Example"))
+    # the CLI on a file of the same patients
+    path = tmp_path / "example.csv"
+    write_csv(example, path)
+    out = tmp_path / "r.json"
+    html = str(tmp_path / "r.html")
+    cmd = [sys.executable, "-m", "crpsmap", "report", str(path), "-o", html, "--json", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert stats.to_dict() == json.loads(out.read_text())
+    assert stats.figures.n_patients == len(example)
+    # the page itself: filter form, the report inside, and the data note from provenance
+    page = client_for("researcher").get("/dashboard/?site=Example").content.decode()
+    assert f"({len(example)} patients)" in page and "/dashboard/report/?site=Example" in page
+    report = client_for("researcher").get("/dashboard/report/?site=Example")
+    assert report["Content-Security-Policy"].count("'unsafe-inline'") == 1  # style only, for the report
+    assert "script-src 'self'" in report["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_onset_filter_and_live_update() -> None:
+    import_histories([sample_history("Q1")], site="North")
+    assert dashboard_report(_filters())[1].figures.n_patients == 1
+    # onset of the sample is 2020-01-10
+    assert dashboard_report(_filters(start=dt.date(2020, 1, 11)))[1].figures.n_patients == 0
+    assert dashboard_report(_filters(end=dt.date(2020, 1, 10)))[1].figures.n_patients == 1
+    import_histories([sample_history("Q2")], site="North")  # a write: no stale cache
+    assert dashboard_report(_filters())[1].figures.n_patients == 2
+
+
+@pytest.mark.django_db
+def test_made_up_data_is_labelled() -> None:
+    import_histories([sample_history("R1")], provenance="model")
+    html, _ = dashboard_report(_filters())
+    assert "model output (virtual patient)" in html and "no real patient" in html
+    import_histories([sample_history("R2")], site="Real")
+    html, _ = dashboard_report(_filters("Real"))
+    assert "no real patient" not in html
