@@ -1,11 +1,13 @@
 # crpsmap - two commands on a fresh machine with nothing but Python 3.11+:
-#   make run    classify / report the bundled synthetic example cohort
-#   make test   lint (ruff), type-check (mypy) and the whole test suite (pytest)
+#   make run    the clinic registry on its embedded SQLite, with a synthetic demo clinic and demo logins
+#   make test   lint (ruff), type-check (mypy) and the whole test suite (pytest); the registry's tests
+#               run again on PostgreSQL when CRPSMAP_TEST_POSTGRES=postgresql://... is set (CI sets it)
+#   make demo   the batch report of the bundled synthetic example cohort
 VENV   ?= .venv
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run demo test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +16,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	$(VENV)/bin/crpsmap serve --demo
+
+demo: $(STAMP)
 	$(VENV)/bin/crpsmap demo
 
 test: lint typecheck pytest
@@ -26,6 +31,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(VENV)/bin/pytest
+	@if [ -n "$$CRPSMAP_TEST_POSTGRES" ]; then \
+		echo "== the registry's tests again, on PostgreSQL"; \
+		CRPSMAP_TEST_DATABASE="$$CRPSMAP_TEST_POSTGRES" $(VENV)/bin/pytest tests/registry -m "not browser"; \
+	else \
+		echo "(registry tests ran on SQLite only; set CRPSMAP_TEST_POSTGRES=postgresql://... for PostgreSQL)"; \
+	fi
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
