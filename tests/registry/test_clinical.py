@@ -106,3 +106,21 @@ def test_database_refuses_out_of_range_values(patient: Any) -> None:
     for bad in ({"pain": 12.0}, {"css": 18}, {"budapest_signs": 5}, {"hrv_rmssd": -1.0}, {"kind": "trauma"}):
         with pytest.raises(IntegrityError), transaction.atomic():
             Visit.objects.create(patient=patient, date="2021-01-01", **bad)
+
+
+@pytest.mark.django_db
+def test_event_and_treatment_forms_check_dates(client_for: Any, patient: Any) -> None:
+    from crpsmap.registry.models import ClinicalEvent, Treatment
+
+    c = client_for("clinician")
+    n_events, n_treat = ClinicalEvent.objects.count(), Treatment.objects.count()
+    r = c.post(f"/patients/{patient.code}/events/new/", {"kind": "trauma", "date": "1965-01-01"})
+    assert r.status_code == 200 and b"birth year 1970" in r.content  # born 1970
+    r = c.post(f"/patients/{patient.code}/events/new/", {"kind": "fall", "date": "2021-01-01"})
+    assert r.status_code == 200
+    url = f"/patients/{patient.code}/treatments/new/"
+    r = c.post(url, {"name": "x", "start": "2021-05-01", "end": "2021-01-01"})
+    assert r.status_code == 200 and b"before the start" in r.content
+    assert (ClinicalEvent.objects.count(), Treatment.objects.count()) == (n_events, n_treat)
+    r = c.post(url, {"name": "graded motor imagery", "start": "2021-05-01"})
+    assert r.status_code == 302 and Treatment.objects.count() == n_treat + 1

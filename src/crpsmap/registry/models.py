@@ -168,6 +168,14 @@ class DatedRow(models.Model):
     class Meta:
         abstract = True
 
+    def check_after_birth(self, date: dt.date | None, field: str) -> None:
+        """A record cannot predate the patient's birth year (the CSV import's rule)."""
+        if date is None or not self.patient_id:
+            return
+        by = Patient.objects.filter(pk=self.patient_id).values_list("birth_year", flat=True).first()
+        if by is not None and date.year < by:
+            raise ValidationError({field: f"before the patient's birth year {by}"})
+
 
 def _range(lo: float, hi: float) -> list[Any]:
     return [MinValueValidator(lo), MaxValueValidator(hi)]
@@ -257,10 +265,7 @@ class Visit(DatedRow):
             raise ValidationError(str(exc)) from None
         if self.kind == RecordKind.onset.value and not self.regions:
             raise ValidationError("an onset record must name at least one region")
-        if self.patient_id and self.date:
-            by = Patient.objects.filter(pk=self.patient_id).values_list("birth_year", flat=True).first()
-            if by is not None and self.date.year < by:
-                raise ValidationError({"date": f"before the patient's birth year {by}"})
+        self.check_after_birth(self.date, "date")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.compute_totals()
@@ -308,6 +313,9 @@ class ClinicalEvent(DatedRow):
     def __str__(self) -> str:
         return f"{self.kind} {self.date} of {self.patient_id}"
 
+    def clean(self) -> None:
+        self.check_after_birth(self.date, "date")
+
 
 class Treatment(DatedRow):
     """A treatment with its start and (once known) end; either date may be missing in imported data."""
@@ -342,6 +350,8 @@ class Treatment(DatedRow):
             raise ValidationError("a treatment needs a start or an end date")
         if self.start and self.end and self.end < self.start:
             raise ValidationError({"end": "the end is before the start"})
+        self.check_after_birth(self.start, "start")
+        self.check_after_birth(self.end, "end")
 
 
 class AuditEvent(models.Model):
