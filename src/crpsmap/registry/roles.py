@@ -11,7 +11,6 @@ from enum import StrEnum
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
@@ -91,6 +90,8 @@ def require(action: Action) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
                 return redirect_to_login(request.get_full_path())
             if not allowed(request.user, action):
                 from crpsmap.registry.audit import record

@@ -15,10 +15,18 @@
     path.setAttribute("fill", on ? FILL_ON : FILL_OFF);
     path.classList.toggle("on", on);
   }
+  var areaButtons = Array.prototype.slice.call(form.querySelectorAll("button.area-toggle"));
+  function isOn(p) { var b = boxOf(p); return !!(b && b.checked); }
+  function pathsOf(area) { return paths.filter(function (p) { return p.getAttribute("data-area") === area; }); }
   function count() {
-    var n = paths.filter(function (p) { var b = boxOf(p); return b && b.checked; }).length;
+    var n = paths.filter(isOn).length;
     var out = document.getElementById("segment-count");
     if (out) { out.textContent = n + (n === 1 ? " segment" : " segments") + " selected"; }
+    // an area's button is pressed when every segment of the area is chosen, however they were chosen
+    areaButtons.forEach(function (btn) {
+      var mine = pathsOf(btn.getAttribute("data-area"));
+      btn.setAttribute("aria-pressed", mine.length && mine.every(isOn) ? "true" : "false");
+    });
   }
   function toggle(path) {
     var box = boxOf(path);
@@ -44,17 +52,19 @@
     totals();
   });
   // whole-area buttons: one click selects (or clears) every segment of the area
-  Array.prototype.forEach.call(form.querySelectorAll("button.area-toggle"), function (btn) {
-    btn.hidden = false;
+  var areaGroup = form.querySelector(".area-buttons");
+  if (areaGroup) { areaGroup.hidden = false; }
+  areaButtons.forEach(function (btn) {
     btn.addEventListener("click", function () {
-      var area = btn.getAttribute("data-area");
-      var mine = paths.filter(function (p) { return p.getAttribute("data-area") === area; });
-      var allOn = mine.every(function (p) { var b = boxOf(p); return b && b.checked; });
+      var mine = pathsOf(btn.getAttribute("data-area"));
+      var allOn = mine.every(isOn);
       mine.forEach(function (p) { var b = boxOf(p); if (b) { b.checked = !allOn; } paint(p); });
-      btn.setAttribute("aria-pressed", allOn ? "false" : "true");
       count();
     });
   });
+  // with the map working, the long list of checkboxes is folded away (one click opens it)
+  var list = document.getElementById("segment-list");
+  if (list && paths.length) { list.open = false; }
 
   function checked(name) {
     return form.querySelectorAll('input[name="' + name + '"]:checked').length;
