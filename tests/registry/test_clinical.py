@@ -124,3 +124,15 @@ def test_event_and_treatment_forms_check_dates(client_for: Any, patient: Any) ->
     assert (ClinicalEvent.objects.count(), Treatment.objects.count()) == (n_events, n_treat)
     r = c.post(url, {"name": "graded motor imagery", "start": "2021-05-01"})
     assert r.status_code == 302 and Treatment.objects.count() == n_treat + 1
+
+
+@pytest.mark.django_db
+def test_new_visit_can_start_from_the_previous_map(client_for: Any, patient: Any) -> None:
+    c = client_for("clinician")
+    plain = c.get(f"/patients/{patient.code}/visits/new/").content.decode()
+    prefilled = c.get(f"/patients/{patient.code}/visits/new/?from_previous=1").content.decode()
+    # the last visit named hand_right, hand_left and ankle_left (areas): their boxes start checked
+    for area in ("hand_right", "hand_left", "ankle_left"):
+        assert f'value="{area}"' in plain
+        assert f'value="{area}" checked' not in plain.replace("\n", "")
+    assert prefilled.count('aria-checked="true"') > plain.count('aria-checked="true"')

@@ -95,19 +95,8 @@ class VisitForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         v: Visit = self.instance
         if v.pk is not None:
-            atlas = load_atlas()
-            segs, areas, visc = [], [], []
-            for slug in v.regions:
-                if slug in atlas.segment_by_slug:
-                    segs.append(slug)
-                elif slug in atlas.area_by_slug:
-                    areas.append(slug)
-                else:
-                    visc.append(slug)
             self.initial.update(
-                segments=segs,
-                areas=areas,
-                visceral=visc,
+                **self.region_initial(),
                 css_items=v.css_items or [],
                 css_recorded=v.css_items is not None,
                 budapest_symptom_categories=v.budapest_symptom_categories or [],
@@ -118,6 +107,19 @@ class VisitForm(forms.ModelForm):
             )
             if v.signed_at is not None:
                 self.fields["reason"].required = True
+
+    def region_initial(self) -> dict[str, list[str]]:
+        """The instance's regions as the form's segments, whole areas and visceral systems."""
+        atlas = load_atlas()
+        out: dict[str, list[str]] = {"segments": [], "areas": [], "visceral": []}
+        for slug in self.instance.regions:
+            if slug in atlas.segment_by_slug:
+                out["segments"].append(slug)
+            elif slug in atlas.area_by_slug:
+                out["areas"].append(slug)
+            else:
+                out["visceral"].append(slug)
+        return out
 
     def regions(self) -> list[str]:
         """Chosen segments, whole areas expanded into their segments, then visceral systems."""

@@ -58,7 +58,11 @@ def _render(request: HttpRequest, patient: Patient, form: VisitForm, visit: Visi
 def visit_create(request: HttpRequest, code: str) -> HttpResponse:
     patient = get_patient(code)
     first = not Visit.objects.filter(patient=patient).exists()
-    initial = {"kind": "onset" if first else "assessment", "date": timezone.localdate()}
+    initial: dict[str, object] = {"kind": "onset" if first else "assessment", "date": timezone.localdate()}
+    prev = _previous(patient, None)
+    if prev is not None and request.GET.get("from_previous") == "1":
+        # the clinician asked to start from the last map (nothing is saved until they submit)
+        initial.update(VisitForm(instance=prev).region_initial())
     form = VisitForm(request.POST or None, initial=initial, instance=Visit(patient=patient))
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
