@@ -28,8 +28,10 @@ def load_or_exit(path: Path) -> list[PatientHistory]:
     """Read a CSV file; on bad input print every problem and exit with status 2 (nothing is used)."""
     try:
         return read_csv(path)
-    except HistoryImportError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    except HistoryImportError as exc:  # file contents are data: never read as console markup
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -403,6 +405,8 @@ DatabaseOption = Annotated[
 
 def _registry(database: str | None, *, migrate: bool = True) -> str:
     """Start Django on the database; a bad URL or an unreachable database is an error (exit 2)."""
+    from rich.markup import escape
+
     from crpsmap.registry.runtime import setup
 
     try:
@@ -410,7 +414,8 @@ def _registry(database: str | None, *, migrate: bool = True) -> str:
     except typer.Exit:
         raise
     except Exception as exc:  # a wrong URL, a refused connection, an unreadable file
-        err_console.print(f"[bold red]error:[/] database {database or '(default)'}: {exc}", highlight=False)
+        where = escape(_safe(database) if database else "(default)")
+        err_console.print(f"[bold red]error:[/] database {where}: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -478,18 +483,29 @@ def registry_import(
     site: Annotated[str, typer.Option(help="site of the imported patients")] = "",
 ) -> None:
     """Import a CSV file into the registry, whole or not at all (same checks and errors as the CLI)."""
+    from rich.markup import escape
+
     _registry(database)
+    from django.db import DatabaseError
+
     from crpsmap.registry.transfer import import_file
 
     try:
         result = import_file(file, site=site)
-    except HistoryImportError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    except HistoryImportError as exc:  # file contents are data: never read as console markup
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    except (DatabaseError, OSError) as exc:
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(file))}: nothing imported: {escape(str(exc).strip())}",
+            highlight=False,
+        )
         raise typer.Exit(2) from None
     console.print(
         f"imported {result.patients} patients ({result.visits} visits, {result.events} events, "
         f"{result.treatments} treatments) from {file.name}",
         highlight=False,
+        markup=False,
     )
 
 
@@ -499,18 +515,22 @@ def registry_export(
     database: DatabaseOption = None,
 ) -> None:
     """Export the registry as a CSV long-format file (pseudonymous: no identity, no notes)."""
+    from rich.markup import escape
+
     _registry(database)
     from crpsmap.registry.transfer import export_file
 
     if file.exists() and not file.is_file():
-        err_console.print(f"[bold red]error:[/] {file}: not a regular file", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(file))}: not a regular file", highlight=False)
         raise typer.Exit(2)
     try:
         n = export_file(file)
     except OSError as exc:
-        err_console.print(f"[bold red]error:[/] {file}: {exc.strerror or exc}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(file))}: {escape(str(exc.strerror or exc))}", highlight=False
+        )
         raise typer.Exit(2) from None
-    console.print(f"exported {n} patients to {file}", highlight=False)
+    console.print(f"exported {n} patients to {file}", highlight=False, markup=False)
 
 
 @registry_app.command("createuser")
@@ -523,14 +543,17 @@ def registry_createuser(
     database: DatabaseOption = None,
 ) -> None:
     """Create a registry user with one role (password from stdin, or a generated one printed once)."""
-    from crpsmap.registry.roles import Role
+    from rich.markup import escape
+
+    from crpsmap.registry.roles import Role  # importable before Django starts
 
     try:
         the_role = Role(role)
     except ValueError:
         err_console.print(
-            f"[bold red]error:[/] --role {role!r}: choose one of {', '.join(r.value for r in Role)}",
-            highlight=False, markup=True,
+            f"[bold red]error:[/] --role {escape(repr(role))}: choose one of "
+            f"{', '.join(r.value for r in Role)}",
+            highlight=False,
         )
         raise typer.Exit(2) from None
     _registry(database)
@@ -541,7 +564,9 @@ def registry_createuser(
     try:
         create_user(name, the_role, password)
     except ValueError as exc:
-        err_console.print(f"[bold red]error:[/] user {name!r}: {exc}", highlight=False, markup=True)
+        err_console.print(
+            f"[bold red]error:[/] user {escape(repr(name))}: {escape(str(exc))}", highlight=False
+        )
         raise typer.Exit(2) from None
     console.print(f"created user {name!r} with role {the_role.value}", highlight=False, markup=False)
     if generated:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from crpsmap.history import CRPSType, PatientHistory, Record, RecordKind, Sex
 from crpsmap.io import HistoryImportError
 from crpsmap.io.csv_long import VALUE_COLUMNS
 from crpsmap.io.problems import ImportProblem
-from crpsmap.registry.models import ClinicalEvent, Patient, Provenance, Treatment, Visit
+from crpsmap.registry.models import CODE_RE, ClinicalEvent, Patient, Provenance, Treatment, Visit
 
 #: record values that a visit keeps in its own columns (the rest go to `other_values`)
 VISIT_VALUE_COLUMNS = ("pain", "css", "budapest_symptoms", "budapest_signs", "hrv_rmssd", "hrv_hf", "crp")
@@ -198,6 +199,20 @@ def first_rows(raw: bytes) -> dict[str, int]:
     return out
 
 
+def _nul_problems(histories: Sequence[PatientHistory], source_name: str) -> list[ImportProblem]:
+    """Text with a NUL character, which PostgreSQL cannot store (one problem per patient and column)."""
+    out: list[ImportProblem] = []
+    for h in histories:
+        bad = {k for r in h.records for k, v in r.extra.items() if "\x00" in k or "\x00" in v}
+        if any(r.treatment and "\x00" in r.treatment for r in h.records):
+            bad.add("treatment")
+        out += [
+            ImportProblem(source_name, None, c, f"patient {h.patient_id!r}: a NUL character is not allowed")
+            for c in sorted(bad)
+        ]
+    return out
+
+
 def import_histories(
     histories: Sequence[PatientHistory],
     *,
@@ -208,11 +223,29 @@ def import_histories(
     first_row: dict[str, int] | None = None,
 ) -> ImportResult:
     """Add new patients with all their records in one transaction (all or nothing); every row's history
-    names `user`. A patient code already in the registry is a problem (nothing is written)."""
+    names `user`. A patient code already in the registry, or one that the registry cannot hold (its
+    pages and URLs take letters, digits, '.', '_' and '-'), is a problem (nothing is written)."""
     codes = [h.patient_id for h in histories]
+    rows = first_row or {}
+    malformed = [c for c in codes if not re.fullmatch(CODE_RE, c)]
+    if malformed:
+        raise HistoryImportError(
+            [
+                ImportProblem(
+                    source_name,
+                    rows.get(c),
+                    "patient_id",
+                    f"patient code {c!r} is not allowed: letters, digits, '.', '_' and '-' only, "
+                    "starting with a letter or digit, up to 64 characters",
+                )
+                for c in malformed
+            ][:50]
+        )
+    nul = _nul_problems(histories, source_name)
+    if nul:
+        raise HistoryImportError(nul[:50], truncated=len(nul) > 50)
     existing = set(Patient.objects.filter(code__in=codes).values_list("code", flat=True))
     if existing:
-        rows = first_row or {}
         raise HistoryImportError(
             [
                 ImportProblem(
