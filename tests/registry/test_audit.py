@@ -154,3 +154,29 @@ def test_login_is_throttled_after_repeated_failures(users: dict[str, Any]) -> No
     r = c.post("/login/", {"username": "u-admin", "password": "not-used-in-tests-1"})
     assert r.status_code == 429  # locked even with the right password
     assert "_auth_user_id" not in c.session
+
+
+@pytest.mark.django_db
+def test_event_and_treatment_edits_need_a_reason(client_for: Any, patient: Patient) -> None:
+    from crpsmap.registry.models import ClinicalEvent
+
+    c = client_for("clinician")
+    e = ClinicalEvent.objects.get(patient=patient)
+    url = f"/patients/{patient.code}/events/{e.pk}/edit/"
+    data = {"kind": "surgery", "date": e.date.isoformat(), "regions": ["ankle_left"]}
+    assert c.post(url, data).status_code == 200
+    e.refresh_from_db()
+    assert e.kind == "trauma"
+    assert c.post(url, {**data, "reason": "was an operation"}).status_code == 302
+    e.refresh_from_db()
+    last = e.history.order_by("-history_id").first()
+    assert e.kind == "surgery" and last.history_change_reason == "was an operation"
+    r = c.post(f"/patients/{patient.code}/treatments/new/", {"name": "GMI", "start": "2021-02-01"})
+    assert r.status_code == 302
+    t = patient.treatment_set.get()
+    turl = f"/patients/{patient.code}/treatments/{t.pk}/edit/"
+    assert c.post(turl, {"name": "GMI", "start": "2021-02-01", "end": "2021-05-01"}).status_code == 200
+    r = c.post(turl, {"name": "GMI", "start": "2021-02-01", "end": "2021-05-01", "reason": "course finished"})
+    assert r.status_code == 302
+    t.refresh_from_db()
+    assert t.end is not None and t.end_seq is not None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,16 +27,10 @@ from typing import Any
 
 import pytest
 
+from browser_support import CHROMIUM_ARGS, chromium
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PASSWORDS = {
@@ -55,21 +48,7 @@ TRAUMA = ("2021-09-01", "ankle_left")
 DIAGONAL = ("2021-10-01", MIRROR[1] + ["ankle_front_left", "ankle_back_left"])
 
 
-def _chromium() -> str:
-    path = os.environ.get("CRPSMAP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path and Path("/usr/bin/chromium").exists():
-        path = "/usr/bin/chromium"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("playwright is not installed (required in CI)")
-        pytest.skip("playwright not installed")
-    if not path:
-        if os.environ.get("CI"):
-            pytest.fail("chromium not found (required in CI)")
-        pytest.skip("chromium not installed")
-    return path
+_chromium = chromium
 
 
 def _crpsmap() -> list[str]:

@@ -7,40 +7,18 @@ Set CRPSMAP_UPDATE_SCREENSHOT=1 to rewrite docs/report-screenshot.png from the e
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from browser_support import CHROMIUM_ARGS, chromium
 from crpsmap.data.synthetic import random_histories
 from crpsmap.report import write_report
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _chromium() -> str:
-    path = os.environ.get("CRPSMAP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path and Path("/usr/bin/chromium").exists():
-        path = "/usr/bin/chromium"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("playwright is not installed (required in CI)")
-        pytest.skip("playwright not installed")
-    if not path:
-        if os.environ.get("CI"):
-            pytest.fail("chromium not found (required in CI)")
-        pytest.skip("chromium not installed")
-    return path
+_chromium = chromium
 
 
 def _open(html: Path, shot: Path | None = None, width: int = 1100, height: int = 1900) -> dict[str, object]:
