@@ -8,10 +8,13 @@ and 5 years among patients with the same onset girdle); it is no prediction and 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from django.db.models import Count, Max
+import numpy as np
+from django.db import connection
 
 from crpsmap.history import PatientHistory
 from crpsmap.registry.histories import load_histories
@@ -23,13 +26,45 @@ LIKE_THIS_YEARS = (1, 2, 5)
 DAYS_PER_YEAR = 365.25
 
 
-def data_version() -> tuple[Any, ...]:
-    """Changes whenever any clinical row is written (row history only grows)."""
-    out: list[Any] = []
-    for model in (Patient, Visit, ClinicalEvent, Treatment):
-        agg = model.history.aggregate(m=Max("history_id"), n=Count("history_id"), t=Max("history_date"))
-        out += [agg["m"], agg["n"], agg["t"]]  # the time too: a restored or test database reuses ids
+@cache
+def _history_tables() -> tuple[tuple[str, str], ...]:
+    """The row-history tables of the clinical tables, each with its column naming the patient."""
+    out = []
+    tables = ((Patient, "id"), (Visit, "patient"), (ClinicalEvent, "patient"), (Treatment, "patient"))
+    for model, name in tables:
+        hist = model.history.model
+        out.append((hist._meta.db_table, hist._meta.get_field(name).column))
     return tuple(out)
+
+
+@cache
+def _version_sql(vendor: str) -> str:
+    """One statement (so one consistent view of the database) giving, per history table, its last
+    history id, the time of that row and, on PostgreSQL, the row count. History ids only grow and the
+    rows are never changed; the time tells a database whose ids were reused (a rolled-back test, a
+    restored file) from the one cached. PostgreSQL hands out ids before commit, so a transaction may commit
+    a row below the last id after a later one: the count changes then. SQLite has one writer at a time,
+    which takes its ids in commit order, so there the last id alone moves with every write."""
+    q = connection.ops.quote_name
+    cols = []
+    for table, _ in _history_tables():
+        t = q(table)
+        cols.append(f"(SELECT MAX(history_id) FROM {t})")
+        cols.append(f"(SELECT history_date FROM {t} ORDER BY history_id DESC LIMIT 1)")
+        cols.append(f"(SELECT COUNT(*) FROM {t})" if vendor != "sqlite" else "NULL")
+    return "SELECT " + ", ".join(cols)
+
+
+def _query(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+
+
+def data_version() -> tuple[Any, ...]:
+    """Changes whenever any clinical row is written (row history only grows): per history table the
+    last history id, its time and (PostgreSQL) the row count, read in one statement."""
+    return tuple(_query(_version_sql(connection.vendor))[0])
 
 
 @dataclass(frozen=True)
@@ -55,6 +90,8 @@ class ClinicSnapshot:
     histories: dict[str, PatientHistory]
     classifications: dict[str, Classification]
     like_this: dict[str, LikeThis]
+    #: patient primary key -> code, for updating the snapshot patient by patient after a write
+    codes: dict[int, str] = field(default_factory=dict)
 
 
 def _share_at(curve: KMCurve, durations: list[float], years: int) -> ShareAt:
@@ -79,36 +116,130 @@ def like_this_by_girdle(results: list[Classification]) -> dict[str, LikeThis]:
         if not sel:
             continue
         dur, obs = data.durations[sel], data.observed[sel]
-        curve = fit_km(dur, obs, girdle)
-        if curve is None:
-            continue
+        out_g = _like_this_of(girdle, dur, obs)
+        if out_g is not None:
+            out[girdle] = out_g
+    return out
+
+
+_km_lock = threading.Lock()
+_km_cache: dict[str, tuple[bytes, bytes, LikeThis | None]] = {}
+
+
+def _like_this_of(girdle: str, dur: np.ndarray, obs: np.ndarray) -> LikeThis | None:
+    """One girdle's shares; the last result per girdle is kept, as a write usually changes one girdle."""
+    key = (dur.tobytes(), obs.tobytes())
+    with _km_lock:
+        hit = _km_cache.get(girdle)
+    if hit is not None and hit[:2] == key:
+        return hit[2]
+    curve = fit_km(dur, obs, girdle)
+    result = None
+    if curve is not None:
         durations = [float(d) for d in dur]
         shares = tuple(_share_at(curve, durations, y) for y in LIKE_THIS_YEARS)
-        out[girdle] = LikeThis(girdle, len(sel), int(obs.sum()), shares)
-    return out
+        result = LikeThis(girdle, len(dur), int(obs.sum()), shares)
+    with _km_lock:
+        _km_cache[girdle] = (*key, result)
+    return result
 
 
 _lock = threading.Lock()
 _snapshot: ClinicSnapshot | None = None
+#: when more patients than this (or than a tenth of the clinic, if more) changed, reload them all
+INCREMENTAL_MAX = 200
+
+
+def _marks(version: tuple[Any, ...]) -> list[tuple[Any, Any, Any]]:
+    """(last id, its time, count) per history table."""
+    return [(version[i], version[i + 1], version[i + 2]) for i in range(0, len(version) - 2, 3)]
+
+
+def _changed_patients(old: tuple[Any, ...], new: tuple[Any, ...]) -> set[int] | None:
+    """Primary keys of the patients with a row written between two versions; None when that cannot be
+    told from the history tables (ids reused, a late commit below the last id): then reload everything."""
+    if len(old) != len(new):
+        return None
+    changed: set[int] = set()
+    for (table, column), (m0, t0, n0), (m1, t1, n1) in zip(
+        _history_tables(), _marks(old), _marks(new), strict=True
+    ):
+        if (m0, t0, n0) == (m1, t1, n1):
+            continue
+        if m1 is None or (m0 is not None and m1 < m0) or (n0 is None) != (n1 is None):
+            return None
+        q = connection.ops.quote_name
+        if m0 is not None:
+            # the row that was last is still there, unchanged: the history up to it is the one cached
+            same = _query(f"SELECT (SELECT history_date FROM {q(table)} WHERE history_id = %s)", [m0])
+            if same[0][0] != t0:
+                return None
+        rows = _query(
+            f"SELECT {q(column)} FROM {q(table)} WHERE history_id > %s AND history_id <= %s",
+            [m0 if m0 is not None else -1, m1],
+        )
+        if n0 is not None and n1 - n0 != len(rows):
+            return None
+        changed.update(int(r[0]) for r in rows if r[0] is not None)
+    return changed
+
+
+def _build(version: tuple[Any, ...]) -> ClinicSnapshot:
+    """The whole clinic from its rows."""
+    codes = dict(Patient.objects.order_by("id").values_list("id", "code"))
+    histories = load_histories()
+    results = list(classify_all(histories))
+    return ClinicSnapshot(
+        version,
+        {h.patient_id: h for h in histories},
+        {c.patient_id: c for c in results},
+        like_this_by_girdle(results),
+        codes,
+    )
+
+
+def _update(snap: ClinicSnapshot, version: tuple[Any, ...], changed: set[int]) -> ClinicSnapshot | None:
+    """`snap` with the changed patients read again (the same numbers as a full reload)."""
+    codes = dict(snap.codes)
+    histories = dict(snap.histories)
+    classifications = dict(snap.classifications)
+    now = dict(Patient.objects.filter(pk__in=changed).values_list("id", "code"))
+    pks = sorted(now)
+    loaded = load_histories(Patient.objects.filter(pk__in=pks)) if pks else []
+    if len(loaded) != len(pks):
+        return None  # a patient went away in between
+    for pk in changed:
+        old_code = codes.pop(pk, None)
+        if old_code is not None:
+            histories.pop(old_code, None)
+            classifications.pop(old_code, None)
+    for pk, h, c in zip(pks, loaded, classify_all(loaded), strict=True):
+        codes[pk] = h.patient_id
+        histories[h.patient_id] = h
+        classifications[h.patient_id] = c
+    codes = dict(sorted(codes.items()))
+    results = [classifications[code] for code in codes.values() if code in classifications]
+    return ClinicSnapshot(version, histories, classifications, like_this_by_girdle(results), codes)
 
 
 def snapshot() -> ClinicSnapshot:
-    """The current clinic (recomputed only when the data version changed)."""
+    """The current clinic: rebuilt when the data version changed, patient by patient after a few
+    writes (the patients whose rows were written, found in the row history), whole otherwise."""
     global _snapshot
-    version = data_version()
     snap = _snapshot
-    if snap is not None and snap.version == version:
+    if snap is not None and snap.version == data_version():
         return snap
     with _lock:
-        if _snapshot is not None and _snapshot.version == version:
-            return _snapshot
-        histories = load_histories()
-        results = list(classify_all(histories))
-        snap = ClinicSnapshot(
-            version,
-            {h.patient_id: h for h in histories},
-            {c.patient_id: c for c in results},
-            like_this_by_girdle(results),
-        )
-        _snapshot = snap
-        return snap
+        version = data_version()  # again: another thread may have refreshed while this one waited
+        snap = _snapshot
+        if snap is not None and snap.version == version:
+            return snap
+        new = None
+        if snap is not None:
+            changed = _changed_patients(snap.version, version)
+            if changed is not None and len(changed) <= max(INCREMENTAL_MAX, len(snap.codes) // 10):
+                new = _update(snap, version, changed)
+        if new is None:
+            new = _build(version)
+        _snapshot = new
+        return new

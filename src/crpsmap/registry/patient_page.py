@@ -4,7 +4,12 @@ map per visit, spread events from the classifier, measurement trends, and "patie
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
+from functools import lru_cache
+from html import escape
 from typing import Any
+
+from markupsafe import Markup
 
 from crpsmap.atlas import load_atlas
 from crpsmap.registry import clinic
@@ -26,6 +31,36 @@ LIMB_WORDS = {
     "lower_right": "right leg",
     "lower_left": "left leg",
 }
+
+
+#: stands for the map's label in a cached map (letters only: escaping leaves it as it is)
+_LABEL = "crpsmapLabelPlaceholder"
+
+
+@lru_cache(maxsize=512)
+def _cached_map(new: frozenset[str], before: frozenset[str]) -> str:
+    return str(visit_map(new, before, _LABEL))
+
+
+def _visit_map(new: Collection[str], before: Collection[str], label: str) -> Markup:
+    """`visit_map`, with the drawing kept per (new, before) areas: most visits share a few hundred of
+    them (no new area, the same onset area), and colouring the drawing is a good part of the page."""
+    return Markup(_cached_map(frozenset(new), frozenset(before)).replace(_LABEL, escape(label)))
+
+
+def region_names(regions: list[str]) -> list[str]:
+    """Readable names of segments, areas and visceral systems ("Ankle (left)", not "ankle_left")."""
+    atlas = load_atlas()
+    out = []
+    for r in regions:
+        for table in (atlas.segment_by_slug, atlas.area_by_slug, atlas.visceral_by_slug):
+            if r in table:
+                item = table[r]
+                out.append(str(getattr(item, "label", None) or getattr(item, "name", r)))
+                break
+        else:
+            out.append(r)
+    return out
 
 
 def _areas(regions: list[str]) -> set[str]:
@@ -51,7 +86,7 @@ def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: boo
         timeline.append(
             {
                 "visit": v,
-                "map": visit_map(new, before, label),
+                "map": _visit_map(new, before, label),
                 "new_areas": sorted(
                     atlas.area_by_slug[a].name if a in atlas.area_by_slug else atlas.visceral_by_slug[a].name
                     for a in new
@@ -91,5 +126,6 @@ def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: boo
         "girdle": girdle,
         "like_this": like,
         "trends": trend_charts(visits),
+        "region_names": region_names,
         "today": dt.date.today(),
     }

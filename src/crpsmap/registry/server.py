@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
+WORKERS_ENV = "CRPSMAP_WORKERS"
+MAX_DEFAULT_WORKERS = 4
+log = logging.getLogger(__name__)
 
 
 class RegistryServer(BaseApplication):
@@ -23,15 +29,43 @@ class RegistryServer(BaseApplication):
         return self.application
 
 
-def serve(host: str, port: int, *, workers: int = 1, threads: int = 8) -> None:
-    """Serve until interrupted. SQLite is best served by one process with threads."""
+def default_workers() -> int:
+    """$CRPSMAP_WORKERS, else one process per CPU core up to 4. The threads of one process share one
+    core (Python's lock), so a page that computes needs processes to use more cores. Each process keeps
+    its own caches (clinic snapshot, dashboard), each checked against the database on every request."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value:
+        return max(1, int(value))
+    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+
+
+def warm_caches() -> None:
+    """Compute the clinic snapshot and the unfiltered dashboard once, before the workers are forked, so
+    that every worker starts with them (each refreshes them itself after a write)."""
+    from crpsmap.registry import clinic
+    from crpsmap.registry.views.dashboard import dashboard_report
+
+    try:
+        clinic.snapshot()
+        dashboard_report({"site": "", "onset_from": None, "onset_to": None})
+    except Exception:  # the pages compute on demand instead; the server must start regardless
+        log.warning("could not warm the registry caches", exc_info=True)
+
+
+def serve(host: str, port: int, *, workers: int | None = None, threads: int = 8) -> None:
+    """Serve until interrupted: `workers` processes (default: `default_workers()`) of `threads`
+    threads each. SQLite in WAL mode serves several processes (writers queue on its lock)."""
+    from django.db import connections
+
     from crpsmap.registry.wsgi import application
 
+    warm_caches()
+    connections.close_all()  # forked workers must not share this process's database connections
     RegistryServer(
         application,
         {
             "bind": f"{host}:{port}",
-            "workers": workers,
+            "workers": workers if workers is not None else default_workers(),
             "threads": threads,
             "worker_class": "gthread",
             "timeout": 60,

@@ -47,6 +47,7 @@ TEMPLATES = [
         "OPTIONS": {"environment": "crpsmap.registry.jinja.environment", "autoescape": True},
     }
 ]
+FORM_RENDERER = "django.forms.renderers.Jinja2"  # widgets from Django's Jinja2 templates (faster)
 DATABASES = {"default": database_settings(normalise_database(os.environ.get(DATABASE_ENV)))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

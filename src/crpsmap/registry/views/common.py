@@ -23,7 +23,9 @@ def save_row(obj: models.Model, request: HttpRequest, reason: str = "") -> None:
     if reason:
         obj._change_reason = reason
     with transaction.atomic():
-        obj.full_clean()
+        # field and model checks; uniqueness and check constraints are the database's (one place, and
+        # a form has asked them already)
+        obj.full_clean(validate_unique=False, validate_constraints=False)
         obj.save()
 
 

@@ -35,13 +35,16 @@ def filters_of(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def selected_histories(filters: dict[str, Any]) -> tuple[list[PatientHistory], set[str]]:
+def selected_histories(
+    filters: dict[str, Any], snap: clinic.ClinicSnapshot | None = None
+) -> tuple[list[PatientHistory], set[str]]:
     """The histories the filters select, and the provenances among them."""
-    snap = clinic.snapshot()
     qs = Patient.objects.all()
     if filters["site"]:
         qs = qs.filter(site=filters["site"])
     rows = list(qs.order_by("id").values_list("code", "provenance"))
+    # the snapshot is read after the rows, so it holds every patient they name
+    snap = snap if snap is not None and all(code in snap.histories for code, _ in rows) else clinic.snapshot()
     out, provenances = [], set()
     for code, prov in rows:
         c = snap.classifications.get(code)
@@ -66,32 +69,40 @@ def data_note(provenances: set[str]) -> str | None:
 
 
 _cache_lock = threading.Lock()
+_compute_lock = threading.Lock()
 _cache: dict[tuple[Any, ...], tuple[str, CohortStatistics]] = {}
 
 
 def dashboard_report(filters: dict[str, Any]) -> tuple[str, CohortStatistics]:
-    """The report's HTML and statistics for the filters (cached per data version and filters)."""
-    key = (clinic.data_version(), filters["site"], filters["onset_from"], filters["onset_to"])
+    """The report's HTML and statistics for the filters (cached per data version and filters; one
+    thread computes a missing report while the others asking for it wait for that one)."""
+    snap = clinic.snapshot()
+    key = (snap.version, filters["site"], filters["onset_from"], filters["onset_to"])
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None:
         return hit
-    histories, provenances = selected_histories(filters)
-    parts = [f"site {filters['site']}" if filters["site"] else "all sites"]
-    if filters["onset_from"] or filters["onset_to"]:
-        parts.append(f"onset {filters['onset_from'] or '…'} to {filters['onset_to'] or '…'}")
-    result = report_html(
-        histories,
-        title="Does CRPS spread? Registry dashboard",
-        source="registry, " + ", ".join(parts),
-        data_note=data_note(provenances),
-        bundled_mechanisms=False,
-    )
-    with _cache_lock:
-        if len(_cache) > 32:
-            _cache.clear()
-        _cache[key] = result
-    return result
+    with _compute_lock:
+        with _cache_lock:
+            hit = _cache.get(key)
+        if hit is not None:
+            return hit
+        histories, provenances = selected_histories(filters, snap)
+        parts = [f"site {filters['site']}" if filters["site"] else "all sites"]
+        if filters["onset_from"] or filters["onset_to"]:
+            parts.append(f"onset {filters['onset_from'] or '…'} to {filters['onset_to'] or '…'}")
+        result = report_html(
+            histories,
+            title="Does CRPS spread? Registry dashboard",
+            source="registry, " + ", ".join(parts),
+            data_note=data_note(provenances),
+            bundled_mechanisms=False,
+        )
+        with _cache_lock:
+            if len(_cache) > 32:
+                _cache.clear()
+            _cache[key] = result
+        return result
 
 
 @require(Action.view_dashboard)
