@@ -431,7 +431,11 @@ def serve(
     database: DatabaseOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
-    threads: Annotated[int, typer.Option(min=1, max=64, help="worker threads")] = 8,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="threads per worker process")] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="processes (default: $CRPSMAP_WORKERS, else 1 per core, max 4)"),
+    ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="load the synthetic demo clinic and print one fresh login per role")
     ] = False,
@@ -446,7 +450,7 @@ def serve(
         f"crpsmap registry on [bold]http://{host}:{port}/[/] (database {_safe(url)}); Ctrl-C stops it",
         highlight=False,
     )
-    run_server(host, port, threads=threads)
+    run_server(host, port, workers=workers, threads=threads)
 
 
 def _load_demo(virtual_patients: int) -> None:
