@@ -17,15 +17,19 @@ def get_patient(code: str) -> Patient:
         raise Http404("no such patient") from None
 
 
-def save_row(obj: models.Model, request: HttpRequest, reason: str = "") -> None:
-    """Save one clinical row; its row history names the user and carries the reason for change."""
+def save_row(
+    obj: models.Model, request: HttpRequest, reason: str = "", *, form_checked: bool = False
+) -> None:
+    """Save one clinical row; its row history names the user and carries the reason for change.
+    A row from a valid ModelForm has passed the model's checks already (`form_checked`)."""
     obj._history_user = request.user
     if reason:
         obj._change_reason = reason
     with transaction.atomic():
         # field and model checks; uniqueness and check constraints are the database's (one place, and
         # a form has asked them already)
-        obj.full_clean(validate_unique=False, validate_constraints=False)
+        if not form_checked:
+            obj.full_clean(validate_unique=False, validate_constraints=False)
         obj.save()
 
 

@@ -34,7 +34,7 @@ def _create(
         with transaction.atomic():
             row = form.save(commit=False)
             place(row, patient)
-            save_row(row, request)
+            save_row(row, request, form_checked=True)
         return HttpResponseRedirect(reverse("patient_page", args=[patient.code]))
     return render(request, template, {"patient": patient, "form": form, "row": None})
 
@@ -58,7 +58,7 @@ def _edit(
         changed = form.save(commit=False)
         if before_save is not None:
             before_save(changed, patient)
-        save_row(changed, request, form.cleaned_data["reason"])
+        save_row(changed, request, form.cleaned_data["reason"], form_checked=True)
         return HttpResponseRedirect(reverse("patient_page", args=[patient.code]))
     return render(request, template, {"patient": patient, "form": form, "row": row})
 

@@ -69,7 +69,7 @@ def visit_create(request: HttpRequest, code: str) -> HttpResponse:
             v = form.save(commit=False)
             v.patient = patient
             v.seq = patient.next_seq()
-            save_row(v, request)
+            save_row(v, request, form_checked=True)
         return HttpResponseRedirect(reverse("patient_page", args=[patient.code]) + f"#visit-{v.pk}")
     return _render(request, patient, form, None)
 
@@ -82,7 +82,7 @@ def visit_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         raise Http404("no such visit")
     form = VisitForm(request.POST or None, instance=visit)
     if request.method == "POST" and form.is_valid():
-        save_row(form.save(commit=False), request, form.cleaned_data.get("reason", ""))
+        save_row(form.save(commit=False), request, form.cleaned_data.get("reason", ""), form_checked=True)
         return HttpResponseRedirect(reverse("patient_page", args=[patient.code]) + f"#visit-{visit.pk}")
     return _render(request, patient, form, visit)
 
