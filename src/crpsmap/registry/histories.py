@@ -126,32 +126,14 @@ def _rows_of(h: PatientHistory, patient: Patient) -> tuple[list[Visit], list[Cli
     open_treatments: list[Treatment] = []
     for seq, r in enumerate(h.records):
         regions = list(r.regions)
+        dated = {"patient": patient, "date": r.date, "kind": r.kind.value, "seq": seq, "regions": regions}
         if r.kind in (RecordKind.onset, RecordKind.assessment):
             own = {c: getattr(r, c) for c in VISIT_VALUE_COLUMNS}
             visits.append(
-                Visit(
-                    patient=patient,
-                    date=r.date,
-                    kind=r.kind.value,
-                    seq=seq,
-                    regions=regions,
-                    extra=_extra_pairs(r),
-                    other_values=_values(r, VISIT_VALUE_COLUMNS),
-                    **own,
-                )
+                Visit(**dated, extra=_extra_pairs(r), other_values=_values(r, VISIT_VALUE_COLUMNS), **own)
             )
         elif r.kind in EVENT_KINDS:
-            events.append(
-                ClinicalEvent(
-                    patient=patient,
-                    date=r.date,
-                    kind=r.kind.value,
-                    seq=seq,
-                    regions=regions,
-                    extra=_extra_pairs(r),
-                    other_values=_values(r),
-                )
-            )
+            events.append(ClinicalEvent(**dated, extra=_extra_pairs(r), other_values=_values(r)))
         elif r.kind is RecordKind.treatment_start:
             t = Treatment(
                 patient=patient,
