@@ -182,3 +182,20 @@ def test_extra_columns_and_aliases_are_kept() -> None:
     assert h.sex == "female"
     assert h.records[0].extra == {"site": "Leiden"} and h.records[0].hrv_rmssd == 31.5
     assert h.records[1].regions == ("hand_top_right",)
+
+
+def test_dates_before_1900_and_late_nul_bytes_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest as _pytest
+
+    from crpsmap.io import HistoryImportError
+    from crpsmap.io.csv_long import read_csv_bytes
+
+    old = b"patient_id,date,kind,regions\nP1,1899-12-31,onset,hand_right\n"
+    with _pytest.raises(HistoryImportError) as exc:
+        read_csv_bytes(old, name="old.csv")
+    assert [(p.row, p.field) for p in exc.value.problems] == [(2, "date")]
+    late_nul = b"patient_id,date,kind,regions,note\n" + b"P1,2020-01-01,onset,hand_right,x\n" * 5000
+    late_nul += b"P1,2020-02-01,assessment,hand_right,\x00\n"
+    assert len(late_nul) > 65536
+    with _pytest.raises(HistoryImportError, match="binary"):
+        read_csv_bytes(late_nul, name="nul.csv")

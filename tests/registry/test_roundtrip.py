@@ -325,11 +325,6 @@ def test_a_code_the_registry_cannot_hold_is_refused(code: str) -> None:
     assert counts() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="csv_long numbers a row by the last physical line it ends on (csv line_num), not as a "
-    "spreadsheet does, once an earlier field holds a line break; first_rows() counts records",
-)
 def test_rows_after_a_field_with_a_line_break_are_numbered_as_a_spreadsheet_numbers_them() -> None:
     raw = HAND_BUILT.encode("utf-8").replace(b"m_5,1990-07-07", b"m_5,1990-07-77")
     assert first_rows(raw)["m_5"] == 22  # the 21st record after the header

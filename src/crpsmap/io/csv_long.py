@@ -87,7 +87,7 @@ def read_csv_bytes(
     raw: bytes, *, name: str, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS
 ) -> list[PatientHistory]:
     problems = _Collector(name, max_problems)
-    if b"\x00" in raw[:65536]:
+    if b"\x00" in raw:
         problems.add(None, None, "not a CSV text file (binary content)")
         problems.raise_if_any()
     try:
@@ -124,7 +124,9 @@ def read_csv_bytes(
     patients: dict[str, dict[str, Any]] = {}
     rows_read = 0
     while True:
-        row_no = reader.line_num + 1
+        # rows as a spreadsheet numbers them (header = 1): a quoted field with a line break stays in
+        # its row, so count records, not physical lines
+        row_no = rows_read + 2
         try:
             fields = next(reader)
         except StopIteration:
@@ -132,7 +134,6 @@ def read_csv_bytes(
         except csv.Error as exc:
             problems.add(row_no, None, f"malformed CSV: {exc}")
             break
-        row_no = reader.line_num
         rows_read += 1
         if rows_read > MAX_ROWS:
             problems.add(row_no, None, f"too many rows (limit {MAX_ROWS})")
@@ -188,6 +189,9 @@ def _read_row(
         date = None
     if date is not None and date > today:
         problems.add(row_no, "date", f"{raw_date} is in the future")
+        ok = False
+    elif date is not None and date.year < MIN_BIRTH_YEAR:
+        problems.add(row_no, "date", f"{raw_date} is before {MIN_BIRTH_YEAR}")
         ok = False
     raw_kind = get("kind")
     try:
