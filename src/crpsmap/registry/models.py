@@ -133,13 +133,24 @@ class Patient(models.Model):
 
     def next_seq(self) -> int:
         """The next record position within this patient (after every existing row)."""
-        top = [
-            Visit.objects.filter(patient=self).aggregate(m=models.Max("seq"))["m"],
-            ClinicalEvent.objects.filter(patient=self).aggregate(m=models.Max("seq"))["m"],
-            Treatment.objects.filter(patient=self).aggregate(m=models.Max("start_seq"))["m"],
-            Treatment.objects.filter(patient=self).aggregate(m=models.Max("end_seq"))["m"],
-        ]
-        return max([t for t in top if t is not None], default=-1) + 1
+        mine = Q(patient=models.OuterRef("pk"))
+
+        def top(model: type[models.Model], field: str) -> models.Subquery:
+            rows = model._default_manager.filter(mine).order_by().values("patient")
+            return models.Subquery(rows.annotate(m=models.Max(field)).values("m")[:1])
+
+        row = (
+            Patient.objects.filter(pk=self.pk)
+            .annotate(
+                v=top(Visit, "seq"),
+                e=top(ClinicalEvent, "seq"),
+                ts=top(Treatment, "start_seq"),
+                te=top(Treatment, "end_seq"),
+            )
+            .values_list("v", "e", "ts", "te")
+            .get()
+        )  # one query
+        return max([t for t in row if t is not None], default=-1) + 1
 
 
 class PatientIdentity(models.Model):
@@ -172,7 +183,10 @@ class DatedRow(models.Model):
         """A record cannot predate the patient's birth year (the CSV import's rule)."""
         if date is None or not self.patient_id:
             return
-        by = Patient.objects.filter(pk=self.patient_id).values_list("birth_year", flat=True).first()
+        if type(self).patient.is_cached(self):  # the view has the patient already: no query
+            by = self.patient.birth_year
+        else:
+            by = Patient.objects.filter(pk=self.patient_id).values_list("birth_year", flat=True).first()
         if by is not None and date.year < by:
             raise ValidationError({field: f"before the patient's birth year {by}"})
 

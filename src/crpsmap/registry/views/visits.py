@@ -26,9 +26,10 @@ def _previous(patient: Patient, visit: Visit | None) -> Visit | None:
     return qs.first()
 
 
-def _render(request: HttpRequest, patient: Patient, form: VisitForm, visit: Visit | None) -> HttpResponse:
+def _render(
+    request: HttpRequest, patient: Patient, form: VisitForm, visit: Visit | None, prev: Visit | None
+) -> HttpResponse:
     atlas = load_atlas()
-    prev = _previous(patient, visit)
     selected = set(form["segments"].value() or [])
     for area in form["areas"].value() or []:
         if area in atlas.area_by_slug:
@@ -57,9 +58,11 @@ def _render(request: HttpRequest, patient: Patient, form: VisitForm, visit: Visi
 @require(Action.edit_clinical)
 def visit_create(request: HttpRequest, code: str) -> HttpResponse:
     patient = get_patient(code)
-    first = not Visit.objects.filter(patient=patient).exists()
-    initial: dict[str, object] = {"kind": "onset" if first else "assessment", "date": timezone.localdate()}
     prev = _previous(patient, None)
+    initial: dict[str, object] = {
+        "kind": "onset" if prev is None else "assessment",
+        "date": timezone.localdate(),
+    }
     if prev is not None and request.GET.get("from_previous") == "1":
         # the clinician asked to start from the last map (nothing is saved until they submit)
         initial.update(VisitForm(instance=prev).region_initial())
@@ -71,7 +74,7 @@ def visit_create(request: HttpRequest, code: str) -> HttpResponse:
             v.seq = patient.next_seq()
             save_row(v, request, form_checked=True)
         return HttpResponseRedirect(reverse("patient_page", args=[patient.code]) + f"#visit-{v.pk}")
-    return _render(request, patient, form, None)
+    return _render(request, patient, form, None, prev)
 
 
 @require(Action.edit_clinical)
@@ -84,7 +87,7 @@ def visit_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         save_row(form.save(commit=False), request, form.cleaned_data.get("reason", ""), form_checked=True)
         return HttpResponseRedirect(reverse("patient_page", args=[patient.code]) + f"#visit-{visit.pk}")
-    return _render(request, patient, form, visit)
+    return _render(request, patient, form, visit, _previous(patient, visit))
 
 
 @require(Action.edit_clinical)
