@@ -79,21 +79,22 @@ RESEARCH_MIN_SYMPTOM_CATEGORIES = 4
 MIN_SIGN_CATEGORIES = 2
 
 
+def _count(chosen: Iterable[str], known: frozenset[str], what: str) -> int:
+    items = set(chosen)
+    unknown = items - known
+    if unknown:
+        raise ValueError(f"unknown {what}: {', '.join(sorted(unknown))}")
+    return len(items)
+
+
 def css_total(items: Iterable[str]) -> int:
     """CSS total: one point per item present."""
-    chosen = set(items)
-    unknown = chosen - CSS_KEYS
-    if unknown:
-        raise ValueError(f"unknown CSS item(s): {', '.join(sorted(unknown))}")
-    return len(chosen)
+    return _count(items, CSS_KEYS, "CSS item(s)")
 
 
 def budapest_count(categories: Iterable[str]) -> int:
-    chosen = set(categories)
-    unknown = chosen - BUDAPEST_KEYS
-    if unknown:
-        raise ValueError(f"unknown Budapest category(ies): {', '.join(sorted(unknown))}")
-    return len(chosen)
+    """Budapest: the number of categories with a symptom (or a sign)."""
+    return _count(categories, BUDAPEST_KEYS, "Budapest category(ies)")
 
 
 def budapest_met(

@@ -19,12 +19,17 @@ from crpsmap.registry.roles import Role
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def area_choices() -> list[tuple[str, str]]:
+    return [(a.slug, a.name) for a in load_atlas().areas]
+
+
+def visceral_choices() -> list[tuple[str, str]]:
+    return [(v.slug, v.name) for v in load_atlas().visceral]
+
+
 def region_choices() -> list[tuple[str, str]]:
     """Areas then visceral systems, for pickers that name whole areas (events, treatments)."""
-    atlas = load_atlas()
-    out = [(a.slug, a.name) for a in atlas.areas]
-    out += [(v.slug, v.name) for v in atlas.visceral]
-    return out
+    return area_choices() + visceral_choices()
 
 
 class PatientForm(forms.ModelForm):

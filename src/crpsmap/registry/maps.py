@@ -7,23 +7,28 @@ in static/registry/registry.css). Colours are SVG presentation attributes, which
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from html import escape
 
 from markupsafe import Markup
 
 from crpsmap.atlas import load_atlas
-from crpsmap.report.bodymap import EMPTY_FILL, asset_svg, coloured_svg
+from crpsmap.report.bodymap import EMPTY_FILL, PATH_RE, asset_svg, coloured_svg
 
 NEW_FILL = "#c0392b"
 BEFORE_FILL = "#7f8c99"
 SELECTED_FILL = "#d35400"
 _STYLE_RE = re.compile(r"<style>.*?</style>", re.S)
-_PATH_RE = re.compile(r'<path data-region="([^"]+)" data-choir="(\d+)" fill="[^"]*"')
 
 
 def _strip_style(svg: str) -> str:
     return _STYLE_RE.sub("", svg)
+
+
+def areas_of(regions: Iterable[str]) -> set[str]:
+    """The areas (and visceral systems) that a visit's regions cover: what a map colours."""
+    atlas = load_atlas()
+    return {atlas.unit_of(r) for r in regions}
 
 
 def visit_map(new_areas: Collection[str], before_areas: Collection[str], label: str) -> Markup:
@@ -61,7 +66,7 @@ def interactive_map(selected: Collection[str], *, id_prefix: str = "id_segments"
             f'class="seg{" on" if on else ""}" fill="{SELECTED_FILL if on else EMPTY_FILL}"'
         )
 
-    svg = _PATH_RE.sub(repl, svg)
+    svg = PATH_RE.sub(repl, svg)
     svg = svg.replace('class="bodymap"', 'class="bodymap bodymap-input"', 1).replace(
         'role="img" aria-label="CHOIR body map, front and back"',
         'role="group" aria-label="Body map, front and back: choose the painful segments"',

@@ -3,7 +3,6 @@ map per visit, spread events from the classifier, measurement trends, and "patie
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection
 from functools import lru_cache
 from html import escape
@@ -14,9 +13,10 @@ from markupsafe import Markup
 from crpsmap.atlas import load_atlas
 from crpsmap.registry import clinic
 from crpsmap.registry.histories import history_of
-from crpsmap.registry.maps import visit_map
+from crpsmap.registry.maps import areas_of, visit_map
 from crpsmap.registry.models import ClinicalEvent, Patient, PatientIdentity, Treatment, Visit
 from crpsmap.registry.trends import trend_charts
+from crpsmap.report.html import LIMB_NAMES
 from crpsmap.spread import classify
 
 PATTERN_WORDS = {
@@ -24,12 +24,6 @@ PATTERN_WORDS = {
     "mirror": "mirror-image (the opposite side)",
     "independent": "independent (a distant site)",
     "visceral": "visceral (an internal organ)",
-}
-LIMB_WORDS = {
-    "upper_right": "right arm",
-    "upper_left": "left arm",
-    "lower_right": "right leg",
-    "lower_left": "left leg",
 }
 
 
@@ -48,28 +42,21 @@ def _visit_map(new: Collection[str], before: Collection[str], label: str) -> Mar
     return Markup(_cached_map(frozenset(new), frozenset(before)).replace(_LABEL, escape(label)))
 
 
+def region_name(slug: str) -> str:
+    """Readable name of a segment, area or visceral system ("Ankle (left)", not "ankle_left")."""
+    atlas = load_atlas()
+    if slug in atlas.segment_by_slug:
+        return atlas.segment_by_slug[slug].label
+    if slug in atlas.area_by_slug:
+        return atlas.area_by_slug[slug].name
+    return atlas.visceral_by_slug[slug].name
+
+
 def region_names(regions: list[str]) -> list[str]:
-    """Readable names of segments, areas and visceral systems ("Ankle (left)", not "ankle_left")."""
-    atlas = load_atlas()
-    out = []
-    for r in regions:
-        for table in (atlas.segment_by_slug, atlas.area_by_slug, atlas.visceral_by_slug):
-            if r in table:
-                item = table[r]
-                out.append(str(getattr(item, "label", None) or getattr(item, "name", r)))
-                break
-        else:
-            out.append(r)
-    return out
-
-
-def _areas(regions: list[str]) -> set[str]:
-    atlas = load_atlas()
-    return {atlas.unit_of(r) for r in regions}
+    return [region_name(r) for r in regions]
 
 
 def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: bool) -> dict[str, Any]:
-    atlas = load_atlas()
     visits = list(Visit.objects.filter(patient=patient).order_by("date", "seq"))
     events = list(ClinicalEvent.objects.filter(patient=patient).order_by("date", "seq"))
     treatments = list(Treatment.objects.filter(patient=patient))
@@ -80,26 +67,21 @@ def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: boo
     timeline: list[dict[str, Any]] = []
     before: set[str] = set()
     for v in visits:
-        areas = _areas(v.regions)
+        areas = areas_of(v.regions)
         new = areas - before
         label = f"Body map of {v.date.isoformat()}: {len(new)} new area(s)"
         timeline.append(
             {
                 "visit": v,
                 "map": _visit_map(new, before, label),
-                "new_areas": sorted(
-                    atlas.area_by_slug[a].name if a in atlas.area_by_slug else atlas.visceral_by_slug[a].name
-                    for a in new
-                ),
+                "new_areas": sorted(region_name(a) for a in new),
             }
         )
         before |= areas
     spread_events = [
         {
             "date": e.date,
-            "area": atlas.area_by_slug[e.area].name
-            if e.area in atlas.area_by_slug
-            else atlas.visceral_by_slug[e.area].name,
+            "area": region_name(e.area),
             "pattern": e.pattern,
             "pattern_words": PATTERN_WORDS.get(e.pattern, e.pattern),
             "limb_pattern": e.limb_pattern,
@@ -122,10 +104,9 @@ def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: boo
         "timeline": timeline,
         "classification": c,
         "spread_events": spread_events,
-        "limbs": [LIMB_WORDS[x] for x in c.limbs],
+        "limbs": [LIMB_NAMES[x] for x in c.limbs],
         "girdle": girdle,
         "like_this": like,
         "trends": trend_charts(visits),
         "region_names": region_names,
-        "today": dt.date.today(),
     }

@@ -12,7 +12,7 @@ from django import forms
 
 from crpsmap.atlas import load_atlas
 from crpsmap.registry import clinical
-from crpsmap.registry.forms import DATE_WIDGET
+from crpsmap.registry.forms import DATE_WIDGET, area_choices, visceral_choices
 from crpsmap.registry.models import Visit
 
 YES_NO_UNKNOWN = [("", "not assessed"), ("yes", "yes"), ("no", "no")]
@@ -21,14 +21,6 @@ YES_NO_UNKNOWN = [("", "not assessed"), ("yes", "yes"), ("no", "no")]
 def segment_choices() -> list[tuple[str, str]]:
     atlas = load_atlas()
     return [(s.slug, f"{s.label} [{s.choir}]") for s in sorted(atlas.segments, key=lambda s: s.choir)]
-
-
-def visceral_choices() -> list[tuple[str, str]]:
-    return [(v.slug, v.name) for v in load_atlas().visceral]
-
-
-def area_choices() -> list[tuple[str, str]]:
-    return [(a.slug, a.name) for a in load_atlas().areas]
 
 
 def _tri(value: str | None) -> bool | None:

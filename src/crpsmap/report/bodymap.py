@@ -233,7 +233,8 @@ def asset_svg() -> str:
     return resources.files("crpsmap.report").joinpath("bodymap.svg").read_text(encoding="utf-8")
 
 
-_PATH_RE = re.compile(r'<path data-region="([^"]+)" data-choir="(\d+)" fill="[^"]*"')
+#: a segment's path in the asset: (slug, CHOIR code); the registry's maps use it too
+PATH_RE = re.compile(r'<path data-region="([^"]+)" data-choir="(\d+)" fill="[^"]*"')
 
 
 def coloured_svg(
@@ -247,7 +248,7 @@ def coloured_svg(
         area = atlas.segment_by_slug[m.group(1)].area
         return f'<path data-region="{m.group(1)}" data-choir="{m.group(2)}" fill="{fill_of_area(area)}"'
 
-    svg = _PATH_RE.sub(repl, svg)
+    svg = PATH_RE.sub(repl, svg)
     if title_of_area is not None:
         chunks = svg.split("<path ")
         for i in range(1, len(chunks)):

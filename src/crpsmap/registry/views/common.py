@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import models, transaction
@@ -31,6 +32,19 @@ def save_row(
         if not form_checked:
             obj.full_clean(validate_unique=False, validate_constraints=False)
         obj.save()
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """An ISO date from a query parameter; None when absent or not a date (a filter is then off)."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def site_names() -> list[str]:
+    """The sites in the registry, for the filters."""
+    return sorted(s for s in Patient.objects.values_list("site", flat=True).distinct() if s)
 
 
 def page_of(items: list[Any], page: int, size: int) -> tuple[list[Any], int, int]:

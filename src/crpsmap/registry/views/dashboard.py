@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from typing import Any
 
@@ -15,23 +14,17 @@ from crpsmap.registry import clinic
 from crpsmap.registry.audit import record
 from crpsmap.registry.models import PROVENANCE_LABELS, Patient, Provenance
 from crpsmap.registry.roles import Action, require
+from crpsmap.registry.views.common import parse_date, site_names
 from crpsmap.report.api import report_html
 from crpsmap.stats.summary import CohortStatistics
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def filters_of(request: HttpRequest) -> dict[str, Any]:
     g = request.GET
     return {
         "site": (g.get("site") or "").strip()[:100],
-        "onset_from": _date(g.get("onset_from")),
-        "onset_to": _date(g.get("onset_to")),
+        "onset_from": parse_date(g.get("onset_from")),
+        "onset_to": parse_date(g.get("onset_to")),
     }
 
 
@@ -109,7 +102,7 @@ def dashboard_report(filters: dict[str, Any]) -> tuple[str, CohortStatistics]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     filters = filters_of(request)
     _, stats = dashboard_report(filters)
-    sites = sorted(s for s in Patient.objects.values_list("site", flat=True).distinct() if s)
+    sites = site_names()
     record(request, "view_dashboard", detail={k: str(v or "") for k, v in filters.items()})
     return render(
         request,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -18,22 +17,10 @@ from crpsmap.registry.forms import IdentityForm, PatientForm
 from crpsmap.registry.models import Patient, PatientIdentity
 from crpsmap.registry.patient_page import patient_page_context
 from crpsmap.registry.roles import Action, allowed, require
-from crpsmap.registry.views.common import get_patient, page_of, save_row
+from crpsmap.registry.views.common import get_patient, page_of, parse_date, save_row, site_names
+from crpsmap.report.html import LIMB_NAMES
 
 PAGE_SIZE = 50
-LIMB_LABELS = {
-    "upper_right": "right arm",
-    "upper_left": "left arm",
-    "lower_right": "right leg",
-    "lower_left": "left leg",
-}
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @require(Action.list_patients)
@@ -53,7 +40,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(site=site)
     snap = clinic.snapshot()
     spread, limbs, onset_limb = g.get("spread", ""), g.get("limbs", ""), g.get("onset_limb", "")
-    after, before = _date(g.get("last_after")), _date(g.get("last_before"))
+    after, before = parse_date(g.get("last_after")), parse_date(g.get("last_before"))
     rows: list[dict[str, Any]] = []
     for p in qs.select_related("identity") if show_identity else qs:
         c = snap.classifications.get(p.code)
@@ -78,7 +65,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
                 "classification": c,
                 "last": last,
                 "n_limbs": n_limbs,
-                "limbs": [LIMB_LABELS[x] for x in (c.limbs if c else ())],
+                "limbs": [LIMB_NAMES[x] for x in (c.limbs if c else ())],
                 "identity": identity,
             }
         )
@@ -90,7 +77,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "list_patients",
         detail={"filters": {k: v[:100] for k, v in g.items()}, "shown": [r["patient"].code for r in shown]},
     )
-    sites = sorted(s for s in Patient.objects.values_list("site", flat=True).distinct() if s)
+    sites = site_names()
     return render(
         request,
         "registry/patient_list.html",
@@ -101,7 +88,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "pages": pages,
             "filters": g,
             "sites": sites,
-            "limb_labels": LIMB_LABELS,
+            "limb_labels": LIMB_NAMES,
             "limb_order": LIMBS,
             "show_identity": show_identity,
         },

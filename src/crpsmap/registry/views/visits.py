@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from crpsmap.atlas import load_atlas
 from crpsmap.registry import clinical
 from crpsmap.registry.audit import record
-from crpsmap.registry.maps import interactive_map, visit_map
+from crpsmap.registry.maps import areas_of, interactive_map, visit_map
 from crpsmap.registry.models import Patient, Visit
 from crpsmap.registry.roles import Action, require
 from crpsmap.registry.views.common import get_patient, save_row
@@ -36,8 +36,9 @@ def _render(
             selected |= set(atlas.area_by_slug[area].segments)
     prev_map = None
     if prev is not None:
-        areas = {atlas.unit_of(r) for r in prev.regions}
-        prev_map = visit_map(set(), areas, f"Body map of the previous visit, {prev.date.isoformat()}")
+        prev_map = visit_map(
+            set(), areas_of(prev.regions), f"Body map of the previous visit, {prev.date.isoformat()}"
+        )
     record(request, "read_patient", patient_code=patient.code, detail={"page": "visit_form"})
     return render(
         request,
