@@ -1,4 +1,4 @@
-"""The cohort's figures beside published ones (stats/literature-targets.json, each with its source), with a test.
+"""The cohort's figures beside published ones (stats/literature-targets.json, sources inside), with a test.
 
 Each comparison names its test: Fisher's exact test (two-sided) when the published count and denominator
 are known (read, or derived from a published share x denominator, which is then said), else an exact
