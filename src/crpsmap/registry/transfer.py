@@ -1,12 +1,15 @@
-"""Import and export between a CSV file and the registry, for the command line (atomic both ways)."""
+"""Import and export between a CSV file and the registry (atomic both ways), for the command line and
+the import page alike."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from crpsmap.io.csv_long import read_csv_bytes, write_csv
 from crpsmap.io.problems import HistoryImportError, ImportProblem
@@ -20,13 +23,40 @@ def import_file(path: Path, *, site: str = "", provenance: Provenance = Provenan
     name = str(path)
     if not path.is_file():
         raise HistoryImportError([ImportProblem(name, None, None, "not a regular file")])
-    raw = path.read_bytes()
+    return import_bytes(path.read_bytes(), name=name, site=site, provenance=provenance)
+
+
+def import_bytes(
+    raw: bytes,
+    *,
+    name: str,
+    site: str = "",
+    provenance: Provenance = Provenance.clinic,
+    user: Any = None,
+    request: HttpRequest | None = None,
+) -> ImportResult:
+    """Check a CSV file's bytes, then add its patients and the audit line in one transaction (all or
+    nothing); raises HistoryImportError with every problem, naming `name`, row and field."""
     histories = read_csv_bytes(raw, name=name)
     with transaction.atomic():
         result = import_histories(
-            histories, site=site, provenance=provenance, source_name=name, first_row=first_rows(raw)
+            histories,
+            user=user,
+            site=site,
+            provenance=provenance,
+            source_name=name,
+            first_row=first_rows(raw),
         )
-        record(None, "import", detail={"file": path.name, "patients": result.patients, "by": "command line"})
+        detail = {
+            "file": Path(name).name,
+            "patients": result.patients,
+            "visits": result.visits,
+            "events": result.events,
+            "treatments": result.treatments,
+        }
+        if request is None:
+            detail["by"] = "command line"
+        record(request, "import", detail=detail, user=user)
     return result
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import csv
 import io
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from crpsmap.io import HistoryImportError
-from crpsmap.io.csv_long import MAX_FILE_BYTES, read_csv_bytes, write_csv_text
+from crpsmap.io.csv_long import MAX_FILE_BYTES, write_csv_text
 from crpsmap.registry.audit import record
 from crpsmap.registry.forms import ImportForm
-from crpsmap.registry.histories import first_rows, import_histories, load_histories
+from crpsmap.registry.histories import load_histories
 from crpsmap.registry.models import Patient, PatientIdentity
 from crpsmap.registry.roles import Action, require
+from crpsmap.registry.transfer import import_bytes
 
 UPLOAD_LIMIT = min(MAX_FILE_BYTES, 200 * 1024 * 1024)
 
@@ -31,28 +31,14 @@ def import_csv(request: HttpRequest) -> HttpResponse:
         if upload.size > UPLOAD_LIMIT:
             problems = [f"{name}: file is {upload.size} bytes; the limit is {UPLOAD_LIMIT}"]
         else:
-            raw = upload.read()
             try:
-                histories = read_csv_bytes(raw, name=name)
-                with transaction.atomic():
-                    result = import_histories(
-                        histories,
-                        user=request.user,
-                        site=form.cleaned_data["site"],
-                        source_name=name,
-                        first_row=first_rows(raw),
-                    )
-                    record(
-                        request,
-                        "import",
-                        detail={
-                            "file": name,
-                            "patients": result.patients,
-                            "visits": result.visits,
-                            "events": result.events,
-                            "treatments": result.treatments,
-                        },
-                    )
+                result = import_bytes(
+                    upload.read(),
+                    name=name,
+                    site=form.cleaned_data["site"],
+                    user=request.user,
+                    request=request,
+                )
             except HistoryImportError as exc:
                 problems = [str(p) for p in exc.problems]
                 if exc.truncated:
