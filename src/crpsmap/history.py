@@ -31,6 +31,22 @@ class CRPSType(StrEnum):
     unknown = "unknown"
 
 
+class Provenance(StrEnum):
+    """Where a patient's records come from. Reports say it; nothing guesses it from identifiers."""
+
+    clinic = "clinic"  # recorded by a clinic about a real patient
+    synthetic = "synthetic"  # made up by hand or by a generator (demo and test data)
+    model = "model"  # a virtual patient: output of the simulator
+
+
+#: how a provenance is named to readers (reports, the registry)
+PROVENANCE_LABELS = {
+    Provenance.clinic: "clinic data",
+    Provenance.synthetic: "synthetic (made-up) data",
+    Provenance.model: "model output (virtual patient)",
+}
+
+
 class RecordKind(StrEnum):
     onset = "onset"
     assessment = "assessment"
@@ -108,6 +124,7 @@ class PatientHistory(BaseModel):
     sex: Sex = Sex.unknown
     birth_year: Annotated[int, Field(ge=MIN_BIRTH_YEAR)] | None = None
     crps_type: CRPSType = CRPSType.unknown
+    provenance: Provenance = Provenance.clinic
     records: tuple[Record, ...] = ()
 
     @field_validator("records")

@@ -7,7 +7,9 @@ offers look-ups by slug, CHOIR code or REDCap key.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -217,9 +219,31 @@ class Atlas:
         try:
             return self._lookup[key]
         except KeyError:
-            raise UnknownRegionError(
-                f"unknown region {str(name)!r}: not a slug, CHOIR code (101-136, 201-238) or REDCap key"
-            ) from None
+            pass
+        hint = self.suggest(key)
+        did_you_mean = f"; did you mean {' or '.join(hint)}?" if hint else ""
+        raise UnknownRegionError(
+            f"unknown region {_shorten(str(name))!r}: not a slug, CHOIR code (101-136, 201-238) or "
+            f"REDCap key (f01-f36, b01-b38){did_you_mean}"
+        )
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        """Slugs close to a misspelt or everyday region name ("right hand" -> hand_right), for
+        "did you mean" messages. Side words may come first or last, with spaces or hyphens."""
+        words = re.split(r"[\s_\-]+", name.strip().lower())
+        sides = [w for w in words if w in ("left", "right")]
+        rest = [w for w in words if w and w not in ("left", "right")]
+        candidates = [n for n in self._lookup if not n.isdigit() and not re.fullmatch(r"[fb]\d\d", n)]
+        tries = ["_".join(words)]
+        if sides and rest:
+            tries.insert(0, "_".join(rest + sides))
+        out: list[str] = []
+        for t in tries:
+            for m in difflib.get_close_matches(t, candidates, n=n, cutoff=0.75):
+                slug = self._lookup[m]
+                if slug not in out:
+                    out.append(slug)
+        return out[:n]
 
     def unit_of(self, name: str | int) -> str:
         """The unit of classification (area or visceral system) that a region belongs to."""
@@ -273,3 +297,7 @@ def load_atlas(path: Path | None = None) -> Atlas:
 @cache
 def _default_atlas() -> Atlas:
     return Atlas(_read(None))
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

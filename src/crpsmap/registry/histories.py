@@ -81,6 +81,7 @@ def history_of(
         sex=Sex(patient.sex),
         birth_year=patient.birth_year,
         crps_type=CRPSType(patient.crps_type),
+        provenance=Provenance(patient.provenance),
         records=tuple(r for _, _, r in keyed),
     )
 
@@ -200,13 +201,14 @@ def import_histories(
     *,
     user: Any = None,
     site: str = "",
-    provenance: Provenance | str = Provenance.clinic,
+    provenance: Provenance | str | None = None,
     source_name: str = "<import>",
     first_row: dict[str, int] | None = None,
 ) -> ImportResult:
     """Add new patients with all their records in one transaction (all or nothing); every row's history
-    names `user`. A patient code already in the registry, or one that the registry cannot hold (its
-    pages and URLs take letters, digits, '.', '_' and '-'), is a problem (nothing is written)."""
+    names `user`; `provenance` overrides the histories' own (None keeps theirs). A patient code already
+    in the registry, or one that the registry cannot hold (its pages and URLs take letters, digits, '.',
+    '_' and '-'), is a problem (nothing is written)."""
     codes = [h.patient_id for h in histories]
     rows = first_row or {}
     malformed = [c for c in codes if not re.fullmatch(CODE_RE, c)]
@@ -245,7 +247,7 @@ def import_histories(
                 birth_year=h.birth_year,
                 crps_type=h.crps_type.value,
                 site=site,
-                provenance=Provenance(provenance).value,
+                provenance=Provenance(provenance or h.provenance).value,
             )
             for h in histories
         ]

@@ -12,7 +12,6 @@ logins. Neither can be altered or deleted (database triggers, migration 0002).
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -23,25 +22,10 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from crpsmap.atlas import UnknownRegionError, load_atlas
-from crpsmap.history import MIN_BIRTH_YEAR, CRPSType, RecordKind, Sex
+from crpsmap.history import MIN_BIRTH_YEAR, PROVENANCE_LABELS, CRPSType, Provenance, RecordKind, Sex
 from crpsmap.registry import clinical
 
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-
-
-class Provenance(StrEnum):
-    """Where a patient's data come from; a report names it."""
-
-    clinic = "clinic"
-    synthetic = "synthetic"
-    model = "model"
-
-
-PROVENANCE_LABELS = {
-    Provenance.clinic: "clinic data",
-    Provenance.synthetic: "synthetic (made-up) data",
-    Provenance.model: "model output (virtual patient)",
-}
 
 
 def validate_regions(value: Any) -> None:

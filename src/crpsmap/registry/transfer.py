@@ -18,7 +18,7 @@ from crpsmap.registry.histories import ImportResult, first_rows, import_historie
 from crpsmap.registry.models import Provenance
 
 
-def import_file(path: Path, *, site: str = "", provenance: Provenance = Provenance.clinic) -> ImportResult:
+def import_file(path: Path, *, site: str = "", provenance: Provenance | None = None) -> ImportResult:
     """Import a CSV long-format file whole or not at all; raises HistoryImportError with every problem."""
     name = str(path)
     if not path.is_file():
@@ -31,7 +31,7 @@ def import_bytes(
     *,
     name: str,
     site: str = "",
-    provenance: Provenance = Provenance.clinic,
+    provenance: Provenance | None = None,
     user: Any = None,
     request: HttpRequest | None = None,
 ) -> ImportResult:
