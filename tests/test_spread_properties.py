@@ -94,3 +94,58 @@ def test_events_are_never_dated_before_onset_and_come_in_date_order(h: PatientHi
     assert len({e.area for e in c.events}) == len(c.events)
     assert not set(c.onset_areas) & {e.area for e in c.events}
     assert c.spread == bool(c.events)
+
+
+def _patches(areas: set[str]) -> list[set[str]]:
+    """Connected groups of `areas` by the atlas's neighbour links among them (an independent BFS)."""
+    left, out = set(areas), []
+    while left:
+        start = left.pop()
+        group, todo = {start}, [start]
+        while todo:
+            a = todo.pop()
+            for n in ATLAS.area(a).neighbours:
+                if n in left:
+                    left.discard(n)
+                    group.add(n)
+                    todo.append(n)
+        out.append(group)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories())
+def test_areas_of_one_same_day_patch_share_their_pattern(h: PatientHistory) -> None:
+    """Unless an area's own mirror was involved before, every area of a patch gets the patch's pattern."""
+    c = classify(h)
+    involved = set(c.onset_areas)
+    by_date: dict[dt.date, list] = {}
+    for e in c.events:
+        by_date.setdefault(e.date, []).append(e)
+    for date in sorted(by_date):
+        evs = [e for e in by_date[date] if e.pattern != "visceral"]
+        pattern = {e.area: e.pattern for e in evs}
+        for patch in _patches(set(pattern)):
+            rest = {pattern[a] for a in patch if ATLAS.area(a).mirror not in involved}
+            assert len(rest) <= 1, (date, patch, pattern)
+            touches = any(n in involved for a in patch for n in ATLAS.area(a).neighbours)
+            if touches:
+                assert rest <= {"contiguous"}
+        involved |= {e.area for e in by_date[date]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories(), st.data())
+def test_a_trauma_on_or_before_onset_triggers_nothing(h: PatientHistory, data: st.DataObject) -> None:
+    c = classify(h)
+    assert c.onset_date is not None
+    days_before = data.draw(st.integers(0, 400))
+    kind = data.draw(st.sampled_from([RecordKind.trauma, RecordKind.surgery]))
+    names = list(ATLAS.unit_slugs)
+    inciting = Record(
+        date=c.onset_date - dt.timedelta(days=days_before),
+        kind=kind,
+        regions=data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=30)),
+    )
+    h2 = h.model_copy(update={"records": tuple(sorted(h.records + (inciting,), key=lambda x: x.date))})
+    assert [e for e in classify(h2).events] == list(c.events)

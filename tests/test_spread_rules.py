@@ -43,24 +43,84 @@ def test_mirror_takes_precedence_over_contiguous() -> None:
     assert ev[1][:2] == ("hand_left", "mirror")
 
 
-def test_same_day_new_areas_compared_only_with_earlier_ones() -> None:
+def test_a_same_day_patch_that_grows_from_the_involved_region_is_contiguous() -> None:
+    # DESIGN.md's example: onset right hand; next visit wrist, forearm and elbow: all three contiguous
     ev = events(
-        [("2020-01-01", "onset", "hand_right"), ("2020-05-01", "assessment", "wrist_right;forearm_right")]
+        [
+            ("2020-01-01", "onset", "hand_right"),
+            ("2020-05-01", "assessment", "wrist_right;forearm_right;elbow_right"),
+        ]
     )
-    # forearm neighbours wrist, but wrist is new the same day: forearm is independent of what came before
     assert ev == [
         ("wrist_right", "contiguous", None, None, "spontaneous"),
-        ("forearm_right", "independent", None, None, "spontaneous"),
+        ("forearm_right", "contiguous", None, None, "spontaneous"),
+        ("elbow_right", "contiguous", None, None, "spontaneous"),
     ]
-    # the same on two records of one date
+    # the same areas named in another order, on two records of one date: the same events
     ev2 = events(
         [
             ("2020-01-01", "onset", "hand_right"),
-            ("2020-05-01", "assessment", "wrist_right"),
-            ("2020-05-01", "assessment", "forearm_right"),
+            ("2020-05-01", "assessment", "elbow_right"),
+            ("2020-05-01", "assessment", "forearm_right;wrist_right"),
         ]
     )
-    assert ev2 == ev
+    assert sorted(ev2) == sorted(ev)
+
+
+def test_a_patch_apart_from_the_involved_region_is_not_contiguous() -> None:
+    # elbow and forearm are a patch of their own (the wrist between them and the hand is not involved)
+    ev = events(
+        [("2020-01-01", "onset", "hand_right"), ("2020-05-01", "assessment", "forearm_right;elbow_right")]
+    )
+    assert [e[1] for e in ev] == ["independent", "independent"]
+    # two patches on one date: one grows from the hand, the other is distant
+    ev = events(
+        [
+            ("2020-01-01", "onset", "hand_right"),
+            ("2020-05-01", "assessment", "wrist_right;ankle_left;foot_left"),
+        ]
+    )
+    assert [(e[0], e[1]) for e in ev] == [
+        ("wrist_right", "contiguous"),
+        ("ankle_left", "independent"),
+        ("foot_left", "independent"),
+    ]
+    # a region involved at an earlier visit grows the same way: the left foot, then ankle and lower leg
+    ev = events(
+        [
+            ("2020-01-01", "onset", "hand_right"),
+            ("2020-03-01", "assessment", "foot_left"),
+            ("2020-05-01", "assessment", "lower_leg_left;ankle_left;thigh_left"),
+        ]
+    )
+    assert [(e[0], e[1]) for e in ev[1:]] == [
+        ("lower_leg_left", "contiguous"),
+        ("ankle_left", "contiguous"),
+        ("thigh_left", "independent"),
+    ]
+
+
+def test_a_mirror_image_site_larger_than_one_area_is_mirror() -> None:
+    # the left hand mirrors the right; wrist and forearm grow with it on the same day: a mirror-image site
+    ev = events(
+        [
+            ("2020-01-01", "onset", "hand_right"),
+            ("2020-05-01", "assessment", "hand_left;wrist_left;forearm_left"),
+        ]
+    )
+    assert ev == [
+        ("hand_left", "mirror", "contralateral", "lateral", "spontaneous"),
+        ("wrist_left", "mirror", None, None, "spontaneous"),
+        ("forearm_left", "mirror", None, None, "spontaneous"),
+    ]
+    # contiguous takes precedence over the patch's mirror: the right wrist grows from the right hand
+    ev = events(
+        [
+            ("2020-01-01", "onset", "hand_right;hand_left"),
+            ("2020-05-01", "assessment", "wrist_right;forearm_right"),
+        ]
+    )
+    assert [e[1] for e in ev] == ["contiguous", "contiguous"]
 
 
 def test_limb_pattern_refers_to_the_first_limb() -> None:
@@ -130,6 +190,26 @@ def test_trauma_window() -> None:
     rows = [("2020-01-01", "onset", "hand_right"), ("2020-09-01", "assessment", "chest_left")]
     assert events(rows + [("2020-08-01", "trauma", "chest_left")])[0][4] == "trauma"
     assert events(rows + [("2020-08-01", "trauma", "abdomen_left")])[0][4] == "spontaneous"
+
+
+def test_the_inciting_trauma_does_not_trigger_later_spread() -> None:
+    # a trauma or surgery on or before the onset date started the CRPS (van Rijn counted new traumas)
+    base = [("2020-01-01", "onset", "hand_right"), ("2020-03-01", "assessment", "wrist_right;hand_left")]
+    for when in ("2020-01-01", "2019-12-20"):
+        for kind in ("trauma", "surgery"):
+            ev = events(base + [(when, kind, "hand_right;wrist_right;hand_left")])
+            assert [e[4] for e in ev] == ["spontaneous", "spontaneous"], (when, kind)
+    # a new trauma one day after onset does count, for the areas and limbs it names
+    ev = events(base + [("2020-01-02", "trauma", "hand_left")])
+    assert [(e[0], e[4]) for e in ev] == [("wrist_right", "spontaneous"), ("hand_left", "trauma")]
+    # the onset date is the first onset record's, even when an assessment came earlier
+    rows = [
+        ("2019-11-01", "assessment", "hand_right"),
+        ("2020-01-01", "onset", "hand_right"),
+        ("2019-12-01", "trauma", "foot_left"),
+        ("2020-03-01", "assessment", "foot_left"),
+    ]
+    assert events(rows)[0][4] == "spontaneous"
 
 
 def test_reappearing_areas_count_once() -> None:

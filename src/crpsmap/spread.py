@@ -162,8 +162,11 @@ def classify(
     onset = next((r for r in involvement if r.kind is RecordKind.onset), involvement[0])
     onset_date = onset.date
     window = dt.timedelta(days=trauma_window_days)
+    # a trauma on or before the onset date is the injury that started the CRPS, not a trigger of spread
     traumas = [
-        (r.date, _mask(r.regions, idx)) for r in history.records if r.kind in TRAUMA_KINDS and r.regions
+        (r.date, _mask(r.regions, idx))
+        for r in history.records
+        if r.kind in TRAUMA_KINDS and r.regions and r.date > onset_date
     ]
 
     # everything recorded on or before the onset date is the onset state; the onset record leads
@@ -207,14 +210,18 @@ def classify(
         before = involved  # P: areas involved strictly before this date
         limbs_before = len(limbs)
         new_limbs: list[int] = []
+        patch_of = _patches(new_units, t)
         for u in new_units:
             bit = 1 << u
+            touches, mirrors = patch_of[u]
             if t.visceral_mask & bit:
                 pattern: Pattern = "visceral"
             elif before & t.mirror_bit[u]:
                 pattern = "mirror"
-            elif before & t.neighbour_mask[u]:
+            elif before & touches:
                 pattern = "contiguous"
+            elif before & mirrors:
+                pattern = "mirror"
             else:
                 pattern = "independent"
             li = t.limb[u]
@@ -256,6 +263,35 @@ def classify(
         last_date=history.last_date,
         events=tuple(events),
     )
+
+
+def _patches(new_units: list[int], t: _Tables) -> dict[int, tuple[int, int]]:
+    """For each area newly involved on one date: the neighbour mask and the mirror mask of its patch (the
+    connected group of that date's new areas it belongs to, by neighbour links among them only)."""
+    new_mask = 0
+    for u in new_units:
+        new_mask |= 1 << u
+    out: dict[int, tuple[int, int]] = {}
+    for start in new_units:
+        if start in out:
+            continue
+        members, stack, seen = [], [start], 1 << start
+        while stack:
+            u = stack.pop()
+            members.append(u)
+            links = t.neighbour_mask[u] & new_mask & ~seen
+            seen |= links
+            while links:
+                low = links & -links
+                stack.append(low.bit_length() - 1)
+                links ^= low
+        touches = mirrors = 0
+        for u in members:
+            touches |= t.neighbour_mask[u]
+            mirrors |= t.mirror_bit[u]
+        for u in members:
+            out[u] = (touches, mirrors)
+    return out
 
 
 def _mask(regions: Iterable[str], idx: dict[str, int]) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from crpsmap.atlas import load_atlas
-from crpsmap.history import CRPSType, PatientHistory, Record, RecordKind, Sex
+from crpsmap.history import CRPSType, PatientHistory, Provenance, Record, RecordKind, Sex
 
 ANCHOR = dt.date(2014, 1, 1)
 
@@ -72,6 +72,7 @@ def random_histories(
             "sex": Sex.female if rng.random() < 0.76 else Sex.male,
             "birth_year": int(rng.integers(1940, 2000)),
             "crps_type": CRPSType.I,
+            "provenance": Provenance.synthetic,
             "records": tuple(records),
         }
         out.append(build(kw) if build else PatientHistory.model_construct(**kw))

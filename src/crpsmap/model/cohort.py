@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crpsmap.atlas import load_atlas
-from crpsmap.history import MIN_BIRTH_YEAR, CRPSType, PatientHistory, Record, RecordKind, Sex
+from crpsmap.history import MIN_BIRTH_YEAR, CRPSType, PatientHistory, Provenance, Record, RecordKind, Sex
 from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.interventions import Intervention, schedule
 from crpsmap.model.params import CohortParams
@@ -383,6 +383,7 @@ def histories(
                 sex=Sex.female if demo.female[r] else Sex.male,
                 birth_year=int(demo.birth_year[r]),
                 crps_type=CRPSType.I,
+                provenance=Provenance.model,
                 records=tuple(recs[i] for i in order),
             )
         )
