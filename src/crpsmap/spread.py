@@ -10,10 +10,10 @@ the atlas's units so a cohort of 100,000 patients classifies in seconds.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from crpsmap.atlas import LIMBS, Atlas, load_atlas
 from crpsmap.history import INVOLVEMENT_KINDS, TRAUMA_KINDS, PatientHistory, RecordKind
@@ -148,24 +148,46 @@ def limb_relation(first: str, new: str) -> tuple[LimbPattern, Direction]:
     return pattern, direction
 
 
+class RecordLike(Protocol):
+    """What the classifier reads of a record: `history.Record`, or a light row of a columnar reader."""
+
+    @property
+    def date(self) -> dt.date: ...
+    @property
+    def kind(self) -> RecordKind: ...
+    @property
+    def regions(self) -> tuple[str, ...]: ...
+
+
 def classify(
     history: PatientHistory, *, trauma_window_days: int = DEFAULT_TRAUMA_WINDOW_DAYS
 ) -> Classification:
     """Classify one patient's spread. A patient without involvement records has no onset and no events."""
+    return classify_records(history.patient_id, history.records, trauma_window_days=trauma_window_days)
+
+
+def classify_records(
+    patient_id: str,
+    records: Sequence[RecordLike],
+    *,
+    trauma_window_days: int = DEFAULT_TRAUMA_WINDOW_DAYS,
+) -> Classification:
+    """Classify one patient from records in date order (stable within a date) with canonical region
+    slugs: the same rules as `classify`, for readers that do not build a PatientHistory per patient
+    (a million-patient cohort would not fit in memory as pydantic objects)."""
     t = _tables()
     idx = t.index
-    involvement = [r for r in history.records if r.kind in INVOLVEMENT_KINDS]
+    last_date = records[-1].date if records else None
+    involvement = [r for r in records if r.kind in INVOLVEMENT_KINDS]
     if not involvement:
-        return Classification(
-            history.patient_id, None, (), False, (), (), None, None, None, history.last_date, ()
-        )
+        return Classification(patient_id, None, (), False, (), (), None, None, None, last_date, ())
     onset = next((r for r in involvement if r.kind is RecordKind.onset), involvement[0])
     onset_date = onset.date
     window = dt.timedelta(days=trauma_window_days)
     # a trauma on or before the onset date is the injury that started the CRPS, not a trigger of spread
     traumas = [
         (r.date, _mask(r.regions, idx))
-        for r in history.records
+        for r in records
         if r.kind in TRAUMA_KINDS and r.regions and r.date > onset_date
     ]
 
@@ -251,7 +273,7 @@ def classify(
             visceral_date = date
 
     return Classification(
-        patient_id=history.patient_id,
+        patient_id=patient_id,
         onset_date=onset_date,
         onset_areas=tuple(t.slugs[u] for u in onset_units),
         spread=bool(events),
@@ -260,7 +282,7 @@ def classify(
         first_limb=LIMBS[first_limb] if first_limb >= 0 else None,
         generalized_date=generalized_date,
         visceral_date=visceral_date,
-        last_date=history.last_date,
+        last_date=last_date,
         events=tuple(events),
     )
 
