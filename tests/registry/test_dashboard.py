@@ -61,7 +61,11 @@ def test_onset_filter_and_live_update() -> None:
 def test_made_up_data_is_labelled() -> None:
     import_histories([sample_history("R1")], provenance="model")
     html, _ = dashboard_report(_filters())
-    assert "model output (virtual patient)" in html and "no real patient" in html
-    import_histories([sample_history("R2")], site="Real")
+    assert "virtual clinic - model output" in html  # provenance from the registry's rows
+    import_histories([sample_history("V2")], site="Real")  # a real patient whose code starts with V
     html, _ = dashboard_report(_filters("Real"))
-    assert "no real patient" not in html
+    assert "model output" not in html and "synthetic" not in html.lower()
+    import_histories([sample_history("R3")], site="Mixed", provenance="synthetic")
+    import_histories([sample_history("R4")], site="Mixed")
+    html, _ = dashboard_report(_filters("Mixed"))
+    assert "1 of 2 patients (50%) are clinic data" in html

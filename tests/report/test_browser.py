@@ -59,7 +59,7 @@ def test_report_opens_without_errors(tmp_path: Path) -> None:
     assert info["errors"] == []
     assert info["external"] == []
     assert info["maps"] == 2 and info["segments"] == 148
-    assert "In this cohort" in str(info["headline"])
+    assert "In this synthetic cohort" in str(info["headline"])
     assert int(str(info["width"])) <= 1100  # nothing overflows sideways
     assert (tmp_path / "shot.png").stat().st_size > 10_000
 
@@ -71,11 +71,56 @@ def test_empty_report_opens(tmp_path: Path) -> None:
     assert info["errors"] == [] and "no patients" in str(info["headline"])
 
 
+def test_phone_width_tables_scroll_inside_the_page(tmp_path: Path) -> None:
+    """At 390 px the page itself never scrolls sideways; wide tables and plots scroll in their boxes."""
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "report.html"
+    write_report(random_histories(200, seed=3), out)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+            page.goto(out.resolve().as_uri(), wait_until="load")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            boxes = page.evaluate(
+                "[...document.querySelectorAll('div.scroll')].map(d => ({"
+                "wide: d.scrollWidth > d.clientWidth + 1, overflow: getComputedStyle(d).overflowX,"
+                "right: d.getBoundingClientRect().right}))"
+            )
+            numbers = page.evaluate(
+                "[...document.querySelectorAll('td.n')].map(td => getComputedStyle(td).textAlign)"
+            )
+            page.emulate_media(media="print")
+            printed = page.evaluate(
+                "({body: getComputedStyle(document.body).backgroundColor,"
+                " note: getComputedStyle(document.querySelector('.note')).backgroundColor,"
+                " table: getComputedStyle(document.querySelector('table')).breakInside})"
+            )
+        finally:
+            browser.close()
+    assert errors == []
+    assert int(width) <= 390
+    assert boxes and all(b["overflow"] == "auto" and b["right"] <= 391 for b in boxes)
+    assert any(b["wide"] for b in boxes)  # the literature table is wider than a phone: it scrolls
+    assert numbers and set(numbers) == {"right"}
+    assert printed["body"] in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
+    assert printed["note"] == "rgba(0, 0, 0, 0)" and printed["table"] == "avoid"
+
+
 @pytest.mark.skipif(not os.environ.get("CRPSMAP_UPDATE_SCREENSHOT"), reason="set CRPSMAP_UPDATE_SCREENSHOT=1")
 def test_update_docs_screenshot(tmp_path: Path) -> None:
     from crpsmap.data import example_cohort_path
+    from crpsmap.history import Provenance
+    from crpsmap.io import read_csv
 
+    # the bundled example cohort is synthetic; say so even where its file does not carry a provenance column
+    histories = [
+        h.model_copy(update={"provenance": Provenance.synthetic}) for h in read_csv(example_cohort_path())
+    ]
     out = tmp_path / "example.html"
-    write_report(example_cohort_path(), out)
+    write_report(histories, out, source=example_cohort_path().name)
     info = _open(out, ROOT / "docs" / "report-screenshot.png")
     assert info["errors"] == []

@@ -34,11 +34,11 @@ def _report(tmp_path: Path, histories: list[PatientHistory]) -> tuple[str, dict]
 
 def test_full_report(tmp_path: Path) -> None:
     html, data = _report(tmp_path, random_histories(250, seed=5))
-    assert "In this cohort," in html and "95% CI" in html
+    assert "In this synthetic cohort (made-up data)," in html and "95% CI" in html
     assert html.count('data-region="hand_palm_right"') == 2  # onset and last follow-up maps
     for section in ("Where:", "How fast:", "How:", "Compared with published cohorts", "Cox model", "Methods"):
         assert section in html
-    assert "Synthetic or simulated data" in html
+    assert "Synthetic data: all 250 patients are made up; no real patient" in html  # from provenance
     assert "van Rijn" in html and "Maleki" in html and "Scherrer" in html and "lifelines" in html
     assert data["n_patients"] == 250 and data["cox"]
 
@@ -59,9 +59,7 @@ def test_no_spread(tmp_path: Path) -> None:
     assert "not fitted" in html
 
 
-def test_data_note_only_for_synthetic_ids(tmp_path: Path) -> None:
-    html, _ = _report(tmp_path, random_histories(20, seed=1, prefix="P"))
-    assert "Synthetic or simulated" not in html
+def test_data_note_is_added_to_the_report(tmp_path: Path) -> None:
     out = tmp_path / "n.html"
     write_report(random_histories(20, seed=1, prefix="P"), out, data_note="Test data")
     assert "Test data" in out.read_text()
@@ -73,7 +71,7 @@ def test_cli_report(tmp_path: Path) -> None:
     out, js = tmp_path / "c.html", tmp_path / "c.json"
     res = CliRunner().invoke(app, ["report", str(csv), "-o", str(out), "--json", str(js)])
     assert res.exit_code == 0, res.output
-    assert "In this cohort" in res.output and out.exists()
+    assert "showed spread beyond the onset area" in res.output and out.exists()
     assert json.loads(js.read_text())["n_patients"] == 60
 
 
@@ -107,9 +105,17 @@ def test_mechanism_section_shows_the_favoured_explanation(tmp_path: Path) -> Non
     cmp = compare_mechanisms(
         van_rijn_2011(), base=Sim(years=1, seed=2), candidates=cands, n_patients=40, n_trials=1
     )
+    csv = tmp_path / "clinic.csv"
+    write_csv(random_histories(30, seed=3, validate=True), csv)
     out = tmp_path / "r.html"
-    write_report(random_histories(30, seed=3), out, mechanisms=cmp.to_dict(), mechanisms_label="test data")
+    write_report(csv, out, mechanisms=cmp.to_dict())
     html = out.read_text()
-    assert "Why does it spread?" in html and "Model output." in html and "test data" in html
+    assert "Why does it spread?" in html and "Model output." in html
+    # the first sentence of the section names the data of the fit, from the comparison's own metadata
+    section = html[html.index('id="why"') :]
+    first = re.search(r'<p class="fitted">([^<]*)</p>', section)
+    assert first is not None and section.index("<p") == section.index('<p class="fitted">')
+    assert first.group(1).startswith("This comparison was fitted to van Rijn et al. 2011 (185 patients)")
+    assert "clinic.csv" not in first.group(1)  # never attributed to the file being reported
     assert cmp.favoured.candidate.label in html
     assert f"{100 * cmp.favoured.weight:.0f}%" in html

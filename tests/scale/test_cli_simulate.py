@@ -44,7 +44,7 @@ def test_simulate_is_reproducible_across_chunks_and_workers_and_readable(tmp_pat
     assert len(cls.stdout.splitlines()) == meta["patients"]
     rep = run("report", str(a), "-o", str(tmp_path / "r.html"))
     assert rep.returncode == 0, rep.stderr
-    assert "Synthetic or simulated data" in (tmp_path / "r.html").read_text()
+    assert "virtual clinic - model output" in (tmp_path / "r.html").read_text()
 
 
 def test_simulate_refuses_bad_settings(tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ WSGI_APPLICATION = "crpsmap.registry.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates"],
+        # the registry's templates, then crpsmap's shared layout (crpsmap/base.html, in report/templates)
+        "DIRS": [BASE_DIR / "templates", BASE_DIR.parent / "report" / "templates"],
         "APP_DIRS": False,
         "OPTIONS": {"environment": "crpsmap.registry.jinja.environment", "autoescape": True},
     }

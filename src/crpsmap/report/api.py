@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from crpsmap.history import PatientHistory
-from crpsmap.report.html import data_note_for, render_html
+from crpsmap.outputs import atomic_write_text
+from crpsmap.report.html import render_html
 from crpsmap.report.mechanisms import bundled_comparison
+from crpsmap.report.provenance import provenance_summary
 from crpsmap.stats.summary import CohortStatistics, cohort_statistics
 
 
@@ -23,15 +26,17 @@ def write_report(
     title: str | None = None,
     source: str | None = None,
     mechanisms: Mapping[str, Any] | None = None,
-    mechanisms_label: str | None = None,
+    show_bundled_mechanisms: bool = False,
 ) -> CohortStatistics:
     """Compute the cohort statistics and write the self-contained HTML report (and the JSON, if asked).
 
-    A path is read with `crpsmap.io.read_csv` (which raises HistoryImportError on bad input). `data_note`
-    defaults to a synthetic-data warning when every patient id starts with SYN or V; `source` names the
-    data in the report's header. `mechanisms` is a mechanism comparison (`crpsmap calibrate
-    --compare-mechanisms`); without one, the bundled comparison for van Rijn 2011 is shown, if present.
-    Returns the statistics.
+    A path is read with `crpsmap.io.read_csv` (which raises HistoryImportError on bad input). Where the
+    data come from (clinic, synthetic, model output) is read from the histories' provenance and said in
+    the title, headline and a note; `data_note` adds a note of the caller's; `source` names the data in the
+    header (default: the file name). `mechanisms` is a mechanism comparison (`crpsmap calibrate
+    --compare-mechanisms`) to show; `show_bundled_mechanisms=True` shows the bundled comparison fitted to
+    van Rijn 2011 when none is given. By default no model comparison is shown. Both files are written
+    atomically (whole or not at all). Returns the statistics.
     """
     src = source or ""
     if isinstance(histories_or_path, str | os.PathLike):
@@ -47,11 +52,11 @@ def write_report(
         source=src,
         data_note=data_note,
         mechanisms=mechanisms,
-        mechanisms_label=mechanisms_label,
+        show_bundled_mechanisms=show_bundled_mechanisms,
     )
-    Path(out_path).write_text(html, encoding="utf-8")
+    atomic_write_text(out_path, html)
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(stats.to_dict(), indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(json_path, json.dumps(stats.to_dict(), indent=1) + "\n")
     return stats
 
 
@@ -62,24 +67,33 @@ def report_html(
     source: str = "",
     data_note: str | None = None,
     mechanisms: Mapping[str, Any] | None = None,
-    mechanisms_label: str | None = None,
-    bundled_mechanisms: bool = True,
+    show_bundled_mechanisms: bool = False,
+    bundled_mechanisms: bool | None = None,
 ) -> tuple[str, CohortStatistics]:
     """The report's HTML and statistics for histories: the one path used by the CLI report and the
-    registry's dashboard, so both show the same numbers. `bundled_mechanisms=False` leaves the bundled
-    model comparison out when no comparison is given."""
+    registry's dashboard, so both show the same numbers.
+
+    The model's mechanism comparison is shown only when asked for: `mechanisms` (a comparison) or
+    `show_bundled_mechanisms=True` (the bundled fit to van Rijn 2011). `bundled_mechanisms` is the old
+    name of `show_bundled_mechanisms` (deprecated; it now defaults to False as well)."""
+    if bundled_mechanisms is not None:
+        warnings.warn(
+            "report_html(bundled_mechanisms=...) is deprecated; use show_bundled_mechanisms",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        show_bundled_mechanisms = bundled_mechanisms
     stats = cohort_statistics(histories)
-    note = data_note if data_note is not None else data_note_for([h.patient_id for h in histories])
-    label = mechanisms_label or "this cohort"
-    if mechanisms is None and bundled_mechanisms:
+    bundled = mechanisms is None and show_bundled_mechanisms
+    if bundled:
         mechanisms = bundled_comparison()
-        label = "van Rijn et al. 2011 (185 patients; bundled fit, not this cohort)"
     html = render_html(
         stats,
-        title=title or "Does CRPS spread? Cohort report",
+        title=title,
         source=source,
-        data_note=note,
+        data_note=data_note,
         mechanisms=mechanisms,
-        mechanisms_label=label,
+        provenance=provenance_summary(histories),
+        mechanisms_bundled=bundled,
     )
     return html, stats

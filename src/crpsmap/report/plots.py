@@ -5,6 +5,7 @@ Each function returns an <svg> string sized by its viewBox, so the HTML stays on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -12,6 +13,9 @@ from crpsmap.stats.proportions import Proportion
 from crpsmap.stats.survival import KMCurve
 
 PALETTE = {"all": "#1f2937", "upper": "#2563eb", "lower": "#d97706"}
+#: the report's one time unit is the year: days / DAYS_PER_YEAR, in the plot, its ticks, the cards and tables
+DAYS_PER_YEAR = 365.25
+_YEAR_STEPS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 BAR = "#3b82f6"
 _ORANGES = ["#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"]
 
@@ -36,6 +40,18 @@ def fmt_p(v: float | None) -> str:
 
 def pct(v: float | None, digits: int = 0) -> str:
     return "–" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def years(days: float) -> str:
+    """Days as years with one decimal ('1.4'): the report's one time unit."""
+    return f"{days / DAYS_PER_YEAR:.1f}"
+
+
+def year_ticks(max_years: float) -> tuple[float, float]:
+    """(step, axis end) in years: at most about 8 ticks, whole steps of 0.25, 0.5, 1, 2, 5 or 10 years."""
+    span = max(max_years, 0.25)
+    step = next((s for s in _YEAR_STEPS if span / s <= 8), _YEAR_STEPS[-1])
+    return step, step * math.ceil(span / step + 1e-9)
 
 
 def legend_svg(vmax: float, gradient_id: str) -> str:
@@ -65,12 +81,10 @@ def km_svg(curves: Sequence[KMCurve], width: int = 780, height: int = 320) -> st
     ml, mr, mt, mb = 52, 200, 14, 42
     pw, ph = width - ml - mr, height - mt - mb
     tmax = max((c.times[-1] for c in curves if c.times), default=1.0) or 1.0
-    years = tmax / 365.25
-    step = 1 if years <= 8 else 2
-    xmax_years = max(step, (int(years / step) + 1) * step) if years > 0 else 1
+    step, xmax_years = year_ticks(tmax / DAYS_PER_YEAR)
 
     def X(days: float) -> float:
-        return ml + pw * (days / 365.25) / xmax_years
+        return ml + pw * (days / DAYS_PER_YEAR) / xmax_years
 
     def Y(share: float) -> float:
         return mt + ph * (1 - share)
@@ -83,10 +97,11 @@ def km_svg(curves: Sequence[KMCurve], width: int = 780, height: int = 320) -> st
         y = Y(i / 4)
         out.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         out.append(f'<text x="{ml - 6}" y="{y + 4:.1f}" text-anchor="end">{25 * i}%</text>')
-    for yr in range(0, int(xmax_years) + 1, step):
-        x = X(yr * 365.25)
+    for i in range(round(xmax_years / step) + 1):
+        yr = i * step
+        x = X(yr * DAYS_PER_YEAR)
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" class="axis"/>')
-        out.append(f'<text x="{x:.1f}" y="{mt + ph + 16}" text-anchor="middle">{yr}</text>')
+        out.append(f'<text x="{x:.1f}" y="{mt + ph + 16}" text-anchor="middle">{yr:g}</text>')
     out.append(
         f'<text x="{ml + pw / 2:.0f}" y="{height - 6}" text-anchor="middle">years since onset</text>'
         f'<line x1="{ml}" x2="{ml + pw}" y1="{mt + ph}" y2="{mt + ph}" class="axis"/>'
@@ -122,7 +137,7 @@ def km_svg(curves: Sequence[KMCurve], width: int = 780, height: int = 320) -> st
                 'stroke-dasharray="3 3"/>'
             )
         label = {"all": "all patients", "upper": "onset in an arm", "lower": "onset in a leg"}[key]
-        med = "not reached" if c.median_days is None else f"{c.median_days / 365.25:.1f} y"
+        med = "not reached" if c.median_days is None else f"{years(c.median_days)} years"
         out.append(
             f'<line x1="{ml + pw + 12}" x2="{ml + pw + 30}" y1="{ly}" y2="{ly}" stroke="{col}" '
             f'stroke-width="{w}"/>'

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from crpsmap.history import PatientHistory
 from crpsmap.registry import clinic
 from crpsmap.registry.audit import record
-from crpsmap.registry.models import PROVENANCE_LABELS, Patient, Provenance
+from crpsmap.registry.models import Patient
 from crpsmap.registry.roles import Action, require
 from crpsmap.registry.views.common import parse_date, site_names
 from crpsmap.report.api import report_html
@@ -51,16 +51,6 @@ def selected_histories(
     return out, provenances
 
 
-def data_note(provenances: set[str]) -> str | None:
-    """Say so when any patient in the selection is not real clinic data."""
-    made_up = provenances - {Provenance.clinic.value}
-    if not made_up:
-        return None
-    kinds = " and ".join(PROVENANCE_LABELS[Provenance(p)] for p in sorted(made_up))
-    all_made_up = not (provenances & {Provenance.clinic.value})
-    return ("All" if all_made_up else "Some") + f" patients in this selection are {kinds}: no real patient."
-
-
 _cache_lock = threading.Lock()
 _compute_lock = threading.Lock()
 _cache: dict[tuple[Any, ...], tuple[str, CohortStatistics]] = {}
@@ -80,7 +70,7 @@ def dashboard_report(filters: dict[str, Any]) -> tuple[str, CohortStatistics]:
             hit = _cache.get(key)
         if hit is not None:
             return hit
-        histories, provenances = selected_histories(filters, snap)
+        histories, _ = selected_histories(filters, snap)
         parts = [f"site {filters['site']}" if filters["site"] else "all sites"]
         if filters["onset_from"] or filters["onset_to"]:
             parts.append(f"onset {filters['onset_from'] or '…'} to {filters['onset_to'] or '…'}")
@@ -88,8 +78,6 @@ def dashboard_report(filters: dict[str, Any]) -> tuple[str, CohortStatistics]:
             histories,
             title="Does CRPS spread? Registry dashboard",
             source="registry, " + ", ".join(parts),
-            data_note=data_note(provenances),
-            bundled_mechanisms=False,
         )
         with _cache_lock:
             if len(_cache) > 32:
