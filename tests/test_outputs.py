@@ -62,3 +62,18 @@ def test_check_outputs_refuses_bad_paths_before_any_work(tmp_path: Path) -> None
     os.mkfifo(fifo)
     with pytest.raises(OutputPathError, match="regular"):
         check_outputs([fifo])
+
+
+def test_atomic_path_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_path: Path) -> None:
+    from crpsmap.outputs import atomic_path
+
+    out = tmp_path / "clinic.csv"
+    out.write_text("old", encoding="utf-8")
+    with pytest.raises(OSError), atomic_path(out) as tmp:
+        tmp.write_text("partial", encoding="utf-8")
+        raise OSError("disk full")
+    assert out.read_text(encoding="utf-8") == "old"
+    with atomic_path(out) as tmp:
+        tmp.write_text("new", encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["clinic.csv"]

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -36,7 +35,7 @@ from typer.exceptions import Abort, TyperException
 
 from crpsmap.history import PatientHistory
 from crpsmap.io import HistoryImportError, ImportProblem, read_csv_result
-from crpsmap.outputs import OutputPathError, atomic_write_text, check_outputs
+from crpsmap.outputs import OutputPathError, atomic_path, atomic_write_text, check_outputs
 from crpsmap.spread import DEFAULT_TRAUMA_WINDOW_DAYS, classify_all
 from crpsmap.summary import literal, printable
 
@@ -229,28 +228,6 @@ def check_output_paths(outputs: Sequence[Path | None], inputs: Sequence[Path | N
         fail(str(exc))
 
 
-@contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """A temporary path beside `dest` for a writer that wants a path; on success it replaces `dest`,
-    on any error (or Ctrl-C) it is removed and `dest` is left as it was."""
-    dest = dest.expanduser().resolve()
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
 def read_json(path: Path, what: str) -> Any:
     """A JSON file given by the user; stop with one line if it is missing, too big or not JSON."""
     check_input(path)
@@ -418,7 +395,9 @@ def check_dask_options(scheduler: str | None, workers: int | None) -> None:
 
 def no_cases(exc: RuntimeError) -> None:
     """The simulator gives up when (almost) no injury becomes CRPS: the settings' fault, not a bug."""
-    if "become CRPS" in str(exc):
+    from crpsmap.model.sim import NoCasesError
+
+    if isinstance(exc, NoCasesError):
         fail(f"these model settings make (almost) no CRPS: {exc}")
 
 

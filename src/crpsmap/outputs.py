@@ -77,6 +77,27 @@ def atomic_open(
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside `path`, for a writer that wants a path rather than a file object; on
+    success the temporary file replaces `path`, on any error (or Ctrl-C) it is removed and `path` is
+    left as it was."""
+    dest = Path(path).expanduser().resolve()
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

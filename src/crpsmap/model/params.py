@@ -27,16 +27,38 @@ MECH = "mechanism.md"
 class Mechanisms:
     """On/off switches, so spinal, supraspinal and systemic explanations can be compared."""
 
-    rostrocaudal: bool = True  # same-side coupling between neighbouring spinal segments
-    commissural: bool = True  # left-right coupling of homologous segments (cytokine + gap junction)
-    csf: bool = True  # weak global coupling of all spinal nodes through CSF
-    supraspinal: bool = True  # hemisphere nodes: ascending input, lateralised descending facilitation
-    systemic: bool = True  # blood cytokine pool crossing the blood-brain barrier
-    infection: bool = True  # chronic and acute infection drive into blood
-    vagal: bool = True  # inflammatory reflex and central vagal inhibition
-    priming: bool = True  # slow priming memory lowering the glial threshold
-    organs: bool = True  # visceral organ nodes and viscero-somatic convergence
-    noise: bool = True  # demographic noise of the microglial population
+    rostrocaudal: bool = dataclasses.field(
+        default=True, metadata={"help": "same-side coupling between neighbouring spinal segments"}
+    )
+    commissural: bool = dataclasses.field(
+        default=True,
+        metadata={"help": "left-right coupling of homologous segments (cytokine + gap junction)"},
+    )
+    csf: bool = dataclasses.field(
+        default=True, metadata={"help": "weak global coupling of all spinal nodes through CSF"}
+    )
+    supraspinal: bool = dataclasses.field(
+        default=True,
+        metadata={"help": "hemisphere nodes: ascending input, lateralised descending facilitation"},
+    )
+    systemic: bool = dataclasses.field(
+        default=True, metadata={"help": "blood cytokine pool crossing the blood-brain barrier"}
+    )
+    infection: bool = dataclasses.field(
+        default=True, metadata={"help": "chronic and acute infection drive into blood"}
+    )
+    vagal: bool = dataclasses.field(
+        default=True, metadata={"help": "inflammatory reflex and central vagal inhibition"}
+    )
+    priming: bool = dataclasses.field(
+        default=True, metadata={"help": "slow priming memory lowering the glial threshold"}
+    )
+    organs: bool = dataclasses.field(
+        default=True, metadata={"help": "visceral organ nodes and viscero-somatic convergence"}
+    )
+    noise: bool = dataclasses.field(
+        default=True, metadata={"help": "demographic noise of the microglial population"}
+    )
 
     @classmethod
     def only(cls, *names: str) -> Mechanisms:

@@ -25,6 +25,10 @@ Backend = Callable[..., RunOutput]
 MAX_INJURIES_PER_CASE = 10_000  # give up when conversion is below 1 in this many (mis-set parameters)
 
 
+class NoCasesError(RuntimeError):
+    """The settings make (almost) no injury become CRPS: a virtual clinic cannot be filled."""
+
+
 def _backend(name: str) -> Backend:
     if name == "kernel":
         from crpsmap.model.kernel import run_kernel
@@ -137,7 +141,7 @@ class Sim:
         screened = 0
         while count < n:
             if screened > MAX_INJURIES_PER_CASE * max(n, 1):
-                raise RuntimeError(
+                raise NoCasesError(
                     f"fewer than 1 in {MAX_INJURIES_PER_CASE} injuries become CRPS; check parameters"
                 )
             idx = np.arange(screened, screened + block, dtype=np.int64)

@@ -18,6 +18,7 @@ from distributed import Client, as_completed
 
 from crpsmap.io.csv_long import csv_columns, csv_header, history_rows
 from crpsmap.model import Sim
+from crpsmap.model.sim import NoCasesError
 
 #: the columns of a simulated cohort, fixed so that every chunk writes the same header
 SIM_VALUE_COLUMNS = ("hrv_rmssd", "treatment")
@@ -122,6 +123,6 @@ def simulate_clinic_csv(
                 client.cancel(list(queue.futures))
                 break
             if write_at > max_injuries:
-                raise RuntimeError("fewer than 1 in 10,000 injuries become CRPS; check the parameters")
+                raise NoCasesError("fewer than 1 in 10,000 injuries become CRPS; check the parameters")
             queue.add(submit())
     return ClinicRun(patients=patients, cases=cases, injuries=last_case + 1, chunks=chunks)
