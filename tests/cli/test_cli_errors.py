@@ -95,7 +95,7 @@ BATTERY: list[tuple[list[str], str]] = [
     ([*S, "--seed", "-5"], "--seed"),
     ([*S, "--intervention", "no_such_thing"], "unknown intervention"),
     ([*S, "--intervention", "vagal@5"], "unknown intervention 'vagal'"),
-    ([*S, "--intervention", "glial_inhibitor@-5"], "START must be 0 or later"),
+    ([*S, "--intervention", "glial_inhibitor@-5"], "start_day must be 0 or later"),
     ([*S, "--intervention", "glial_inhibitor@abc"], "cannot read intervention"),
     ([*S, "--intervention", "glial_inhibitor@10:5"], "stop_day must be after start_day"),
     ([*S, "--intervention", "glial_inhibitor@999999999999999999999"], "after the follow-up"),
@@ -217,7 +217,7 @@ def test_an_unexpected_failure_is_one_line_exit_1_or_a_traceback_when_debugging(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cli, "classify_all", broken)
+    monkeypatch.setattr("crpsmap.cli.cohort.classify_all", broken)
     monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
     assert cli.run(["classify", "keep.csv"]) == 1
     err = capsys.readouterr().err

@@ -30,7 +30,7 @@ def no_cluster(scheduler: object, workers: object, *, local_default: bool = True
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "dask", no_cluster)
+    monkeypatch.setattr("crpsmap.cli.cluster.dask", no_cluster)
     return tmp_path
 
 

@@ -157,7 +157,7 @@ def test_calibration_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_posterior_summary_is_weighted() -> None:
     _, post = _fit_and_posterior()
-    s = cli.posterior_summary(post)  # type: ignore[arg-type]
+    s = post.summary()  # type: ignore[attr-defined]
     assert (
         s["w_lr"]["median"] in (0.12, 0.15)
         and s["w_lr"]["ci90_low"] == 0.10
@@ -227,7 +227,7 @@ def test_reading_warnings_are_shown_at_most_ten_then_counted(
         warnings = [ImportProblem(p.name, i + 2, "regions", f"warning {i} \x1b[31m") for i in range(13)]
         return Read(list(read_csv(path)), warnings, "cp1252")
 
-    monkeypatch.setattr(cli, "read_csv_result", fake)
+    monkeypatch.setattr("crpsmap.cli.checks.read_csv_result", fake)
     status, out, err = run(["classify", str(p), "--json"], capsys)
     assert status == 0 and json.loads(out)["patient_id"] == "P1"
     lines = err.splitlines()

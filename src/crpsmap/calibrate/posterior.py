@@ -28,9 +28,19 @@ from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
 
 
+def weighted_quantile(values: Any, weights: Any, q: float) -> float:
+    """The `q` quantile of `values` weighted by `weights`: the first value whose cumulative share of the
+    weight reaches `q`."""
+    order = np.argsort(values)
+    cum = np.cumsum(np.asarray(weights)[order])
+    cum = cum / cum[-1]
+    return float(np.asarray(values)[order][min(int(np.searchsorted(cum, q)), len(cum) - 1)])
+
+
 @dataclass(frozen=True)
 class Posterior:
-    """Weighted ABC posterior sample; means and central 95% credible intervals per parameter."""
+    """Weighted ABC posterior sample; per parameter its mean and central 95% credible interval, and
+    (`summary`) its median and central 90% interval."""
 
     names: tuple[str, ...]
     samples: np.ndarray  # (n, k)
@@ -55,15 +65,29 @@ class Posterior:
             )
         return out
 
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per parameter: the weighted median and central 90% interval (5th and 95th centiles)."""
+        out = {}
+        for i, name in enumerate(self.names):
+            col = self.samples[:, i]
+            out[name] = {
+                "median": weighted_quantile(col, self.weights, 0.5),
+                "ci90_low": weighted_quantile(col, self.weights, 0.05),
+                "ci90_high": weighted_quantile(col, self.weights, 0.95),
+            }
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         ci = self.interval()
+        summary = self.summary()
         return {
             "method": "pyABC ABC-SMC, G-statistic distance",
             "epsilon": self.epsilon,
             "populations": self.populations,
             "simulations": self.simulations,
             "parameters": {
-                n: {"mean": m, "ci_low": ci[n][0], "ci_high": ci[n][1]} for n, m in self.mean().items()
+                n: {"mean": m, "ci_low": ci[n][0], "ci_high": ci[n][1], **summary[n]}
+                for n, m in self.mean().items()
             },
         }
 

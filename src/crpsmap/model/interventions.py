@@ -44,7 +44,7 @@ class Intervention:
         if self.name not in CATALOGUE:
             raise ValueError(f"unknown intervention {self.name!r}; known: {', '.join(CATALOGUE)}")
         if self.start_day < 0:
-            raise ValueError(f"intervention {self.name}: start_day must be 0 or later (days after the anchor)")
+            raise ValueError(f"intervention {self.name}: start_day must be 0 or later (days after anchor)")
         if self.stop_day is not None and self.stop_day <= self.start_day:
             raise ValueError(f"intervention {self.name}: stop_day must be after start_day")
 

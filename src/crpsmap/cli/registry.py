@@ -1,0 +1,190 @@
+"""`crpsmap serve` and the `crpsmap registry` commands (demo, import, export, createuser): the clinic
+registry (Django), started only by these commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crpsmap.cli.checks import check_input, check_output_paths
+from crpsmap.cli.console import err_console, error_line, fail, say
+from crpsmap.io import HistoryImportError
+from crpsmap.summary import literal
+
+registry_app = typer.Typer(
+    help="The clinic registry: import, export, users, demo clinic (SQLite by default; --database URL).",
+    no_args_is_help=True,
+)
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="sqlite:///PATH, a SQLite file path, or postgresql://USER:PASS@HOST/NAME "
+        "(default: $CRPSMAP_DATABASE, else registry.sqlite3 in the user data folder)",
+    ),
+]
+
+
+def _registry(database: str | None, *, migrate: bool = True) -> str:
+    """Start Django on the database; a bad URL or an unreachable database is an error (exit 2)."""
+    from crpsmap.registry.runtime import setup
+
+    try:
+        return setup(database, migrate=migrate)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a wrong URL, a refused connection, an unreadable file
+        where = _safe(database) if database else "(default)"
+        fail(f"database {where}: {exc}")
+
+
+def _sqlite_files(database: str | None) -> list[Path]:
+    """The files of the registry's SQLite database (none for PostgreSQL): an export must not overwrite
+    them."""
+    from crpsmap.registry.config import DATABASE_ENV, normalise_database
+
+    url = normalise_database(database or os.environ.get(DATABASE_ENV))
+    if not url.startswith("sqlite:///"):
+        return []
+    db = Path(url.removeprefix("sqlite:///"))
+    return [db, *(db.with_name(db.name + x) for x in ("-wal", "-shm", "-journal"))]
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password, for printing."""
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="threads per worker process")] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="processes (default: $CRPSMAP_WORKERS, else 1 per core, max 4)"),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="load the synthetic demo clinic and print one fresh login per role")
+    ] = False,
+) -> None:
+    """Run the registry: apply migrations, then serve it with gunicorn (a production server)."""
+    if not host or not host.isprintable() or any(c.isspace() for c in host):
+        fail(f"--host {host!r}: not an address")
+    url = _registry(database)
+    if demo:
+        _load_demo(virtual_patients=300)
+    from crpsmap.registry.server import serve as run_server
+
+    say(f"crpsmap registry on http://{host}:{port}/ (database {_safe(url)}); Ctrl-C stops it")
+    run_server(host, port, workers=workers, threads=threads)
+
+
+def _load_demo(virtual_patients: int) -> None:
+    from crpsmap.registry.demo import load_demo, reset_demo_users
+
+    loaded = load_demo(virtual_patients, progress=lambda m: say(m))
+    what = "already loaded" if loaded.already_loaded else "loaded"
+    say(
+        f"demo clinic {what}: {loaded.example_patients} SYNTHETIC example patients and "
+        f"{loaded.virtual_patients} virtual patients (MODEL OUTPUT); no real patient"
+    )
+    say("demo logins (fresh passwords, valid until the next demo start):")
+    for role, (name, password) in reset_demo_users().items():
+        say(f"  {role.value:<11} {name:<16} {password}")
+
+
+@registry_app.command("demo")
+def registry_demo(
+    database: DatabaseOption = None,
+    virtual_patients: Annotated[
+        int, typer.Option(min=0, max=10_000, help="simulated patients to add (model output; 0-10000)")
+    ] = 300,
+) -> None:
+    """Load the synthetic demo clinic (once) and print one demo login per role with a fresh password."""
+    _registry(database)
+    _load_demo(virtual_patients)
+
+
+@registry_app.command("import")
+def registry_import(
+    file: Annotated[Path, typer.Argument(help="CSV long-format file")],
+    database: DatabaseOption = None,
+    site: Annotated[str, typer.Option(help="site of the imported patients")] = "",
+) -> None:
+    """Import a CSV file into the registry, whole or not at all (same checks and errors as the CLI)."""
+    if len(site) > 200 or not site.isprintable():
+        fail("--site: at most 200 characters, no control characters")
+    check_input(file)
+    _registry(database)
+    from django.db import DatabaseError
+
+    from crpsmap.registry.transfer import import_file
+
+    try:
+        result = import_file(file, site=site)
+    except HistoryImportError as exc:  # file contents are data: printed literally
+        first, *rest = str(exc).splitlines() or ["problems in input"]
+        error_line(first)
+        for line in rest:
+            err_console.print(literal(line), soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (DatabaseError, OSError) as exc:
+        fail(f"{file}: nothing imported: {str(exc).strip()}")
+    say(
+        f"imported {result.patients} patients ({result.visits} visits, {result.events} events, "
+        f"{result.treatments} treatments) from {file.name}"
+    )
+
+
+@registry_app.command("export")
+def registry_export(
+    file: Annotated[Path, typer.Argument(help="CSV long-format file to write")],
+    database: DatabaseOption = None,
+) -> None:
+    """Export the registry as a CSV long-format file (pseudonymous: no identity, no notes)."""
+    check_output_paths([file], _sqlite_files(database))
+    _registry(database)
+    from crpsmap.registry.transfer import export_file
+
+    try:
+        n = export_file(file)
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    say(f"exported {n} patients to {file}")
+
+
+@registry_app.command("createuser")
+def registry_createuser(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str, typer.Option(help="admin, clinician, researcher or auditor")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Create a registry user with one role (password from stdin, or a generated one printed once)."""
+    from crpsmap.registry.roles import Role  # importable before Django starts
+
+    try:
+        the_role = Role(role)
+    except ValueError:
+        fail(f"--role {role!r}: choose one of {', '.join(r.value for r in Role)}")
+    _registry(database)
+    from crpsmap.registry.accounts import create_user, generate_password
+
+    generated = not password_stdin
+    password = generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
+    try:
+        create_user(name, the_role, password)
+    except ValueError as exc:
+        fail(f"user {name!r}: {exc}")
+    say(f"created user {name!r} with role {the_role.value}")
+    if generated:
+        say(f"password (shown once): {password}")
