@@ -58,3 +58,36 @@ def test_km_empty() -> None:
     km = second_limb_km([])
     assert km.overall is None
     assert km.to_dict()["median_days"] is None
+
+
+def _lifelines_curve(durations: np.ndarray, observed: np.ndarray):  # type: ignore[no-untyped-def]
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    kmf = KaplanMeierFitter(alpha=0.05).fit(durations, observed)
+    return kmf, median_survival_times(kmf.confidence_interval_)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_km_by_hand_is_lifelines_exactly(seed: int) -> None:
+    from crpsmap.stats.survival import fit_km, km_estimate
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    # coarse times (many ties), zeros, all-events and all-censored samples
+    durations = (rng.integers(0, 40, n) * rng.choice([1, 30])).astype(float)
+    observed = (rng.random(n) < [0.0, 1.0, 0.3, 0.7][seed % 4]).astype(int)
+    times, surv, lo, hi = km_estimate(durations, observed)
+    kmf, mci = _lifelines_curve(durations, observed)
+    assert np.array_equal(times, kmf.survival_function_.index.to_numpy())
+    assert np.array_equal(surv, kmf.survival_function_.iloc[:, 0].to_numpy())
+    assert np.array_equal(lo, kmf.confidence_interval_.iloc[:, 0].to_numpy())
+    assert np.array_equal(hi, kmf.confidence_interval_.iloc[:, 1].to_numpy())
+    curve = fit_km(durations, observed, "x")
+    assert curve is not None
+
+    def finite(x: float) -> float | None:
+        return float(x) if np.isfinite(x) else None
+
+    assert curve.median_days == finite(kmf.median_survival_time_)
+    assert (curve.median_ci_low, curve.median_ci_high) == (finite(mci.iloc[0, 0]), finite(mci.iloc[0, 1]))

@@ -1,10 +1,19 @@
 """Cohort statistics: proportions with Wilson intervals, Kaplan-Meier, Cox, literature comparison.
 
 Entry point: `cohort_statistics(histories)` -> `CohortStatistics`; `.to_dict()` is the JSON of
-`crpsmap report --json`.
+`crpsmap report --json`. For big cohorts the statistics read columnar tables (`PatientTable`,
+`ClassificationTable`; see stats/table.py) that a reader can fill without a Python object per patient.
 """
 
 from crpsmap.stats.proportions import Proportion, wilson_interval
 from crpsmap.stats.summary import CohortStatistics, cohort_statistics
+from crpsmap.stats.table import ClassificationTable, PatientTable
 
-__all__ = ["CohortStatistics", "Proportion", "cohort_statistics", "wilson_interval"]
+__all__ = [
+    "ClassificationTable",
+    "CohortStatistics",
+    "PatientTable",
+    "Proportion",
+    "cohort_statistics",
+    "wilson_interval",
+]

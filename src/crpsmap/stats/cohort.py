@@ -6,14 +6,27 @@ reader can see who was counted: the definitions below are those of docs/report.m
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from crpsmap.atlas import LIMBS, load_atlas
 from crpsmap.spread import Classification, SpreadEvent
 from crpsmap.stats.proportions import Proportion
+from crpsmap.stats.table import (
+    DIRECTION_CODES,
+    LIMB_PATTERN_CODES,
+    NOT_APPLICABLE,
+    PATTERN_BITS,
+    TRIGGER_CODES,
+    UNIDENTIFIABLE,
+    ClassificationTable,
+    as_table,
+    unit_counts,
+    unit_slugs,
+)
 
 MALEKI_PATTERNS = ("contiguous", "independent", "mirror")
 LIMB_PATTERNS = ("contralateral", "ipsilateral", "diagonal")
@@ -105,76 +118,104 @@ def second_limb_event(c: Classification) -> SpreadEvent | None:
 
 
 def cohort_figures(
-    results: Sequence[Classification], involvement_records: dict[str, int] | None = None
+    results: Iterable[Classification] | ClassificationTable, involvement_records: dict[str, int] | None = None
 ) -> CohortFigures:
     """Count the cohort. `involvement_records` (patient id -> number of onset/assessment records) lets
     the report say how many patients had a single record; without it that count is 0."""
-    atlas = load_atlas()
-    unit_slugs = atlas.unit_slugs
-    with_onset = [c for c in results if c.onset_date is not None]
-    n = len(with_onset)
-    spreaders = [c for c in with_onset if c.spread]
+    table = as_table(results)
+    involvement = None
+    if involvement_records is not None:
+        involvement = np.fromiter(
+            (involvement_records.get(p, 0) for p in table.patient_id), dtype=np.int64, count=len(table)
+        )
+    return figures_from_table(table, involvement)
 
-    maleki_counts = Counter[str]()
-    for c in spreaders:
-        for p in {e.pattern for e in c.events}:
-            maleki_counts[p] += 1
 
-    overall = Counter[str]()
-    by_trig: dict[str, Counter[str]] = {t: Counter() for t in TRIGGERS}
-    flows = Counter[tuple[str, str]]()
-    tied = 0
-    for c in with_onset:
-        if c.first_limb is None or len(c.limbs) < 2:
-            continue
-        e = second_limb_event(c)
-        if e is None or e.limb_pattern is None:
-            tied += 1
-            continue
-        overall[e.limb_pattern] += 1
-        by_trig[e.trigger][e.limb_pattern] += 1
-        flows[(c.limbs[0], c.limbs[1])] += 1
-    n_pat = sum(overall.values())
+def _first_seen_counts(keys: np.ndarray) -> list[tuple[int, int]]:
+    """(key, count) pairs in order of each key's first occurrence (as a Counter fills them)."""
+    if len(keys) == 0:
+        return []
+    uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    return [(int(uniq[i]), int(counts[i])) for i in order]
+
+
+def figures_from_table(t: ClassificationTable, involvement: np.ndarray | None = None) -> CohortFigures:
+    """`cohort_figures` on a `ClassificationTable`; `involvement` is the number of onset/assessment
+    records of each patient in table order (None: not known, `n_single_record` is 0)."""
+    slugs = unit_slugs()
+    with_onset = t.has_onset
+    n = int(with_onset.sum())
+    spreaders = with_onset & t.spread
+    n_spread = int(spreaders.sum())
+    maleki = {
+        k: Proportion.of(int((spreaders & ((t.patterns & PATTERN_BITS[k]) != 0)).sum()), n_spread)
+        for k in MALEKI_PATTERNS
+    }
+
+    candidates = with_onset & (t.second_pattern != NOT_APPLICABLE)
+    tied = int((candidates & (t.second_pattern == UNIDENTIFIABLE)).sum())
+    valid = candidates & (t.second_pattern >= 0)
+    pattern = t.second_pattern[valid].astype(np.int64)
+    trigger = t.second_trigger[valid].astype(np.int64)
+    n_lp = len(LIMB_PATTERN_CODES)
+    overall = np.bincount(pattern, minlength=n_lp)
+    by_trig = np.bincount(trigger * n_lp + pattern, minlength=len(TRIGGER_CODES) * n_lp).reshape(-1, n_lp)
+    n_pat = int(overall.sum())
     limb_patterns = LimbPatterns(
-        overall={k: Proportion.of(overall[k], n_pat) for k in LIMB_PATTERNS},
+        overall={k: Proportion.of(int(overall[LIMB_PATTERN_CODES[k]]), n_pat) for k in LIMB_PATTERNS},
         by_trigger={
-            t: {k: Proportion.of(by_trig[t][k], sum(by_trig[t].values())) for k in LIMB_PATTERNS}
-            for t in TRIGGERS
+            tr: {
+                k: Proportion.of(
+                    int(by_trig[TRIGGER_CODES[tr], LIMB_PATTERN_CODES[k]]),
+                    int(by_trig[TRIGGER_CODES[tr]].sum()),
+                )
+                for k in LIMB_PATTERNS
+            }
+            for tr in TRIGGERS
         },
         excluded_tied_second=tied,
     )
+    n_limbs_codes = len(LIMBS)
+    flow_keys = t.limb[valid, 0].astype(np.int64) * n_limbs_codes + t.limb[valid, 1]
+    flows = {
+        (LIMBS[k // n_limbs_codes], LIMBS[k % n_limbs_codes]): c for k, c in _first_seen_counts(flow_keys)
+    }
 
-    directions = Counter[str](e.direction for c in with_onset for e in c.events if e.direction is not None)
-    n_dir = sum(directions.values())
-
-    onset_counts = Counter[str]()
-    last_counts = Counter[str]()
-    for c in with_onset:
-        onset = set(c.onset_areas)
-        onset_counts.update(onset)
-        last_counts.update(onset | {e.area for e in c.events})
+    dir_counts = t.directions[with_onset].sum(axis=0, dtype=np.int64)
+    n_dir = int(dir_counts.sum())
+    onset_counts = unit_counts(t.onset_mask[with_onset])
+    last_counts = unit_counts(t.last_mask[with_onset])
 
     single = 0
-    if involvement_records is not None:
-        single = sum(1 for c in with_onset if involvement_records.get(c.patient_id, 0) == 1)
+    if involvement is not None:
+        single = int(((involvement == 1) & with_onset).sum())
 
+    n_limbs = t.n_limbs[with_onset]
     return CohortFigures(
-        n_patients=len(results),
+        n_patients=len(t),
         n_with_onset=n,
-        n_without_involvement=len(results) - n,
+        n_without_involvement=len(t) - n,
         n_single_record=single,
-        any_spread=Proportion.of(len(spreaders), n),
-        multi_limb=Proportion.of(sum(len(c.limbs) >= 2 for c in with_onset), n),
-        generalized=Proportion.of(sum(c.generalized_date is not None for c in with_onset), n),
-        visceral=Proportion.of(sum(c.visceral_date is not None for c in with_onset), n),
-        maleki={k: Proportion.of(maleki_counts[k], len(spreaders)) for k in MALEKI_PATTERNS},
+        any_spread=Proportion.of(n_spread, n),
+        multi_limb=Proportion.of(int((n_limbs >= 2).sum()), n),
+        generalized=Proportion.of(int((t.generalized & with_onset).sum()), n),
+        visceral=Proportion.of(int((t.visceral & with_onset).sum()), n),
+        maleki=maleki,
         limb_patterns=limb_patterns,
-        direction={k: Proportion.of(directions[k], n_dir) for k in DIRECTIONS},
-        limb_count=dict(Counter(len(c.limbs) for c in with_onset)),
-        limb_flows=dict(flows),
-        onset_share={s: Proportion.of(onset_counts[s], n) for s in unit_slugs},
-        last_share={s: Proportion.of(last_counts[s], n) for s in unit_slugs},
+        direction={k: Proportion.of(int(dir_counts[DIRECTION_CODES[k]]), n_dir) for k in DIRECTIONS},
+        limb_count=dict(_first_seen_counts(n_limbs.astype(np.int64))),
+        limb_flows=flows,
+        onset_share={s: Proportion.of(int(onset_counts[i]), n) for i, s in enumerate(slugs)},
+        last_share={s: Proportion.of(int(last_counts[i]), n) for i, s in enumerate(slugs)},
     )
 
 
-__all__ = ["LIMBS", "CohortFigures", "LimbPatterns", "cohort_figures", "second_limb_event"]
+__all__ = [
+    "LIMBS",
+    "CohortFigures",
+    "LimbPatterns",
+    "cohort_figures",
+    "figures_from_table",
+    "second_limb_event",
+]

@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from crpsmap.history import PatientHistory, Sex
+import numpy as np
+
+from crpsmap.history import PatientHistory
 from crpsmap.spread import Classification
 from crpsmap.stats.cohort import CohortFigures
 from crpsmap.stats.proportions import Proportion, wilson_interval
+from crpsmap.stats.table import (
+    FEMALE,
+    LOWER_LIMB,
+    MALE,
+    PATTERN_BITS,
+    ClassificationTable,
+    PatientTable,
+    as_table,
+)
 
 REFERENCE_ENV = "CRPSMAP_REFERENCE"
 MALEKI_CAVEAT = "sample selected for spread: shown, not comparable as a rate"
@@ -111,39 +122,39 @@ def _test(
 
 
 def extra_figures(
-    results: Sequence[Classification], histories: Sequence[PatientHistory] | None
+    results: Iterable[Classification] | ClassificationTable,
+    histories: Sequence[PatientHistory] | PatientTable | None,
 ) -> dict[str, Proportion]:
     """Figures only the literature table needs (Maleki 'contiguous only', 'all three'; onset sites; sex)."""
-    with_onset = [c for c in results if c.onset_date is not None]
-    spreaders = [c for c in with_onset if c.spread]
-    kinds = [{e.pattern for e in c.events} - {"visceral"} for c in spreaders]
+    if histories is not None and not isinstance(histories, PatientTable):
+        histories = PatientTable.from_histories(histories)
+    return extra_from_tables(as_table(results), histories)
+
+
+def extra_from_tables(t: ClassificationTable, patients: PatientTable | None) -> dict[str, Proportion]:
+    """`extra_figures` on tables (`patients` in any order: only its sex column is read)."""
+    with_onset = t.has_onset
+    n = int(with_onset.sum())
+    spreaders = with_onset & t.spread
+    n_spread = int(spreaders.sum())
+    kinds = t.patterns & ~np.uint8(PATTERN_BITS["visceral"])
+    three = PATTERN_BITS["contiguous"] | PATTERN_BITS["independent"] | PATTERN_BITS["mirror"]
+    m = t.n_limbs.astype(np.int64)
+    at_onset = (np.arange(4) < m[:, None]) & (t.limb_date == t.onset[:, None])
+    lower = LOWER_LIMB[np.maximum(t.limb, 0)]
+    one_girdle = (at_onset & lower).any(axis=1) != (at_onset & ~lower).any(axis=1)
+    symmetric = with_onset & (at_onset.sum(axis=1) >= 2) & one_girdle
     out = {
-        "contiguous_only": Proportion.of(sum(k == {"contiguous"} for k in kinds), len(spreaders)),
-        "all_three": Proportion.of(
-            sum(k >= {"contiguous", "independent", "mirror"} for k in kinds), len(spreaders)
+        "contiguous_only": Proportion.of(
+            int((spreaders & (kinds == PATTERN_BITS["contiguous"])).sum()), n_spread
         ),
-        "hand_at_onset": Proportion.of(
-            sum(any(a.startswith("hand_") for a in c.onset_areas) for c in with_onset), len(with_onset)
-        ),
-        "symmetric_onset": Proportion.of(
-            sum(
-                sum(1 for d in c.limb_dates if d == c.onset_date) >= 2
-                and len(
-                    {
-                        lb.split("_")[0]
-                        for lb, d in zip(c.limbs, c.limb_dates, strict=True)
-                        if d == c.onset_date
-                    }
-                )
-                == 1
-                for c in with_onset
-            ),
-            len(with_onset),
-        ),
+        "all_three": Proportion.of(int((spreaders & ((kinds & three) == three)).sum()), n_spread),
+        "hand_at_onset": Proportion.of(int((with_onset & t.hand_at_onset).sum()), n),
+        "symmetric_onset": Proportion.of(int(symmetric.sum()), n),
     }
-    if histories is not None:
-        known = [h for h in histories if h.sex in (Sex.female, Sex.male)]
-        out["female"] = Proportion.of(sum(h.sex == Sex.female for h in known), len(known))
+    if patients is not None:
+        known = (patients.sex == FEMALE) | (patients.sex == MALE)
+        out["female"] = Proportion.of(int((patients.sex == FEMALE).sum()), int(known.sum()))
     return out
 
 
@@ -198,8 +209,8 @@ _MAP: tuple[tuple[str, str, str, bool, str], ...] = (
 
 def compare_literature(
     figures: CohortFigures,
-    results: Sequence[Classification],
-    histories: Sequence[PatientHistory] | None = None,
+    results: Iterable[Classification] | ClassificationTable,
+    histories: Sequence[PatientHistory] | PatientTable | None = None,
     targets: dict[str, dict[str, Any]] | None = None,
 ) -> list[Comparison]:
     """One Comparison per published figure with a counterpart in this cohort (missing targets skipped)."""

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crpsmap.history import INVOLVEMENT_KINDS, PatientHistory
+from crpsmap.history import PatientHistory
 from crpsmap.spread import Classification, classify_all
-from crpsmap.stats.cohort import CohortFigures, cohort_figures
+from crpsmap.stats.cohort import CohortFigures, figures_from_table
 from crpsmap.stats.cox import CoxResult, fit_cox
 from crpsmap.stats.literature import Comparison, compare_literature
 from crpsmap.stats.survival import SecondLimbKM, second_limb_km
+from crpsmap.stats.table import ClassificationTable, PatientTable, gc_paused
 
 
 @dataclass(frozen=True)
 class CohortStatistics:
-    """Figures, survival, Cox model and literature comparison of one cohort."""
+    """Figures, survival, Cox model and literature comparison of one cohort.
+
+    `results` are the classifications when they were given (or made) as a sequence; empty when they
+    were streamed or given as a `ClassificationTable`.
+    """
 
     figures: CohortFigures
     km: SecondLimbKM
@@ -35,20 +40,38 @@ class CohortStatistics:
 
 
 def cohort_statistics(
-    histories: Sequence[PatientHistory],
-    results: Sequence[Classification] | None = None,
+    histories: Sequence[PatientHistory] | PatientTable,
+    results: Iterable[Classification] | ClassificationTable | None = None,
     *,
     cox_fitter: str | None = None,
+    keep_cox_model: bool = False,
 ) -> CohortStatistics:
-    """Classify (unless `results` are given, in the order of `histories`) and compute every statistic."""
-    if results is None:
-        results = list(classify_all(histories))
-    records = {h.patient_id: sum(1 for r in h.records if r.kind in INVOLVEMENT_KINDS) for h in histories}
-    figures = cohort_figures(results, records)
-    return CohortStatistics(
-        figures=figures,
-        km=second_limb_km(results),
-        cox=fit_cox(results, histories, fitter=cox_fitter),
-        literature=compare_literature(figures, results, histories),
-        results=results,
-    )
+    """Classify (unless `results` are given, in any order) and compute every statistic.
+
+    For big cohorts, pass a `PatientTable` instead of histories and the classifications as a generator
+    or a `ClassificationTable`: the statistics then hold no per-patient Python object.
+    """
+    with gc_paused():
+        if isinstance(histories, PatientTable):
+            if results is None:
+                raise ValueError("a PatientTable has no records to classify: pass the classifications")
+            patients = histories
+        else:
+            if results is None:
+                results = list(classify_all(histories))
+            patients = PatientTable.from_histories(histories)
+        kept: Sequence[Classification] = results if isinstance(results, Sequence) else ()
+        table = (
+            results
+            if isinstance(results, ClassificationTable)
+            else ClassificationTable.from_classifications(results)
+        )
+        aligned = patients.aligned_to(table.patient_id)
+        figures = figures_from_table(table, aligned.involvement_records)
+        return CohortStatistics(
+            figures=figures,
+            km=second_limb_km(table),
+            cox=fit_cox(table, aligned, fitter=cox_fitter, keep_model=keep_cox_model),
+            literature=compare_literature(figures, table, patients),
+            results=kept,
+        )
