@@ -42,7 +42,7 @@ from crpsmap.report.view import (
     WhereView,
 )
 from crpsmap.spread import DEFAULT_TRAUMA_WINDOW_DAYS
-from crpsmap.stats.cox import HRV_MIN_SHARE, MIN_EVENTS, CoxResult
+from crpsmap.stats.cox import HRV_MIN_SHARE, MIN_EVENTS, REASONS, TERM_LABELS, CoxResult
 from crpsmap.stats.proportions import Z95, Proportion
 from crpsmap.stats.summary import CohortStatistics
 
@@ -54,21 +54,6 @@ LIMB_NAMES = {
     "upper_left": "left arm",
     "lower_right": "right leg",
     "lower_left": "left leg",
-}
-COX_LABELS = {
-    "age_at_onset": "Age at onset (per year)",
-    "female": "Female (vs male)",
-    "lower_girdle_onset": "Onset in a leg (vs an arm)",
-    "hrv_rmssd": "Vagal tone: HRV RMSSD (per ms)",
-    "limbs_affected": "Limbs already affected (per limb; time-varying)",
-}
-#: the Cox covariates in words, for sentences
-COX_WORDS = {
-    "age_at_onset": "age at onset",
-    "female": "sex",
-    "lower_girdle_onset": "onset girdle (arm or leg)",
-    "hrv_rmssd": "HRV RMSSD",
-    "limbs_affected": "the number of limbs already affected",
 }
 COX_EXCLUSIONS = {
     "no_onset_or_no_limb": "no onset or no limb",
@@ -493,38 +478,17 @@ def short_citation(source: str) -> str:
 
 
 def cox_sentence(cox: CoxResult) -> str:
-    """Why the Cox model was not fitted, as a plain sentence (never a library's error text); '' if fitted.
+    """Why the Cox model was not fitted, as the plain sentence stats/cox.py wrote for it ('' if fitted).
 
-    Built from the result's counts; its note (and detail) are read only to tell missing age and sex, a
-    covariate without variation and a fit that did not settle apart, never shown."""
+    Only a result with a known `reason` carries such a sentence; anything else (a result made elsewhere,
+    whose note may hold a library's error text) gets a generic sentence, never its note."""
     if cox.fitted:
         return ""
-    text = " ".join(str(t) for t in (cox.note, getattr(cox, "detail", None)) if t).lower()
-    if "age and sex" in text or "age, sex" in text or "patient data" in text:
-        return "The Cox model was not fitted: the patients' age and sex were not available."
-    if cox.n_patients == 0:
-        return (
-            "The Cox model was not fitted: no patient could be followed from a first limb (see the patients "
-            "left out)."
-        )
-    if cox.n_events < MIN_EVENTS:
-        seen = "was" if cox.n_events == 1 else "were"
-        return (
-            f"The Cox model was not fitted: it needs at least {MIN_EVENTS} new-limb events, and "
-            f"{cox.n_events} {seen} seen in the {_plural(cox.n_patients, 'patient')} followed from their "
-            "first limb."
-        )
-    if any(w in text for w in ("variation", "the same for every", "same value", "constant")):
-        same = [COX_WORDS[k] for k in COX_WORDS if re.search(rf"\b{k}\b", text)]
-        what = " and ".join(same) if same else "one of the covariates"
-        return (
-            f"The Cox model was not fitted: {what} had the same value for every patient in the model, so "
-            "its association with spread cannot be estimated."
-        )
+    if cox.reason in REASONS and cox.note:
+        return cox.note
     return (
-        "The Cox model could not be fitted: these data do not allow stable estimates (this happens when a "
-        "covariate almost perfectly predicts who reaches a new limb, or when two covariates move together), "
-        "so no hazard ratios are shown."
+        "The Cox model could not be fitted: the data do not allow stable estimates, so no hazard ratios "
+        "are reported."
     )
 
 
@@ -538,7 +502,7 @@ def _cox(stats: CohortStatistics) -> CoxView:
         return CoxView(empty=cox_sentence(cox) + excl_txt)
     rows = tuple(
         (
-            Cell(COX_LABELS.get(k, k)),
+            Cell(TERM_LABELS.get(k, k)),
             Cell(f"{t.hazard_ratio:.3f}", num=True),
             Cell(f"{t.ci_low:.3f} – {t.ci_high:.3f}", num=True),
             Cell(fmt_p(t.p), num=True),

@@ -75,7 +75,7 @@ TERM_LABELS = {
     "age_at_onset": "Age at onset (per year)",
     "female": "Female (vs male)",
     "lower_girdle_onset": "Onset in a leg (vs an arm)",
-    "hrv_rmssd": "HRV RMSSD (per ms)",
+    "hrv_rmssd": "Vagal tone: HRV RMSSD (per ms)",
     "limbs_affected": "Limbs already affected (per limb; time-varying)",
 }
 
