@@ -154,8 +154,10 @@ def test_problems_are_bounded() -> None:
     ("content", "message"),
     [
         (b"", "empty file"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a CSV text file"),
-        (b"\xff\xfe\xfa garbage", "not UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a text CSV file: it looks like a PNG image"),
+        (b"\xff\xfe\xfa garbage", "not valid UTF-16 text"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "looks like an Excel workbook"),
+        (b"caf\xc3\xa9,\xe9\n", "not valid UTF-8 text: byte 0xe9 on line 1"),
         (b"name;age\nx;1\n", "missing column"),
         (b"patient_id,date,kind,regions\nP1,2020-01-01,onset\n", "has 3 fields"),
         (b'patient_id,date,kind,regions\nP1,2020-01-01,onset,"125\n', "malformed CSV"),

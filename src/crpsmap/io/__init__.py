@@ -1,12 +1,23 @@
 """Reading and writing patient histories: the CSV long format (the CLI's exchange format)."""
 
-from crpsmap.io.csv_long import read_csv, read_csv_text, write_csv, write_csv_text
+from crpsmap.io.csv_long import (
+    CsvRead,
+    read_csv,
+    read_csv_bytes,
+    read_csv_result,
+    read_csv_text,
+    write_csv,
+    write_csv_text,
+)
 from crpsmap.io.problems import HistoryImportError, ImportProblem
 
 __all__ = [
+    "CsvRead",
     "HistoryImportError",
     "ImportProblem",
     "read_csv",
+    "read_csv_bytes",
+    "read_csv_result",
     "read_csv_text",
     "write_csv",
     "write_csv_text",
