@@ -176,7 +176,6 @@ def classify_records(
     slugs: the same rules as `classify`, for readers that do not build a PatientHistory per patient
     (a million-patient cohort would not fit in memory as pydantic objects)."""
     t = _tables()
-    idx = t.index
     last_date = records[-1].date if records else None
     involvement = [r for r in records if r.kind in INVOLVEMENT_KINDS]
     if not involvement:
@@ -186,7 +185,7 @@ def classify_records(
     window = dt.timedelta(days=trauma_window_days)
     # a trauma on or before the onset date is the injury that started the CRPS, not a trigger of spread
     traumas = [
-        (r.date, _mask(r.regions, idx))
+        (r.date, _units(r.regions)[0])
         for r in records
         if r.kind in TRAUMA_KINDS and r.regions and r.date > onset_date
     ]
@@ -194,8 +193,7 @@ def classify_records(
     # everything recorded on or before the onset date is the onset state; the onset record leads
     onset_units: list[int] = []
     for r in [onset] + [r for r in involvement if r.date <= onset_date and r is not onset]:
-        for s in r.regions:
-            u = idx[s]
+        for u in _units(r.regions)[1]:
             if u not in onset_units:
                 onset_units.append(u)
     involved = 0
@@ -220,12 +218,13 @@ def classify_records(
         new_units: list[int] = []
         seen = involved
         while i < len(later) and later[i].date == date:
-            for s in later[i].regions:
-                u = idx[s]
-                bit = 1 << u
-                if not seen & bit:
-                    seen |= bit
-                    new_units.append(u)
+            mask, units = _units(later[i].regions)
+            if mask & ~seen:  # most visits find nothing new
+                for u in units:
+                    bit = 1 << u
+                    if not seen & bit:
+                        seen |= bit
+                        new_units.append(u)
             i += 1
         if not new_units:
             continue
@@ -316,11 +315,27 @@ def _patches(new_units: list[int], t: _Tables) -> dict[int, tuple[int, int]]:
     return out
 
 
-def _mask(regions: Iterable[str], idx: dict[str, int]) -> int:
-    m = 0
-    for s in regions:
-        m |= 1 << idx[s]
-    return m
+_UNITS: dict[tuple[str, ...], tuple[int, tuple[int, ...]]] = {}
+_UNITS_MAX = 100_000
+
+
+def _units(regions: tuple[str, ...]) -> tuple[int, tuple[int, ...]]:
+    """The unit mask and the units in order (each once) of a record's regions, remembered: a cohort
+    repeats the same region lists on many records, and resolving them dominated classification."""
+    got = _UNITS.get(regions)
+    if got is None:
+        idx = _tables().index
+        mask, units = 0, []
+        for s in regions:
+            bit = 1 << idx[s]
+            if not mask & bit:
+                mask |= bit
+                units.append(idx[s])
+        got = (mask, tuple(units))
+        if len(_UNITS) >= _UNITS_MAX:
+            _UNITS.clear()
+        _UNITS[regions] = got
+    return got
 
 
 def _generalized(involved: int, limbs: list[int], t: _Tables) -> bool:
