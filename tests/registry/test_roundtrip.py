@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from crpsmap.data import example_cohort_path
 from crpsmap.history import PatientHistory, Record, RecordKind
-from crpsmap.io import HistoryImportError
+from crpsmap.io import HistoryImportError, read_csv_result
 from crpsmap.io.csv_long import read_csv_bytes, write_csv_text
 from crpsmap.model import Sim
-from crpsmap.registry.histories import first_rows, import_histories, load_histories
+from crpsmap.registry.histories import import_histories, load_histories
 from crpsmap.registry.models import AuditEvent, ClinicalEvent, Patient, Treatment, Visit
 from crpsmap.registry.transfer import export_file, import_file
 
@@ -289,6 +289,31 @@ def test_a_database_refusal_part_way_rolls_back_every_row() -> None:
     assert counts() == before
 
 
+def test_spreadsheet_files_import_and_name_rows_as_the_spreadsheet_does(tmp_path: Path) -> None:
+    """UTF-16 with semicolons and cp1252 with tabs and other header names (as spreadsheets save them)
+    import like the UTF-8 file; a code already present is named with the row the spreadsheet shows."""
+    text = (
+        "Patient ID;Visit date;Kind;Regions;Gender\r\n"
+        "SP-1;2020-01-01;onset;hand_right;f\r\n"
+        "SP-1;2020-03-01;assessment;hand_right;wrist_right;f\r\n"
+    )
+    utf16 = tmp_path / "sheet.csv"
+    utf16.write_bytes(text.replace(";wrist_right", "").encode("utf-16"))
+    import_file(utf16)
+    assert [h.patient_id for h in load_histories()] == ["SP-1"]
+    latin = tmp_path / "sheet-latin.csv"
+    latin.write_bytes(
+        "patient_id\tdate\tkind\tregions\tnote\r\n"
+        "ZZ-1\t2020-01-01\tonset\thand_right\tGr\xfc\xdfe\r\n"
+        "SP-1\t2020-01-01\tonset\tfoot_left\t\r\n".encode("cp1252")
+    )
+    before = counts()
+    with pytest.raises(HistoryImportError) as exc:
+        import_file(latin)
+    assert [(p.row, p.field) for p in exc.value.problems] == [(3, "patient_id")]
+    assert counts() == before
+
+
 def test_a_code_already_in_the_registry_is_refused_with_row_and_field(tmp_path: Path) -> None:
     first = tmp_path / "first.csv"
     first.write_text(HAND_BUILT, encoding="utf-8")
@@ -319,15 +344,16 @@ def test_a_code_the_registry_cannot_hold_is_refused(code: str) -> None:
     ).encode()
     before = counts()
     with pytest.raises(HistoryImportError) as exc:
-        hs = read_csv_bytes(raw, name="codes.csv")  # (a code over 64 characters stops here already)
-        import_histories(hs, source_name="codes.csv", first_row=first_rows(raw))
+        read = read_csv_result(raw, name="codes.csv")  # (a code over 64 characters stops here already)
+        import_histories(read.histories, source_name="codes.csv", first_row=read.first_rows)
     assert [(p.file, p.row, p.field) for p in exc.value.problems] == [("codes.csv", 3, "patient_id")]
     assert counts() == before
 
 
 def test_rows_after_a_field_with_a_line_break_are_numbered_as_a_spreadsheet_numbers_them() -> None:
     raw = HAND_BUILT.encode("utf-8").replace(b"m_5,1990-07-07", b"m_5,1990-07-77")
-    assert first_rows(raw)["m_5"] == 22  # the 21st record after the header
+    good = raw.replace(b"m_5,1990-07-77", b"m_5,1990-07-07")
+    assert read_csv_result(good, name="hard.csv").first_rows["m_5"] == 22  # the 21st record after the header
     with pytest.raises(HistoryImportError) as exc:
         read_csv_bytes(raw, name="hard.csv")
     assert [(p.row, p.field) for p in exc.value.problems] == [(22, "date")]

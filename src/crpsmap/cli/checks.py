@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import errno
+import gc
 import json
 import math
 import os
@@ -130,4 +131,7 @@ def load_or_exit(path: Path) -> list[PatientHistory]:
         warn(f"{path}: {len(warnings) - MAX_WARNINGS_SHOWN} more warnings not shown")
     if encoding and encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig", "ascii"):
         warn(f"{path}: not UTF-8; read as {encoding}")
+    # a batch command keeps what it read to the end: the garbage collector need not walk it again and
+    # again (on 100,000 patients that walk took a third of the classification's time)
+    gc.freeze()
     return histories

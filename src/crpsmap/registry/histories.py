@@ -8,9 +8,7 @@ import then export. Free-text notes and identity never enter a history.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -168,18 +166,6 @@ def _rows_of(h: PatientHistory, patient: Patient) -> tuple[list[Visit], list[Cli
                     )
                 )
     return visits, events, treatments
-
-
-def first_rows(raw: bytes) -> dict[str, int]:
-    """Spreadsheet row number (header = 1) of each patient's first row in a CSV file already read."""
-    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
-    header = [h.strip() for h in next(reader, [])]
-    col = header.index("patient_id") if "patient_id" in header else 0
-    out: dict[str, int] = {}
-    for n, row in enumerate(reader, start=2):
-        if len(row) > col:
-            out.setdefault(row[col].strip(), n)
-    return out
 
 
 def _nul_problems(histories: Sequence[PatientHistory], source_name: str) -> list[ImportProblem]:

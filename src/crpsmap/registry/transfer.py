@@ -11,10 +11,11 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
-from crpsmap.io.csv_long import read_csv_bytes, write_csv
+from crpsmap.io import read_csv_result
+from crpsmap.io.csv_long import write_csv
 from crpsmap.io.problems import HistoryImportError, ImportProblem
 from crpsmap.registry.audit import record
-from crpsmap.registry.histories import ImportResult, first_rows, import_histories, load_histories
+from crpsmap.registry.histories import ImportResult, import_histories, load_histories
 from crpsmap.registry.models import Provenance
 
 
@@ -37,7 +38,8 @@ def import_bytes(
 ) -> ImportResult:
     """Check a CSV file's bytes, then add its patients and the audit line in one transaction (all or
     nothing); raises HistoryImportError with every problem, naming `name`, row and field."""
-    histories = read_csv_bytes(raw, name=name)
+    read = read_csv_result(raw, name=name)
+    histories = read.histories
     with transaction.atomic():
         result = import_histories(
             histories,
@@ -45,7 +47,7 @@ def import_bytes(
             site=site,
             provenance=provenance,
             source_name=name,
-            first_row=first_rows(raw),
+            first_row=read.first_rows,
         )
         detail = {
             "file": Path(name).name,

@@ -53,7 +53,7 @@ def chunk_rows(sim: Sim, start: int, stop: int) -> tuple[int, list[tuple[int, st
         if h is not None:
             buf = io.StringIO()
             csv.writer(buf, lineterminator="\n").writerows(
-                history_rows(h, SIM_VALUE_COLUMNS, SIM_EXTRA_COLUMNS)
+                history_rows(h, SIM_VALUE_COLUMNS, SIM_EXTRA_COLUMNS, provenance=True)
             )
             text = buf.getvalue()
         out.append((case, text))
@@ -104,7 +104,9 @@ def simulate_clinic_csv(
 
     queue = as_completed([submit() for _ in range(in_flight)])
     with open(dest, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerow(csv_header(SIM_VALUE_COLUMNS, SIM_EXTRA_COLUMNS))
+        csv.writer(fh, lineterminator="\n").writerow(
+            csv_header(SIM_VALUE_COLUMNS, SIM_EXTRA_COLUMNS, provenance=True)
+        )
         for fut in queue:
             start, rows = fut.result()
             pending[start] = rows
