@@ -9,9 +9,9 @@ import gc
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -21,6 +21,11 @@ from crpsmap.history import PatientHistory
 from crpsmap.io import HistoryImportError, ImportProblem, read_csv_result
 from crpsmap.outputs import OutputPathError, check_outputs
 from crpsmap.summary import literal
+
+if TYPE_CHECKING:
+    from crpsmap.report.api import FileStatistics
+
+T = TypeVar("T")
 
 
 def finite(value: float | None) -> float | None:
@@ -105,18 +110,31 @@ def read_json(path: Path, what: str) -> Any:
         fail(f"{path}: not {what}: {exc}")
 
 
-def _read_histories(path: Path) -> tuple[list[PatientHistory], list[ImportProblem], str]:
-    """Histories, reading warnings and the encoding assumed (crpsmap.io.read_csv_result)."""
-    res = read_csv_result(path)
-    return list(res.histories), list(res.warnings), res.encoding
-
-
 def load_or_exit(path: Path) -> list[PatientHistory]:
     """Read a CSV file; on bad input print every problem and exit with status 2 (nothing is used).
     Warnings (at most MAX_WARNINGS_SHOWN, then a count) and an encoding other than UTF-8 are said."""
+    res = _read_or_exit(path, lambda: read_csv_result(path))
+    _tell(path, res.warnings, res.encoding)
+    # a batch command keeps what it read to the end: the garbage collector need not walk it again and
+    # again (on 100,000 patients that walk took a third of the classification's time)
+    gc.freeze()
+    return list(res.histories)
+
+
+def statistics_or_exit(path: Path) -> FileStatistics:
+    """The cohort statistics of a CSV file (read in pieces when big, so any size fits in memory), with
+    the same problems, warnings and exit status as `load_or_exit`."""
+    from crpsmap.report.api import file_statistics
+
+    res = _read_or_exit(path, lambda: file_statistics(path))
+    _tell(path, res.warnings, res.encoding)
+    return res
+
+
+def _read_or_exit(path: Path, read: Callable[[], T]) -> T:
     check_input(path)
     try:
-        histories, warnings, encoding = _read_histories(path)
+        return read()
     except HistoryImportError as exc:  # file contents are data: printed literally, line by line
         first, *rest = str(exc).splitlines() or ["problems in input"]
         error_line(f"{path}: {first}" if str(path) not in first else first)
@@ -125,13 +143,12 @@ def load_or_exit(path: Path) -> list[PatientHistory]:
         raise typer.Exit(2) from None
     except OSError as exc:
         fail(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def _tell(path: Path, warnings: Sequence[ImportProblem], encoding: str) -> None:
     for w in warnings[:MAX_WARNINGS_SHOWN]:
         warn(str(w))
     if len(warnings) > MAX_WARNINGS_SHOWN:
         warn(f"{path}: {len(warnings) - MAX_WARNINGS_SHOWN} more warnings not shown")
     if encoding and encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig", "ascii"):
         warn(f"{path}: not UTF-8; read as {encoding}")
-    # a batch command keeps what it read to the end: the garbage collector need not walk it again and
-    # again (on 100,000 patients that walk took a third of the classification's time)
-    gc.freeze()
-    return histories

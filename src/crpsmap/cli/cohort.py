@@ -12,7 +12,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.text import Text
 
-from crpsmap.cli.checks import check_input, check_output_paths, load_or_exit, read_json
+from crpsmap.cli.checks import check_input, check_output_paths, load_or_exit, read_json, statistics_or_exit
 from crpsmap.cli.console import console, fail, say
 from crpsmap.cli.limits import MAX_TRAUMA_WINDOW
 from crpsmap.spread import DEFAULT_TRAUMA_WINDOW_DAYS, classify_all
@@ -95,7 +95,7 @@ def report(
     ] = None,
 ) -> None:
     """Cohort statistics and the self-contained HTML report: how many spread, how, how fast."""
-    from crpsmap.report import provenance_summary, write_report
+    from crpsmap.report import write_report
     from crpsmap.report.html import headline
 
     if show_mechanisms and calibration is not None:
@@ -107,9 +107,9 @@ def report(
     mechanisms = None
     if calibration is not None:
         mechanisms = check_comparison(read_json(calibration, "a mechanism comparison"), calibration)
-    histories = load_or_exit(file)
+    read = statistics_or_exit(file)
     stats = write_report(
-        histories,
+        read,
         output,
         json_out,
         data_note=data_note,
@@ -117,7 +117,7 @@ def report(
         mechanisms=mechanisms,
         show_bundled_mechanisms=show_mechanisms,
     )
-    say(headline(stats, provenance_summary(histories)))
+    say(headline(stats, read.provenance))
     say(f"report written to {output.resolve()}")
     if json_out is not None:
         say(f"statistics written to {json_out.resolve()}")

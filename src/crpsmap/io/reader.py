@@ -239,8 +239,18 @@ def _second(pair: tuple[str, str]) -> str:
 
 
 class Reader:
-    def __init__(self, name: str, *, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        today: dt.date | None = None,
+        max_problems: int = MAX_PROBLEMS,
+        row_offset: int = 0,
+    ) -> None:
+        """`row_offset`: data rows of the whole file before this text's first row (a piece of a file),
+        so that every row number and message names the row of the whole file."""
         self.name = name
+        self.row_offset = row_offset
         self.today = today or dt.date.today()
         self.problems = _Collector(name, max_problems)
         self.warnings: list[tuple[int, int, str | None, str]] = []
@@ -338,7 +348,7 @@ class Reader:
             except csv.Error as exc:
                 error = exc
             got = len(chunk)
-            base = rows_read + 2
+            base = rows_read + 2 + self.row_offset
             rows_read += got
             too_many = rows_read > MAX_ROWS
             if too_many:
@@ -367,7 +377,7 @@ class Reader:
                 return
 
     def _read_columns(self, chunks: Iterator[list[list[str]]]) -> None:
-        base = 2
+        base = 2 + self.row_offset
         for cols in chunks:
             n = len(cols[0])
             self._columns(cols, range(base, base + n), {})

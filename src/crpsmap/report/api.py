@@ -6,19 +6,65 @@ import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from crpsmap.history import PatientHistory
+from crpsmap.io.problems import ImportProblem
 from crpsmap.outputs import atomic_write_text
 from crpsmap.report.html import render_html
 from crpsmap.report.mechanisms import bundled_comparison
-from crpsmap.report.provenance import provenance_summary
+from crpsmap.report.provenance import ProvenanceSummary, provenance_summary
+from crpsmap.spread import classify_all
 from crpsmap.stats.summary import CohortStatistics, cohort_statistics
+from crpsmap.stats.table import ClassificationTable, PatientTable, gc_paused
+
+
+@dataclass(frozen=True)
+class FileStatistics:
+    """The statistics of a CSV file and what reading it found (for the command line to say)."""
+
+    stats: CohortStatistics
+    provenance: ProvenanceSummary
+    warnings: list[ImportProblem]
+    encoding: str
+
+
+def file_statistics(path: str | os.PathLike[str], *, name: str | None = None) -> FileStatistics:
+    """Read, classify and summarise a CSV long-format file. A big file is read a piece at a time
+    (`crpsmap.io.pieces`) and only compact tables of each piece are kept, so a million-patient cohort
+    fits in memory; the numbers are those of reading it whole. Raises HistoryImportError."""
+    from crpsmap.io.pieces import read_csv_pieces
+
+    pieces = read_csv_pieces(Path(path), name=name)
+    first = next(pieces)
+    second = next(pieces, None)
+    if second is None:  # one piece: the plain path
+        return FileStatistics(
+            cohort_statistics(first.histories),
+            provenance_summary(first.histories),
+            list(first.warnings),
+            first.encoding,
+        )
+    patients: list[PatientTable] = []
+    tables: list[ClassificationTable] = []
+    provenance = ProvenanceSummary()
+    warned: list[ImportProblem] = []
+    with gc_paused():
+        for piece in chain((first, second), pieces):
+            patients.append(PatientTable.from_histories(piece.histories))
+            tables.append(ClassificationTable.from_classifications(classify_all(piece.histories)))
+            provenance = provenance + provenance_summary(piece.histories)
+            warned += piece.warnings
+            del piece
+    stats = cohort_statistics(PatientTable.concat(patients), ClassificationTable.concat(tables))
+    return FileStatistics(stats, provenance, warned, first.encoding)
 
 
 def write_report(
-    histories_or_path: Sequence[PatientHistory] | str | os.PathLike[str],
+    histories_or_path: Sequence[PatientHistory] | FileStatistics | str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     json_path: str | os.PathLike[str] | None = None,
     *,
@@ -30,7 +76,7 @@ def write_report(
 ) -> CohortStatistics:
     """Compute the cohort statistics and write the self-contained HTML report (and the JSON, if asked).
 
-    A path is read with `crpsmap.io.read_csv` (which raises HistoryImportError on bad input). Where the
+    A path is read by `file_statistics` (in pieces when big; HistoryImportError on bad input). Where the
     data come from (clinic, synthetic, model output) is read from the histories' provenance and said in
     the title, headline and a note; `data_note` adds a note of the caller's; `source` names the data in the
     header (default: the file name). `mechanisms` is a mechanism comparison (`crpsmap calibrate
@@ -38,22 +84,16 @@ def write_report(
     van Rijn 2011 when none is given. By default no model comparison is shown. Both files are written
     atomically (whole or not at all). Returns the statistics.
     """
-    src = source or ""
-    if isinstance(histories_or_path, str | os.PathLike):
-        from crpsmap.io import read_csv
-
+    if isinstance(histories_or_path, FileStatistics):
+        stats, provenance, src = histories_or_path.stats, histories_or_path.provenance, source or ""
+    elif isinstance(histories_or_path, str | os.PathLike):
+        read = file_statistics(histories_or_path)
+        stats, provenance = read.stats, read.provenance
         src = source or Path(histories_or_path).name
-        histories: Sequence[PatientHistory] = read_csv(Path(histories_or_path))
     else:
-        histories = histories_or_path
-    html, stats = report_html(
-        histories,
-        title=title,
-        source=src,
-        data_note=data_note,
-        mechanisms=mechanisms,
-        show_bundled_mechanisms=show_bundled_mechanisms,
-    )
+        stats = cohort_statistics(histories_or_path)
+        provenance, src = provenance_summary(histories_or_path), source or ""
+    html = _render(stats, provenance, title, src, data_note, mechanisms, show_bundled_mechanisms)
     atomic_write_text(out_path, html)
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(stats.to_dict(), indent=1) + "\n")
@@ -84,16 +124,28 @@ def report_html(
         )
         show_bundled_mechanisms = bundled_mechanisms
     stats = cohort_statistics(histories)
+    html = _render(
+        stats, provenance_summary(histories), title, source, data_note, mechanisms, show_bundled_mechanisms
+    )
+    return html, stats
+
+
+def _render(
+    stats: CohortStatistics,
+    provenance: ProvenanceSummary,
+    title: str | None,
+    source: str,
+    data_note: str | None,
+    mechanisms: Mapping[str, Any] | None,
+    show_bundled_mechanisms: bool,
+) -> str:
     bundled = mechanisms is None and show_bundled_mechanisms
-    if bundled:
-        mechanisms = bundled_comparison()
-    html = render_html(
+    return render_html(
         stats,
         title=title,
         source=source,
         data_note=data_note,
-        mechanisms=mechanisms,
-        provenance=provenance_summary(histories),
+        mechanisms=bundled_comparison() if bundled else mechanisms,
+        provenance=provenance,
         mechanisms_bundled=bundled,
     )
-    return html, stats

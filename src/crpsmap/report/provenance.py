@@ -33,6 +33,11 @@ class ProvenanceSummary:
         n = Counter(Provenance(h.provenance) for h in histories)
         return cls(n[Provenance.clinic], n[Provenance.synthetic], n[Provenance.model])
 
+    def __add__(self, other: ProvenanceSummary) -> ProvenanceSummary:
+        return ProvenanceSummary(
+            self.clinic + other.clinic, self.synthetic + other.synthetic, self.model + other.model
+        )
+
     @property
     def total(self) -> int:
         return self.clinic + self.synthetic + self.model
