@@ -85,3 +85,25 @@ def test_a_report_read_in_pieces_has_the_numbers_of_the_whole_file(
     read = file_statistics(path)
     assert read.stats.to_dict() == whole
     assert read.provenance.synthetic == 400
+
+
+def test_a_report_read_in_pieces_on_worker_processes_names_every_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crpsmap.io.pieces as pieces
+    from crpsmap.report.api import file_statistics
+
+    lines = write_csv_text(random_histories(400, seed=11)).splitlines(keepends=True)
+    for at in (30, 1500, 3000):
+        lines[at] = lines[at].replace(",20", ",18", 1)  # a date before 1900
+    path = _file(tmp_path, "".join(lines))
+    with pytest.raises(HistoryImportError) as whole:
+        read_csv_result(path)
+    monkeypatch.setattr(pieces, "PIECE_MIN_BYTES", 0)
+    monkeypatch.setattr(pieces, "PIECE_ROWS", 300)
+    seen: list[tuple[int, int]] = []
+    with pytest.raises(HistoryImportError) as pieced:
+        file_statistics(path, workers=2, progress=lambda done, total: seen.append((done, total)))
+    assert pieced.value.problems == whole.value.problems
+    assert [p.row for p in pieced.value.problems] == [31, 1501, 3001]
+    assert seen and seen[-1][0] == seen[-1][1] > 5

@@ -124,9 +124,19 @@ def load_or_exit(path: Path) -> list[PatientHistory]:
 def statistics_or_exit(path: Path) -> FileStatistics:
     """The cohort statistics of a CSV file (read in pieces when big, so any size fits in memory), with
     the same problems, warnings and exit status as `load_or_exit`."""
+    from rich.progress import Progress, TaskID
+
     from crpsmap.report.api import file_statistics
 
-    res = _read_or_exit(path, lambda: file_statistics(path))
+    with Progress(console=err_console, transient=True) as bar:
+        task: list[TaskID] = []
+
+        def progress(done: int, total: int) -> None:  # called only for a file read in pieces
+            if not task:
+                task.append(bar.add_task("reading and classifying (pieces)", total=total))
+            bar.update(task[0], completed=done)
+
+        res = _read_or_exit(path, lambda: file_statistics(path, progress=progress))
     _tell(path, res.warnings, res.encoding)
     return res
 

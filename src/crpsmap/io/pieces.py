@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,48 @@ PIECE_MIN_BYTES = 64 * 1024**2
 PIECE_ROWS = 400_000
 
 
+@dataclass(frozen=True)
+class Piece:
+    """Rows of whole patients of one file, with the file's header: read by `read_piece`."""
+
+    label: str
+    text: Text
+    row_offset: int  # data rows of the file before this piece's first row
+
+
+def cut_pieces(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    rows_per_piece: int | None = None,
+    min_bytes: int | None = None,
+) -> list[Piece]:
+    """The file cut between patients where that changes nothing (else one piece: the whole file).
+    Raises HistoryImportError for a file that cannot be read at all (folder, too big, binary...)."""
+    label = name if name is not None else str(path)
+    rows_per_piece = PIECE_ROWS if rows_per_piece is None else rows_per_piece
+    min_bytes = PIECE_MIN_BYTES if min_bytes is None else min_bytes
+    try:
+        text = decode(read_path(Path(path)))
+    except SourceError as exc:
+        raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None
+    bounds = _cuts(text, rows_per_piece) if len(text.data) >= min_bytes else None
+    if bounds is None:
+        return [Piece(label, text, 0)]
+    header, starts, cuts = bounds
+    data = text.data
+    out = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        end = starts[b] if b < len(starts) else len(data)
+        out.append(Piece(label, Text(header + data[starts[a] : end], text.encoding, text.delimiter), a))
+    return out
+
+
+def read_piece(piece: Piece, *, today: dt.date | None = None) -> CsvRead:
+    """One piece read as the whole file would read those rows (rows numbered as in the file)."""
+    return Reader(piece.label, today=today, row_offset=piece.row_offset).read(piece.text)
+
+
 def read_csv_pieces(
     path: str | Path,
     *,
@@ -42,37 +85,26 @@ def read_csv_pieces(
 
     Raises HistoryImportError naming file, row and field (after the last piece, or at once for a
     problem of the file or its header); a caller must not keep results before the iterator is done."""
-    label = name if name is not None else str(path)
-    rows_per_piece = PIECE_ROWS if rows_per_piece is None else rows_per_piece
-    min_bytes = PIECE_MIN_BYTES if min_bytes is None else min_bytes
-    try:
-        text = decode(read_path(Path(path)))
-    except SourceError as exc:
-        raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None
-    bounds = _cuts(text, rows_per_piece) if len(text.data) >= min_bytes else None
-    if bounds is None:
-        yield Reader(label, today=today).read(text)
-        return
-    header, starts, cuts = bounds
-    data = text.data
     problems: list[ImportProblem] = []
     truncated = False
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        end = starts[b] if b < len(starts) else len(data)
-        piece = Text(header + data[starts[a] : end], text.encoding, text.delimiter)
+    for piece in cut_pieces(path, name=name, rows_per_piece=rows_per_piece, min_bytes=min_bytes):
         try:
-            got = Reader(label, today=today, row_offset=a).read(piece)
+            got = read_piece(piece, today=today)
         except HistoryImportError as exc:
             problems += exc.problems
             truncated = truncated or exc.truncated
-            if any(p.row is None or p.row == 1 for p in exc.problems) or len(problems) >= MAX_PROBLEMS:
+            if is_fatal(exc.problems) or len(problems) >= MAX_PROBLEMS:
                 break
             continue
-        if problems:
-            continue  # only looking for more problems now
-        yield got
+        if not problems:  # (else only looking for more problems)
+            yield got
     if problems:
         raise HistoryImportError(problems[:MAX_PROBLEMS], truncated=truncated or len(problems) > MAX_PROBLEMS)
+
+
+def is_fatal(problems: list[ImportProblem]) -> bool:
+    """A problem of the file or its header: every piece would repeat it, so reading stops there."""
+    return any(p.row is None or p.row == 1 for p in problems)
 
 
 def _cuts(text: Text, rows_per_piece: int) -> tuple[bytes, np.ndarray, list[int]] | None:

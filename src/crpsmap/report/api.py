@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from itertools import chain
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crpsmap.history import PatientHistory
-from crpsmap.io.problems import ImportProblem
+from crpsmap.io.pieces import Piece
+from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem
 from crpsmap.outputs import atomic_write_text
 from crpsmap.report.html import render_html
 from crpsmap.report.mechanisms import bundled_comparison
@@ -32,35 +34,85 @@ class FileStatistics:
     encoding: str
 
 
-def file_statistics(path: str | os.PathLike[str], *, name: str | None = None) -> FileStatistics:
-    """Read, classify and summarise a CSV long-format file. A big file is read a piece at a time
-    (`crpsmap.io.pieces`) and only compact tables of each piece are kept, so a million-patient cohort
-    fits in memory; the numbers are those of reading it whole. Raises HistoryImportError."""
-    from crpsmap.io.pieces import read_csv_pieces
+def file_statistics(
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FileStatistics:
+    """Read, classify and summarise a CSV long-format file. A big file is cut between patients
+    (`crpsmap.io.pieces`); the pieces are read and classified on `workers` processes (default: one per
+    core) and only compact tables of each are kept, so a million-patient cohort fits in memory. The
+    numbers are those of reading the file whole. `progress(done, total)` is called per piece. Raises
+    HistoryImportError naming file, row and field."""
+    from crpsmap.io.pieces import cut_pieces, is_fatal, read_piece
 
-    pieces = read_csv_pieces(Path(path), name=name)
-    first = next(pieces)
-    second = next(pieces, None)
-    if second is None:  # one piece: the plain path
-        return FileStatistics(
-            cohort_statistics(first.histories),
-            provenance_summary(first.histories),
-            list(first.warnings),
-            first.encoding,
-        )
-    patients: list[PatientTable] = []
-    tables: list[ClassificationTable] = []
+    pieces = cut_pieces(Path(path), name=name)
+    if len(pieces) == 1:
+        read = read_piece(pieces[0])
+        stats = cohort_statistics(read.histories)
+        return FileStatistics(stats, provenance_summary(read.histories), read.warnings, read.encoding)
+    n_workers = max(1, min(len(pieces), workers or os.cpu_count() or 1))
+    summaries: Iterator[_PieceSummary]
+    with contextlib.ExitStack() as stack:
+        if n_workers > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(n_workers))
+            summaries = pool.map(_summarise, pieces)
+        else:
+            summaries = map(_summarise, pieces)
+        total = len(pieces)
+        del pieces
+        done: list[_PieceSummary] = []
+        problems: list[ImportProblem] = []
+        for i, summary in enumerate(summaries, start=1):
+            if summary.problems:
+                problems += summary.problems
+                if is_fatal(summary.problems) or len(problems) >= MAX_PROBLEMS:
+                    break
+            elif not problems:
+                done.append(summary)
+            if progress is not None:
+                progress(i, total)
+    if problems:
+        raise HistoryImportError(problems[:MAX_PROBLEMS], truncated=len(problems) > MAX_PROBLEMS)
     provenance = ProvenanceSummary()
-    warned: list[ImportProblem] = []
+    for summary in done:
+        provenance = provenance + summary.provenance
+    patients = PatientTable.concat([d.patients for d in done if d.patients is not None])
+    stats = cohort_statistics(
+        patients, ClassificationTable.concat([d.table for d in done if d.table is not None])
+    )
+    return FileStatistics(stats, provenance, [w for d in done for w in d.warnings], done[0].encoding)
+
+
+@dataclass(frozen=True)
+class _PieceSummary:
+    """What a worker sends back of one piece: compact tables, or the piece's problems."""
+
+    patients: PatientTable | None = None
+    table: ClassificationTable | None = None
+    provenance: ProvenanceSummary = ProvenanceSummary()
+    warnings: list[ImportProblem] = field(default_factory=list)
+    encoding: str = ""
+    problems: list[ImportProblem] = field(default_factory=list)
+
+
+def _summarise(piece: Piece) -> _PieceSummary:
+    from crpsmap.io.pieces import read_piece
+
+    try:
+        read = read_piece(piece)
+    except HistoryImportError as exc:  # (an exception with problems does not cross processes intact)
+        return _PieceSummary(problems=exc.problems)
     with gc_paused():
-        for piece in chain((first, second), pieces):
-            patients.append(PatientTable.from_histories(piece.histories))
-            tables.append(ClassificationTable.from_classifications(classify_all(piece.histories)))
-            provenance = provenance + provenance_summary(piece.histories)
-            warned += piece.warnings
-            del piece
-    stats = cohort_statistics(PatientTable.concat(patients), ClassificationTable.concat(tables))
-    return FileStatistics(stats, provenance, warned, first.encoding)
+        return _PieceSummary(
+            PatientTable.from_histories(read.histories),
+            ClassificationTable.from_classifications(classify_all(read.histories)),
+            provenance_summary(read.histories),
+            read.warnings,
+            read.encoding,
+        )
 
 
 def write_report(
