@@ -17,7 +17,12 @@ Modes:
              and dropped, so no PatientHistory of the whole cohort is held. Read, classify and table
              times are summed over the pieces; the statistics then run on the tables.
 
-Usage: python benchmarks/bench_report.py [N] [--whole | --chunked] [--chunk K] [--profile]
+  --cli      the product itself: `crpsmap report FILE -o ... --json ...` as a subprocess (it reads a
+             big file in pieces on one process per core); wall time and the peak of the summed PSS
+             (shared pages counted once) of the command and its worker processes (sampled every
+             50 ms). No stage split.
+
+Usage: python benchmarks/bench_report.py [N] [--whole | --chunked | --cli] [--chunk K] [--profile]
        [--gc-freeze] [--max-rss-gib G] [--label TEXT] [--no-save]
 --profile prints the statistics stage's cProfile (top 30, cumulative) to stderr. --gc-freeze calls
 gc.freeze() after each read, so that the collector never walks the objects just read (what a reader
@@ -260,6 +265,36 @@ def run(
     return {**stages, "total_s": round(total, 3), **row}
 
 
+def run_cli(path: Path) -> dict[str, Any]:
+    """`crpsmap report` on the file, timed from outside, with the peak RSS of its whole process tree."""
+    exe = Path(sys.executable).with_name("crpsmap")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(exe), "report", str(path), "-o", f"{tmp}/r.html", "--json", f"{tmp}/r.json"]
+        t0 = time.perf_counter()
+        proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        peak = 0
+        while proc.poll() is None:
+            total = 0
+            try:
+                for q in [proc, *proc.children(recursive=True)]:
+                    total += q.memory_full_info().pss  # (shared pages counted once)
+            except psutil.Error:
+                pass
+            peak = max(peak, total)
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.returncode != 0:
+            raise RuntimeError(f"crpsmap report failed ({proc.returncode}): {err[-500:]}")
+        stats = json.loads(Path(tmp, "r.json").read_text(encoding="utf-8"))
+    return {
+        "total_s": round(wall, 3),
+        "peak_pss_tree_gib": round(peak / GIB, 3),
+        "any_spread": stats["any_spread"]["count"],
+        "command": "crpsmap report FILE -o r.html --json r.json",
+    }
+
+
 def main() -> None:
     argv = sys.argv[1:]
     if argv[:1] == ["--make-csv"]:
@@ -279,17 +314,22 @@ def main() -> None:
     label = opt("--label", "")
     n = int(args[0]) if args else 100_000
     mode = "whole" if "--whole" in argv else "chunked" if "--chunked" in argv else None
+    mode = "cli" if "--cli" in argv else mode
     mode = mode or ("whole" if n <= 200_000 else "chunked")
     # made in a child process, so that making it does not count in this process's peak memory
     subprocess.run([sys.executable, __file__, "--make-csv", str(n)], check=True, stdout=subprocess.DEVNULL)
     freeze = "--gc-freeze" in argv
-    out = run(cohort_csv(n), mode, chunk, "--profile" in argv, max_rss, freeze)
+    if mode == "cli":
+        out = run_cli(cohort_csv(n))
+    else:
+        out = run(cohort_csv(n), mode, chunk, "--profile" in argv, max_rss, freeze)
     line = {
         "benchmark": "report",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "n_patients": n,
         "mode": mode,
         **({"chunk": chunk} if mode == "chunked" else {}),
+        **({"pieces_rows": _piece_rows()} if mode == "cli" else {}),
         **({"gc_freeze": True} if freeze else {}),
         **({"label": label} if label else {}),
         **out,
@@ -300,6 +340,12 @@ def main() -> None:
         "machine": platform.machine(),
     }
     record_result("report", line, save="--no-save" not in argv)
+
+
+def _piece_rows() -> int:
+    from crpsmap.io.pieces import PIECE_ROWS
+
+    return PIECE_ROWS
 
 
 if __name__ == "__main__":

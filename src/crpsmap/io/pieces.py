@@ -14,9 +14,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def cut_pieces(
     name: str | None = None,
     rows_per_piece: int | None = None,
     min_bytes: int | None = None,
-) -> list[Piece]:
+) -> Sequence[Piece]:
     """The file cut between patients where that changes nothing (else one piece: the whole file).
     Raises HistoryImportError for a file that cannot be read at all (folder, too big, binary...)."""
     label = name if name is not None else str(path)
@@ -59,13 +60,34 @@ def cut_pieces(
     bounds = _cuts(text, rows_per_piece) if len(text.data) >= min_bytes else None
     if bounds is None:
         return [Piece(label, text, 0)]
-    header, starts, cuts = bounds
-    data = text.data
-    out = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        end = starts[b] if b < len(starts) else len(data)
-        out.append(Piece(label, Text(header + data[starts[a] : end], text.encoding, text.delimiter), a))
-    return out
+    return _Pieces(label, text, *bounds)
+
+
+class _Pieces(Sequence[Piece]):
+    """The pieces of one file, each made (a copy of its bytes) only when asked for, so that the file is
+    held once, not twice."""
+
+    def __init__(self, label: str, text: Text, header: bytes, starts: np.ndarray, cuts: list[int]) -> None:
+        self.label, self.text, self.header, self.starts, self.cuts = label, text, header, starts, cuts
+
+    def __len__(self) -> int:
+        return len(self.cuts) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> Piece: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Piece]: ...
+    def __getitem__(self, i: int | slice) -> Piece | Sequence[Piece]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        a, b = self.cuts[i], self.cuts[i + 1]
+        data = self.text.data
+        end = int(self.starts[b]) if b < len(self.starts) else len(data)
+        body = self.header + data[int(self.starts[a]) : end]
+        return Piece(self.label, Text(body, self.text.encoding, self.text.delimiter), a)
 
 
 def read_piece(piece: Piece, *, today: dt.date | None = None) -> CsvRead:

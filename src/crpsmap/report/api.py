@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +59,12 @@ def file_statistics(
     summaries: Iterator[_PieceSummary]
     with contextlib.ExitStack() as stack:
         if n_workers > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(n_workers))
-            summaries = pool.map(_summarise, pieces)
+            # fresh workers (not forks of this process, which holds the whole file)
+            pool = stack.enter_context(ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")))
+            summaries = _in_order(pool, pieces, 2 * n_workers)
         else:
             summaries = map(_summarise, pieces)
         total = len(pieces)
-        del pieces
         done: list[_PieceSummary] = []
         problems: list[ImportProblem] = []
         for i, summary in enumerate(summaries, start=1):
@@ -84,6 +86,18 @@ def file_statistics(
         patients, ClassificationTable.concat([d.table for d in done if d.table is not None])
     )
     return FileStatistics(stats, provenance, [w for d in done for w in d.warnings], done[0].encoding)
+
+
+def _in_order(pool: ProcessPoolExecutor, pieces: Sequence[Piece], window: int) -> Iterator[_PieceSummary]:
+    """Summaries of the pieces in order, with at most `window` pieces handed out at a time (a piece is
+    a copy of part of the file: handing out all at once would hold the file twice)."""
+    queue: collections.deque[Future[_PieceSummary]] = collections.deque()
+    for piece in pieces:
+        queue.append(pool.submit(_summarise, piece))
+        if len(queue) >= window:
+            yield queue.popleft().result()
+    while queue:
+        yield queue.popleft().result()
 
 
 @dataclass(frozen=True)
