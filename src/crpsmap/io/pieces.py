@@ -1,20 +1,18 @@
 """A big CSV long-format file read a piece at a time, so that a million-patient cohort never has to be
 held as patient histories all at once (about 1 KiB of Python objects per row).
 
-A file is cut only where that changes nothing: between two patients, in a file whose rows of a patient
-are adjacent (one run each, as exports write them) and that has no quoted field (so a line is a row).
-Each piece is read by the same `Reader` as a whole file, and every row number, warning and problem is
-given as the spreadsheet numbers the row in the whole file. Any other file is read whole, as before.
-Problems of all pieces are collected (up to the usual limit) and raised after the last piece, so a
-caller that writes only at the end writes nothing for a file with a problem.
+A file without quoted fields (so that a line is a row) is cut between rows of two different patients.
+Each piece is read by the same `Reader` as a whole file, with every row number, warning and problem given
+as the spreadsheet numbers the row in the whole file. Reading in pieces gives what reading whole gives
+only when no patient has rows in two pieces (a patient's rows are one run, as exports write them): the
+caller checks that the pieces' patients are disjoint and otherwise reads the file whole
+(`crpsmap.report.api.file_statistics` does). Any other file is one piece: the whole file.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
@@ -22,7 +20,7 @@ from typing import overload
 import numpy as np
 
 from crpsmap.io.columns import read_header
-from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem
+from crpsmap.io.problems import HistoryImportError, ImportProblem
 from crpsmap.io.reader import MAX_ROWS, CsvRead, Reader
 from crpsmap.io.source import SourceError, Text, decode, read_path
 
@@ -95,43 +93,15 @@ def read_piece(piece: Piece, *, today: dt.date | None = None) -> CsvRead:
     return Reader(piece.label, today=today, row_offset=piece.row_offset).read(piece.text)
 
 
-def read_csv_pieces(
-    path: str | Path,
-    *,
-    name: str | None = None,
-    rows_per_piece: int | None = None,
-    min_bytes: int | None = None,
-    today: dt.date | None = None,
-) -> Iterator[CsvRead]:
-    """The file's histories as consecutive pieces (each patient whole in one piece, in file order).
-
-    Raises HistoryImportError naming file, row and field (after the last piece, or at once for a
-    problem of the file or its header); a caller must not keep results before the iterator is done."""
-    problems: list[ImportProblem] = []
-    truncated = False
-    for piece in cut_pieces(path, name=name, rows_per_piece=rows_per_piece, min_bytes=min_bytes):
-        try:
-            got = read_piece(piece, today=today)
-        except HistoryImportError as exc:
-            problems += exc.problems
-            truncated = truncated or exc.truncated
-            if is_fatal(exc.problems) or len(problems) >= MAX_PROBLEMS:
-                break
-            continue
-        if not problems:  # (else only looking for more problems)
-            yield got
-    if problems:
-        raise HistoryImportError(problems[:MAX_PROBLEMS], truncated=truncated or len(problems) > MAX_PROBLEMS)
-
-
 def is_fatal(problems: list[ImportProblem]) -> bool:
     """A problem of the file or its header: every piece would repeat it, so reading stops there."""
     return any(p.row is None or p.row == 1 for p in problems)
 
 
 def _cuts(text: Text, rows_per_piece: int) -> tuple[bytes, np.ndarray, list[int]] | None:
-    """The header line, the byte offset of each data row, and the row indexes where pieces start; None
-    when the file must be read whole (quoted fields, a patient in more than one run, anything odd)."""
+    """The header line, the byte offset of each data row, and the row indexes where pieces start (each
+    between two rows of different patients); None when the file must be read whole (quoted fields, a
+    header the whole read will refuse, too many rows)."""
     data = text.data
     if b'"' in data:
         return None
@@ -146,35 +116,24 @@ def _cuts(text: Text, rows_per_piece: int) -> tuple[bytes, np.ndarray, list[int]
     starts = newline + 1  # byte offset of each line after the header
     if starts[-1] == len(data):
         starts = starts[:-1]  # (the file ends with a newline)
-    try:
-        import pandas as pd
+    n = len(starts)
+    if n > MAX_ROWS:
+        return None
+    column, delimiter = head.index["patient_id"], text.delimiter.encode()
 
-        ids = pd.read_csv(
-            io.BytesIO(data),
-            sep=text.delimiter,
-            usecols=[head.index["patient_id"]],
-            dtype=str,
-            header=0,
-            skip_blank_lines=False,
-            keep_default_na=False,
-            na_filter=False,
-            quoting=csv.QUOTE_NONE,
-            engine="c",
-        ).iloc[:, 0]
-    except Exception:  # noqa: BLE001 - any row pandas cannot split: the whole read names it
-        return None
-    if len(ids) != len(starts) or len(starts) > MAX_ROWS:
-        return None
-    codes, uniques = pd.factorize(ids.str.strip())
-    del ids
-    new_patient = np.flatnonzero(codes[1:] != codes[:-1]) + 1  # rows that start another patient
-    if len(new_patient) + 1 != len(uniques):
-        return None  # a patient's rows are not one run: cutting could split them
+    def patient(k: int) -> bytes:
+        end = int(starts[k + 1]) if k + 1 < n else len(data)
+        fields = data[int(starts[k]) : end].rstrip(b"\r\n").split(delimiter)
+        return fields[column].strip() if len(fields) > column else b""
+
     cuts = [0]
-    while cuts[-1] + rows_per_piece < len(starts):
-        k = int(np.searchsorted(new_patient, cuts[-1] + rows_per_piece))
-        if k >= len(new_patient):
+    k = rows_per_piece
+    while k < n:
+        while k < n and patient(k) == patient(k - 1):
+            k += 1
+        if k >= n:
             break
-        cuts.append(int(new_patient[k]))
-    cuts.append(len(starts))
+        cuts.append(k)
+        k += rows_per_piece
+    cuts.append(n)
     return header, starts, cuts

@@ -14,9 +14,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from crpsmap.history import PatientHistory
 from crpsmap.io.pieces import Piece
-from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem
+from crpsmap.io.problems import HistoryImportError, ImportProblem
+from crpsmap.io.reader import CsvRead
 from crpsmap.outputs import atomic_write_text
 from crpsmap.report.html import render_html
 from crpsmap.report.mechanisms import bundled_comparison
@@ -45,18 +48,20 @@ def file_statistics(
 ) -> FileStatistics:
     """Read, classify and summarise a CSV long-format file. A big file is cut between patients
     (`crpsmap.io.pieces`); the pieces are read and classified on `workers` processes (default: one per
-    core) and only compact tables of each are kept, so a million-patient cohort fits in memory. The
-    numbers are those of reading the file whole. `progress(done, total)` is called per piece. Raises
-    HistoryImportError naming file, row and field."""
-    from crpsmap.io.pieces import cut_pieces, is_fatal, read_piece
+    core) and only compact tables of each are kept, so a million-patient cohort fits in memory. A file
+    with a problem, or with a patient whose rows fall in two pieces, is then read whole, so problems,
+    warnings and numbers are always those of reading the file whole. `progress(done, total)` is called
+    per piece. Raises HistoryImportError naming file, row and field."""
+    from crpsmap.io import read_csv_result
+    from crpsmap.io.pieces import cut_pieces, read_piece
 
     pieces = cut_pieces(Path(path), name=name)
     if len(pieces) == 1:
-        read = read_piece(pieces[0])
-        stats = cohort_statistics(read.histories)
-        return FileStatistics(stats, provenance_summary(read.histories), read.warnings, read.encoding)
+        return _whole(read_piece(pieces[0]))
     n_workers = max(1, min(len(pieces), workers or os.cpu_count() or 1))
     summaries: Iterator[_PieceSummary]
+    done: list[_PieceSummary] = []
+    failed = False
     with contextlib.ExitStack() as stack:
         if n_workers > 1:
             # fresh workers (not forks of this process, which holds the whole file)
@@ -64,20 +69,19 @@ def file_statistics(
             summaries = _in_order(pool, pieces, 2 * n_workers)
         else:
             summaries = map(_summarise, pieces)
-        total = len(pieces)
-        done: list[_PieceSummary] = []
-        problems: list[ImportProblem] = []
         for i, summary in enumerate(summaries, start=1):
-            if summary.problems:
-                problems += summary.problems
-                if is_fatal(summary.problems) or len(problems) >= MAX_PROBLEMS:
-                    break
-            elif not problems:
-                done.append(summary)
+            if summary.failed:
+                failed = True
+                break
+            done.append(summary)
             if progress is not None:
-                progress(i, total)
-    if problems:
-        raise HistoryImportError(problems[:MAX_PROBLEMS], truncated=len(problems) > MAX_PROBLEMS)
+                progress(i, len(pieces))
+    ids = np.concatenate([d.patients.patient_id for d in done if d.patients is not None]) if done else None
+    if failed or ids is None or len(set(ids.tolist())) != len(ids):
+        # a problem, or a patient with rows in two pieces: the whole read gives the exact problems
+        # (with the rows of the whole file) or the exact histories
+        del done, ids
+        return _whole(read_csv_result(Path(path), name=name))
     provenance = ProvenanceSummary()
     for summary in done:
         provenance = provenance + summary.provenance
@@ -86,6 +90,11 @@ def file_statistics(
         patients, ClassificationTable.concat([d.table for d in done if d.table is not None])
     )
     return FileStatistics(stats, provenance, [w for d in done for w in d.warnings], done[0].encoding)
+
+
+def _whole(read: CsvRead) -> FileStatistics:
+    stats = cohort_statistics(read.histories)
+    return FileStatistics(stats, provenance_summary(read.histories), read.warnings, read.encoding)
 
 
 def _in_order(pool: ProcessPoolExecutor, pieces: Sequence[Piece], window: int) -> Iterator[_PieceSummary]:
@@ -109,7 +118,7 @@ class _PieceSummary:
     provenance: ProvenanceSummary = ProvenanceSummary()
     warnings: list[ImportProblem] = field(default_factory=list)
     encoding: str = ""
-    problems: list[ImportProblem] = field(default_factory=list)
+    failed: bool = False  # the piece has a problem (the whole read will name it)
 
 
 def _summarise(piece: Piece) -> _PieceSummary:
@@ -117,8 +126,8 @@ def _summarise(piece: Piece) -> _PieceSummary:
 
     try:
         read = read_piece(piece)
-    except HistoryImportError as exc:  # (an exception with problems does not cross processes intact)
-        return _PieceSummary(problems=exc.problems)
+    except HistoryImportError:
+        return _PieceSummary(failed=True)
     with gc_paused():
         return _PieceSummary(
             PatientTable.from_histories(read.histories),
