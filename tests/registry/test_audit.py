@@ -180,3 +180,22 @@ def test_event_and_treatment_edits_need_a_reason(client_for: Any, patient: Patie
     assert r.status_code == 302
     t.refresh_from_db()
     assert t.end is not None and t.end_seq is not None
+
+
+@pytest.mark.django_db
+def test_an_import_page_says_the_reader_s_warnings_and_encoding(client_for: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    c = client_for("clinician")
+    text = (
+        "patient_id;date;kind;regions;note\r\n"
+        "W1;2020-01-01;onset;hand_right;Gr\u00fc\u00dfe <b>x</b>\r\n"
+        "W1;2020-03-01;assessment;hand_right;\r\n"
+        "W1;2020-03-01;assessment;hand_right;\r\n"
+    )
+    r = c.post("/import/", {"file": SimpleUploadedFile("w.csv", text.encode("cp1252"), "text/csv")})
+    body = r.content.decode()
+    assert "Imported 1 patients" in body
+    assert "read as cp1252" in body
+    assert "worth a look" in body and "row 4" in body and "the same record as row 3" in body
+    assert "<b>x</b>" not in body  # file content is escaped (and not shown in warnings anyway)

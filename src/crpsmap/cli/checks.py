@@ -114,7 +114,7 @@ def load_or_exit(path: Path) -> list[PatientHistory]:
     """Read a CSV file; on bad input print every problem and exit with status 2 (nothing is used).
     Warnings (at most MAX_WARNINGS_SHOWN, then a count) and an encoding other than UTF-8 are said."""
     res = _read_or_exit(path, lambda: read_csv_result(path))
-    _tell(path, res.warnings, res.encoding)
+    tell_reading(path, res.warnings, res.encoding)
     # a batch command keeps what it read to the end: the garbage collector need not walk it again and
     # again (on 100,000 patients that walk took a third of the classification's time)
     gc.freeze()
@@ -137,7 +137,7 @@ def statistics_or_exit(path: Path) -> FileStatistics:
             bar.update(task[0], completed=done)
 
         res = _read_or_exit(path, lambda: file_statistics(path, progress=progress))
-    _tell(path, res.warnings, res.encoding)
+    tell_reading(path, res.warnings, res.encoding)
     return res
 
 
@@ -155,7 +155,8 @@ def _read_or_exit(path: Path, read: Callable[[], T]) -> T:
         fail(f"{path}: cannot read: {exc.strerror or exc}")
 
 
-def _tell(path: Path, warnings: Sequence[ImportProblem], encoding: str) -> None:
+def tell_reading(path: Path, warnings: Sequence[ImportProblem | str], encoding: str) -> None:
+    """Say what reading a file found: its warnings (the first few, then a count) and a non-UTF-8 encoding."""
     for w in warnings[:MAX_WARNINGS_SHOWN]:
         warn(str(w))
     if len(warnings) > MAX_WARNINGS_SHOWN:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crpsmap.cli.checks import check_input, check_output_paths
+from crpsmap.cli.checks import check_input, check_output_paths, tell_reading
 from crpsmap.cli.console import err_console, error_line, fail, say
 from crpsmap.io import HistoryImportError
 from crpsmap.summary import literal
@@ -137,6 +137,7 @@ def registry_import(
         raise typer.Exit(2) from None
     except (DatabaseError, OSError) as exc:
         fail(f"{file}: nothing imported: {str(exc).strip()}")
+    tell_reading(file, result.warnings, result.encoding)
     say(
         f"imported {result.patients} patients ({result.visits} visits, {result.events} events, "
         f"{result.treatments} treatments) from {file.name}"

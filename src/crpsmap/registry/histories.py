@@ -116,6 +116,9 @@ class ImportResult:
     visits: int
     events: int
     treatments: int
+    #: what the reader warned of (rows kept but worth a look) and the encoding it assumed
+    warnings: tuple[str, ...] = ()
+    encoding: str = "utf-8"
 
 
 def _rows_of(h: PatientHistory, patient: Patient) -> tuple[list[Visit], list[ClinicalEvent], list[Treatment]]:

@@ -3,8 +3,7 @@ the import page alike."""
 
 from __future__ import annotations
 
-import os
-import tempfile
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.http import HttpRequest
 from crpsmap.io import read_csv_result
 from crpsmap.io.csv_long import write_csv
 from crpsmap.io.problems import HistoryImportError, ImportProblem
+from crpsmap.outputs import atomic_path
 from crpsmap.registry.audit import record
 from crpsmap.registry.histories import ImportResult, import_histories, load_histories
 from crpsmap.registry.models import Provenance
@@ -59,22 +59,14 @@ def import_bytes(
         if request is None:
             detail["by"] = "command line"
         record(request, "import", detail=detail, user=user)
-    return result
+    return dataclasses.replace(result, warnings=tuple(map(str, read.warnings)), encoding=read.encoding)
 
 
 def export_file(path: Path) -> int:
     """Write the registry as a CSV long-format file atomically (a temporary file renamed into place)."""
     histories = load_histories()
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent if str(path.parent) else ".", prefix=".crpsmap-", suffix=".tmp"
-    )
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write_csv(histories, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     record(None, "export", detail={"file": path.name, "patients": len(histories), "by": "command line"})
     return len(histories)
