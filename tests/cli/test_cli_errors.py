@@ -52,6 +52,8 @@ BATTERY: list[tuple[list[str], str]] = [
     (["report", "keep.csv", "--calibration", "keep.csv", "-o", "r.html"], "not JSON"),
     (["report", "keep.csv", "--mechanisms", "--calibration", "comparison.json"], "not both"),
     (["report", "keep.csv", "--data-note", "a\x1b[2Jb"], "--data-note"),
+    (["report", "header.csv", "-o", "r.html"], "no patient records"),
+    (["classify", "header.csv"], "no patient records"),
     (["report", "missing.csv"], "no such file"),
     (["demo", "-o", "nodir/r.html"], "No such file or directory"),
     (["demo", "-o", "r.json"], "same file"),
@@ -146,6 +148,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with the input files of the battery; the registry (never reached) points into it."""
     (tmp_path / "keep.csv").write_text(GOOD_CSV)
+    (tmp_path / "header.csv").write_text(GOOD_CSV.splitlines()[0] + "\n")
     (tmp_path / "db.sqlite3").write_bytes(b"SQLite format 3\x00")
     (tmp_path / "notjson.json").write_text("this is not JSON {")
     (tmp_path / "list.json").write_text("[1, 2, 3]")

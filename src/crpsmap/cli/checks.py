@@ -114,6 +114,8 @@ def load_or_exit(path: Path) -> list[PatientHistory]:
     """Read a CSV file; on bad input print every problem and exit with status 2 (nothing is used).
     Warnings (at most MAX_WARNINGS_SHOWN, then a count) and an encoding other than UTF-8 are said."""
     res = _read_or_exit(path, lambda: read_csv_result(path))
+    if not res.histories:
+        fail(f"{path}: no patient records (the file has a header but no rows)")
     tell_reading(path, res.warnings, res.encoding)
     # a batch command keeps what it read to the end: the garbage collector need not walk it again and
     # again (on 100,000 patients that walk took a third of the classification's time)
@@ -137,6 +139,8 @@ def statistics_or_exit(path: Path) -> FileStatistics:
             bar.update(task[0], completed=done)
 
         res = _read_or_exit(path, lambda: file_statistics(path, progress=progress))
+    if res.stats.figures.n_patients == 0:
+        fail(f"{path}: no patient records (the file has a header but no rows)")
     tell_reading(path, res.warnings, res.encoding)
     return res
 
