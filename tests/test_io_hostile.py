@@ -370,3 +370,26 @@ def test_an_empty_or_blank_file_and_a_header_only_file() -> None:
     assert one(b" \r\n\n") == (None, None, "empty file: a header row is required")
     assert one(b"\xef\xbb\xbf\n") == (None, None, "empty file: a header row is required")
     assert read_csv_result(HEADER, name="in.csv").histories == []
+
+
+def test_did_you_mean_is_worked_out_for_a_bounded_number_of_unknown_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file of many made-up region names fails fast: suggestions stop after MAX_SUGGESTED_NAMES."""
+    from crpsmap.atlas.loader import Atlas
+    from crpsmap.io.fields import MAX_SUGGESTED_NAMES
+
+    calls = []
+    original = Atlas.suggest
+
+    def counting(self: Atlas, name: str, n: int = 3) -> list[str]:
+        calls.append(name)
+        return original(self, name, n)
+
+    monkeypatch.setattr(Atlas, "suggest", counting)
+    rows = ["patient_id,date,kind,regions", "P0,2020-01-01,onset,hnad_right"]
+    rows += [f"P{i},2020-01-01,onset,zz{i}q" for i in range(1, 3 * MAX_SUGGESTED_NAMES)]
+    with pytest.raises(HistoryImportError) as exc:
+        read_csv_result(("\n".join(rows) + "\n").encode(), name="many.csv")
+    assert 0 < len(calls) <= MAX_SUGGESTED_NAMES
+    assert "did you mean hand_right" in str(exc.value.problems[0])

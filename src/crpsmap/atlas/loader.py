@@ -213,14 +213,15 @@ class Atlas:
         return table
 
     # --------------------------------------------------------------- look-ups
-    def resolve(self, name: str | int) -> str:
-        """Canonical slug (segment, area or visceral system) for a slug, CHOIR code or REDCap key."""
+    def resolve(self, name: str | int, *, suggest: bool = True) -> str:
+        """Canonical slug (segment, area or visceral system) for a slug, CHOIR code or REDCap key; an
+        unknown name raises UnknownRegionError, with "did you mean" unless `suggest` is False."""
         key = str(name).strip().lower()
         try:
             return self._lookup[key]
         except KeyError:
             pass
-        hint = self.suggest(key)
+        hint = self.suggest(key) if suggest else []
         did_you_mean = f"; did you mean {' or '.join(hint)}?" if hint else ""
         raise UnknownRegionError(
             f"unknown region {_shorten(str(name))!r}: not a slug, CHOIR code (101-136, 201-238) or "
@@ -230,6 +231,9 @@ class Atlas:
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """Slugs close to a misspelt or everyday region name ("right hand" -> hand_right), for
         "did you mean" messages. Side words may come first or last, with spaces or hyphens."""
+        from crpsmap.atlas.names import suggest_everyday  # (names builds on this module)
+
+        out = [s for s in suggest_everyday(name, self) if s in self._lookup]  # (not limbs)
         words = re.split(r"[\s_\-]+", name.strip().lower())
         sides = [w for w in words if w in ("left", "right")]
         rest = [w for w in words if w and w not in ("left", "right")]
@@ -237,7 +241,6 @@ class Atlas:
         tries = ["_".join(words)]
         if sides and rest:
             tries.insert(0, "_".join(rest + sides))
-        out: list[str] = []
         for t in tries:
             for m in difflib.get_close_matches(t, candidates, n=n, cutoff=0.75):
                 slug = self._lookup[m]

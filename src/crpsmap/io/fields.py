@@ -176,9 +176,21 @@ def parse_birth_year(raw: str, today: dt.date) -> int | None | Bad:
 # ---- regions ----------------------------------------------------------------------------------------
 
 
+#: "did you mean" is worked out for this many distinct unknown region names of a file, then no more (a
+#: hostile file of a million made-up names would otherwise take minutes; 50 problems are shown anyway)
+MAX_SUGGESTED_NAMES = 200
+
+
+class RegionNames(dict[str, "str | Bad"]):
+    """What each region name of a file resolves to, and how many unknown names were given suggestions."""
+
+    suggested = 0
+
+
 def parse_regions(raw: str, atlas: Atlas, names: dict[str, str | Bad] | None = None) -> tuple[str, ...] | Bad:
     """Canonical slugs, in order, without repeats; a message per unknown name (with the atlas's "did
-    you mean"). `names` caches what each region name resolves to, across calls."""
+    you mean" for the first MAX_SUGGESTED_NAMES of a `RegionNames`). `names` caches what each region
+    name resolves to, across calls."""
     parts = [r for r in raw.split(";") if r.strip()]
     messages: list[str] = []
     if len(parts) > MAX_REGIONS_PER_RECORD:
@@ -187,10 +199,13 @@ def parse_regions(raw: str, atlas: Atlas, names: dict[str, str | Bad] | None = N
     for name in parts[:MAX_REGIONS_PER_RECORD]:
         slug = names.get(name) if names is not None else None
         if slug is None:
+            suggest = not isinstance(names, RegionNames) or names.suggested < MAX_SUGGESTED_NAMES
             try:
-                slug = atlas.resolve(name)
+                slug = atlas.resolve(name, suggest=suggest)
             except UnknownRegionError as exc:
                 slug = Bad(str(exc))
+                if isinstance(names, RegionNames):
+                    names.suggested += 1
             if names is not None:
                 names[name] = slug
         if isinstance(slug, Bad):

@@ -259,7 +259,7 @@ class Reader:
         self.c_pid = _Cache(F.parse_patient_id)
         self.c_date = _Cache(lambda s: F.parse_date(s, today_))
         self.c_kind = _Cache(F.parse_kind)
-        region_names: dict[str, str | F.Bad] = {}
+        region_names = F.RegionNames()
         self.c_regions = _Cache(lambda s: F.parse_regions(s, atlas, region_names))
         self.c_patient = {
             "sex": _Cache(F.parse_sex),
