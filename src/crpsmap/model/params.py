@@ -1,6 +1,6 @@
 """Model parameters: one typed, frozen object per concern, each number with unit, range and source.
 
-The values are priors from ../shared/reference/mechanism.md (rodent time courses are priors, not human
+The values are priors from docs/mechanism.md (rodent time courses are priors, not human
 facts) or design choices ([D]) tuned so that the default virtual clinic is plausible. Calibration (next
 issue) replaces values with `dataclasses.replace(params, name=value)`; `describe()` lists the metadata for
 the documentation and for calibration bounds.
