@@ -134,6 +134,7 @@ BATTERY: list[tuple[list[str], str]] = [
     (["registry", "export", "."], "not a regular file"),
     (["registry", "import", "missing.csv"], "no such file"),
     (["registry", "export", "db.sqlite3", "--database", "db.sqlite3"], "is this command's input"),
+    (["registry", "export", "x.csv", "--database", "missing/none.sqlite3"], "no registry database at"),
     (["registry", "createuser", "bob", "--role", "[/nurse]"], "choose one of"),
     (["serve", "--port", "0"], "--port"),
     (["serve", "--port", "70000"], "--port"),

@@ -150,7 +150,10 @@ def registry_export(
     database: DatabaseOption = None,
 ) -> None:
     """Export the registry as a CSV long-format file (pseudonymous: no identity, no notes)."""
-    check_output_paths([file], _sqlite_files(database))
+    files = _sqlite_files(database)
+    check_output_paths([file], files)
+    if files and not files[0].is_file():  # exporting must not create an empty registry
+        fail(f"no registry database at {files[0]} (give --database, or import into it first)")
     _registry(database)
     from crpsmap.registry.transfer import export_file
 
