@@ -141,7 +141,9 @@ class _Cache(dict[str, Any]):
             return list(map(self.__getitem__, cells))
         except KeyError:
             pass
-        self.learn(set(cells).difference(self))
+        # in order of first appearance, so that work bounded per file ("did you mean") goes to the rows
+        # that are reported first
+        self.learn([s for s in dict.fromkeys(cells) if s not in self])
         return list(map(self.__getitem__, cells))
 
     def distinct(self, cells: Sequence[str]) -> dict[str, None]:
