@@ -15,7 +15,7 @@ This module builds `app` and registers the commands. The modules:
 
 - running: the app's class, `run()` (exit statuses) and `--version`; console: printing, `fail`/`warn`
 - limits, checks, options: what a user may give, checked before any work; options several commands share
-- atlas (`region`), cohort (`classify`, `report`, `demo`), virtual (`trial`, `simulate`),
+- atlas (`region`), cohort (`classify`, `report`, `demo`), convert (`convert`), virtual (`trial`, `simulate`),
   calibration (`calibrate`) with calibration_table (what it prints), registry (`serve`, `registry ...`)
 - model (the simulator's names and option checks) and cluster (Dask) for the commands that simulate
 
@@ -29,6 +29,7 @@ from crpsmap.cli.atlas import region
 from crpsmap.cli.calibration import calibrate
 from crpsmap.cli.calibration_table import print_calibration, sig
 from crpsmap.cli.cohort import classify, demo, report
+from crpsmap.cli.convert import convert
 from crpsmap.cli.model import ModelCommand, mechanism_names
 from crpsmap.cli.registry import registry_app, serve
 from crpsmap.cli.running import DEBUG_ENV, CrpsmapTyper, main, root, run
@@ -47,6 +48,7 @@ app.command()(region)
 app.command()(classify)
 app.command()(report)
 app.command()(demo)
+app.command()(convert)
 app.command(cls=ModelCommand)(trial)
 app.command(cls=ModelCommand)(simulate)
 app.command()(calibrate)

@@ -113,7 +113,7 @@ def read_json(path: Path, what: str) -> Any:
 def load_or_exit(path: Path) -> list[PatientHistory]:
     """Read a CSV file; on bad input print every problem and exit with status 2 (nothing is used).
     Warnings (at most MAX_WARNINGS_SHOWN, then a count) and an encoding other than UTF-8 are said."""
-    res = _read_or_exit(path, lambda: read_csv_result(path))
+    res = read_or_exit(path, lambda: read_csv_result(path))
     if not res.histories:
         fail(f"{path}: no patient records (the file has a header but no rows)")
     tell_reading(path, res.warnings, res.encoding)
@@ -138,14 +138,15 @@ def statistics_or_exit(path: Path) -> FileStatistics:
                 task.append(bar.add_task("reading and classifying (pieces)", total=total))
             bar.update(task[0], completed=done)
 
-        res = _read_or_exit(path, lambda: file_statistics(path, progress=progress))
+        res = read_or_exit(path, lambda: file_statistics(path, progress=progress))
     if res.stats.figures.n_patients == 0:
         fail(f"{path}: no patient records (the file has a header but no rows)")
     tell_reading(path, res.warnings, res.encoding)
     return res
 
 
-def _read_or_exit(path: Path, read: Callable[[], T]) -> T:
+def read_or_exit(path: Path, read: Callable[[], T]) -> T:
+    """`read()` of a file, or exit 2 with its problems printed literally (one line each)."""
     check_input(path)
     try:
         return read()
