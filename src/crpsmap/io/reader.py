@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import io
 import operator
-import threading
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import compress, islice, repeat
@@ -39,6 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from crpsmap import collector
 from crpsmap.atlas import load_atlas
 from crpsmap.history import (
     INVOLVEMENT_KINDS,
@@ -211,31 +209,6 @@ def _record_builder(
     return build
 
 
-_gc_lock = threading.Lock()
-_gc_readers = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while reading: a read makes millions of objects and no garbage,
-    so each collection would only walk them again (it took about 30% of the time). Readers in several
-    threads share one pause; the last to finish restores the collector as the first found it."""
-    global _gc_readers, _gc_was_enabled
-    with _gc_lock:
-        if _gc_readers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_readers += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_readers -= 1
-            if _gc_readers == 0 and _gc_was_enabled:
-                gc.enable()
-
-
 def _second(pair: tuple[str, str]) -> str:
     return pair[1]
 
@@ -285,7 +258,7 @@ class Reader:
     # ---- the whole file ---------------------------------------------------------------------------
 
     def read(self, text: Text) -> CsvRead:
-        with _collector_paused():
+        with collector.paused():
             return self._read(text)
 
     def _read(self, text: Text) -> CsvRead:

@@ -6,13 +6,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crpsmap import collector
 from crpsmap.history import PatientHistory
 from crpsmap.spread import Classification, classify_all
 from crpsmap.stats.cohort import CohortFigures, figures_from_table
 from crpsmap.stats.cox import CoxResult, fit_cox
 from crpsmap.stats.literature import Comparison, compare_literature
 from crpsmap.stats.survival import SecondLimbKM, second_limb_km
-from crpsmap.stats.table import ClassificationTable, PatientTable, gc_paused
+from crpsmap.stats.table import ClassificationTable, PatientTable
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def cohort_statistics(
     For big cohorts, pass a `PatientTable` instead of histories and the classifications as a generator
     or a `ClassificationTable`: the statistics then hold no per-patient Python object.
     """
-    with gc_paused():
+    with collector.paused():
         if isinstance(histories, PatientTable):
             if results is None:
                 raise ValueError("a PatientTable has no records to classify: pass the classifications")

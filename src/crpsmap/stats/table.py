@@ -17,10 +17,8 @@ take `Classification` lists build the table first (tests compare both with the p
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 
@@ -59,19 +57,6 @@ def day_number(d: dt.date | None) -> int:
 def years_of(days: np.ndarray) -> np.ndarray:
     """Calendar year of each day number."""
     return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for bulk work that makes many objects and frees none of them
-    by cycles (each collection of the oldest generation would walk every patient object)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,7 +370,6 @@ __all__ = [
     "PatientTable",
     "as_table",
     "day_number",
-    "gc_paused",
     "unit_counts",
     "years_of",
 ]
