@@ -151,9 +151,7 @@ def _vocabulary(atlas: Atlas) -> _Vocabulary:
 
 
 def _limb_label(limb: str) -> str:
-    group, side = limb.split("_")
-    word = "arm" if group == "upper" else "leg"
-    return f"{side} {word} ({group} limb, {limb})"
+    return f"{limb_name(limb)} ({limb.split('_')[0]} limb, {limb})"
 
 
 def limb_name(limb: str) -> str:

@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from crpsmap.atlas import LIMBS, load_atlas
+from crpsmap.atlas.names import limb_name
 from crpsmap.report.bodymap import ATTRIBUTION, area_colours, coloured_svg
 from crpsmap.report.mechanisms import mechanisms_view
 from crpsmap.report.plots import DAYS_PER_YEAR, bars_svg, fmt_p, heat, km_svg, legend_svg, pct, years
@@ -49,12 +50,8 @@ from crpsmap.stats.summary import CohortStatistics
 DEFAULT_TITLE = "Does CRPS spread? Cohort report"
 #: the confidence level of every interval in the report, from the z of the code (95)
 CONFIDENCE = round(100 * math.erf(Z95 / math.sqrt(2)))
-LIMB_NAMES = {
-    "upper_right": "right arm",
-    "upper_left": "left arm",
-    "lower_right": "right leg",
-    "lower_left": "left leg",
-}
+#: limbs in everyday words (the atlas's one rule: upper_right -> "right arm")
+LIMB_NAMES = {limb: limb_name(limb) for limb in LIMBS}
 COX_EXCLUSIONS = {
     "no_onset_or_no_limb": "no onset or no limb",
     "mixed_girdle_onset": "first limbs in both girdles at once",
