@@ -7,7 +7,6 @@ bidirectional-text controls shown as visible escapes (`printable`), so a file ca
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,34 +15,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from crpsmap.io.problems import visible
 from crpsmap.spread import Classification
 
 if TYPE_CHECKING:
     from crpsmap.atlas import Atlas
 
-#: Unicode categories shown as escapes: controls (C0, C1, DEL: ESC starts terminal sequences), format
-#: characters (bidirectional overrides, zero-width characters), line and paragraph separators, lone
-#: surrogates (undecodable bytes of a file name) and private-use characters
-_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
-
 
 def printable(text: object) -> str:
     """`text` with every character that could change the terminal or hide text shown as an escape
-    (`\\x1b`, `\\u202e`); everything else unchanged. Use it for whatever came from a file or a user."""
-    s = str(text)
-    if s.isprintable():  # fast path; isprintable() is False for every character escaped below
-        return s
-    out = []
-    for ch in s:
-        if ch == " " or unicodedata.category(ch) not in _HIDDEN:
-            out.append(ch)
-        elif ord(ch) < 0x100:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return "".join(out)
+    (`\\x1b`, `\\u202e`): the one rule of `crpsmap.io.problems.visible`, for whatever came from a file or
+    a user."""
+    return visible(str(text))
 
 
 def literal(text: object, style: str = "", *, lines: bool = False) -> Text:
