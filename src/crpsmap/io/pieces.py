@@ -93,11 +93,6 @@ def read_piece(piece: Piece, *, today: dt.date | None = None) -> CsvRead:
     return Reader(piece.label, today=today, row_offset=piece.row_offset).read(piece.text)
 
 
-def is_fatal(problems: list[ImportProblem]) -> bool:
-    """A problem of the file or its header: every piece would repeat it, so reading stops there."""
-    return any(p.row is None or p.row == 1 for p in problems)
-
-
 def _cuts(text: Text, rows_per_piece: int) -> tuple[bytes, np.ndarray, list[int]] | None:
     """The header line, the byte offset of each data row, and the row indexes where pieces start (each
     between two rows of different patients); None when the file must be read whole (quoted fields, a

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from crpsmap import collector
 from crpsmap.history import PatientHistory
 from crpsmap.io.pieces import Piece
 from crpsmap.io.problems import HistoryImportError, ImportProblem
@@ -26,7 +27,7 @@ from crpsmap.report.mechanisms import bundled_comparison
 from crpsmap.report.provenance import ProvenanceSummary, provenance_summary
 from crpsmap.spread import classify_all
 from crpsmap.stats.summary import CohortStatistics, cohort_statistics
-from crpsmap.stats.table import ClassificationTable, PatientTable, gc_paused
+from crpsmap.stats.table import ClassificationTable, PatientTable
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,15 @@ def file_statistics(
 
 
 def _whole(read: CsvRead) -> FileStatistics:
-    stats = cohort_statistics(read.histories)
-    return FileStatistics(stats, provenance_summary(read.histories), read.warnings, read.encoding)
+    return _of_histories(read.histories, read.warnings, read.encoding)
+
+
+def _of_histories(
+    histories: Sequence[PatientHistory], warnings: Sequence[ImportProblem] = (), encoding: str = "utf-8"
+) -> FileStatistics:
+    """Statistics and provenance of histories held in memory (the one place both are computed)."""
+    stats = cohort_statistics(histories)
+    return FileStatistics(stats, provenance_summary(histories), list(warnings), encoding)
 
 
 def _in_order(pool: ProcessPoolExecutor, pieces: Sequence[Piece], window: int) -> Iterator[_PieceSummary]:
@@ -128,7 +136,7 @@ def _summarise(piece: Piece) -> _PieceSummary:
         read = read_piece(piece)
     except HistoryImportError:
         return _PieceSummary(failed=True)
-    with gc_paused():
+    with collector.paused():
         return _PieceSummary(
             PatientTable.from_histories(read.histories),
             ClassificationTable.from_classifications(classify_all(read.histories)),
@@ -159,20 +167,19 @@ def write_report(
     van Rijn 2011 when none is given. By default no model comparison is shown. Both files are written
     atomically (whole or not at all). Returns the statistics.
     """
+    src = source or ""
     if isinstance(histories_or_path, FileStatistics):
-        stats, provenance, src = histories_or_path.stats, histories_or_path.provenance, source or ""
+        read = histories_or_path
     elif isinstance(histories_or_path, str | os.PathLike):
         read = file_statistics(histories_or_path)
-        stats, provenance = read.stats, read.provenance
         src = source or Path(histories_or_path).name
     else:
-        stats = cohort_statistics(histories_or_path)
-        provenance, src = provenance_summary(histories_or_path), source or ""
-    html = _render(stats, provenance, title, src, data_note, mechanisms, show_bundled_mechanisms)
+        read = _of_histories(histories_or_path)
+    html = _render(read.stats, read.provenance, title, src, data_note, mechanisms, show_bundled_mechanisms)
     atomic_write_text(out_path, html)
     if json_path is not None:
-        atomic_write_text(json_path, json.dumps(stats.to_dict(), indent=1) + "\n")
-    return stats
+        atomic_write_text(json_path, json.dumps(read.stats.to_dict(), indent=1) + "\n")
+    return read.stats
 
 
 def report_html(
@@ -198,11 +205,9 @@ def report_html(
             stacklevel=2,
         )
         show_bundled_mechanisms = bundled_mechanisms
-    stats = cohort_statistics(histories)
-    html = _render(
-        stats, provenance_summary(histories), title, source, data_note, mechanisms, show_bundled_mechanisms
-    )
-    return html, stats
+    read = _of_histories(histories)
+    html = _render(read.stats, read.provenance, title, source, data_note, mechanisms, show_bundled_mechanisms)
+    return html, read.stats
 
 
 def _render(
