@@ -101,9 +101,9 @@ def test_rows_without_marks_are_warnings_and_converted(
 
 V = ["--visit-date", "2021-01-01"]
 BATTERY: list[tuple[list[str], str]] = [
-    (["choir.csv", "--from", "redcap", *V, "-o", "o.csv"], "unknown input format 'redcap'"),
+    (["choir.csv", "--from", "xml", *V, "-o", "o.csv"], "unknown input layout 'xml'"),
     (["choir.csv", "--from", "chior", *V, "-o", "o.csv"], "did you mean choir"),
-    (["choir.csv", "--from", "redcap", *V, "-o", "o.csv"], "(known: choir)"),
+    (["choir.csv", "--from", "xml", *V, "-o", "o.csv"], "(known: choir, redcap)"),
     (["choir.csv", *V, "-o", "o.csv"], "--from"),
     (["choir.csv", "--from", "choir", *V], "--output"),
     (["choir.csv", "--from", "choir", "-o", "o.csv"], "give --visit-date YYYY-MM-DD"),

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from crpsmap.registry import clinical
+from crpsmap import instruments
 from crpsmap.registry.models import Visit
 
 
@@ -26,15 +26,15 @@ from crpsmap.registry.models import Visit
 def test_budapest_worked_cases(
     sym: int, sig: int | None, pain: bool | None, other: bool | None, clin: bool | None, research: bool | None
 ) -> None:
-    assert clinical.budapest_met(sym, sig, pain, other) is clin
-    assert clinical.budapest_met(sym, sig, pain, other, research=True) is research
+    assert instruments.budapest_met(sym, sig, pain, other) is clin
+    assert instruments.budapest_met(sym, sig, pain, other, research=True) is research
 
 
 def test_css_has_17_items_8_symptoms_9_signs() -> None:
-    assert (len(clinical.CSS_SYMPTOMS), len(clinical.CSS_SIGNS), clinical.CSS_MAX) == (8, 9, 17)
-    assert clinical.css_total(["sym_edema", "sign_edema", "sign_rom"]) == 3
+    assert (len(instruments.CSS_SYMPTOMS), len(instruments.CSS_SIGNS), instruments.CSS_MAX) == (8, 9, 17)
+    assert instruments.css_total(["sym_edema", "sign_edema", "sign_rom"]) == 3
     with pytest.raises(ValueError, match="unknown CSS item"):
-        clinical.css_total(["nonsense"])
+        instruments.css_total(["nonsense"])
 
 
 def _post(client: Any, code: str, **data: Any) -> Any:

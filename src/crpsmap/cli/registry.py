@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crpsmap.cli.checks import check_input, check_output_paths, tell_reading
+from crpsmap.cli.checks import check_input, check_name, check_output_paths, tell_reading
 from crpsmap.cli.console import err_console, error_line, fail, say
 from crpsmap.io import HistoryImportError
 from crpsmap.summary import literal
@@ -114,13 +114,28 @@ def registry_demo(
 
 @registry_app.command("import")
 def registry_import(
-    file: Annotated[Path, typer.Argument(help="CSV long-format file")],
+    file: Annotated[Path, typer.Argument(help="the file to import (CSV long format unless --from)")],
     database: DatabaseOption = None,
     site: Annotated[str, typer.Option(help="site of the imported patients")] = "",
+    source_format: Annotated[
+        str, typer.Option("--from", help="layout of FILE: csv (the long format), choir or redcap")
+    ] = "csv",
+    visit_date: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD: the date of rows that have none (as `crpsmap convert`)")
+    ] = None,
+    date_column: Annotated[str | None, typer.Option(help="CHOIR: the column that dates each row")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="REDCap: which fields hold what (TOML)")] = None,
+    dictionary: Annotated[Path | None, typer.Option(help="REDCap: the project's data dictionary")] = None,
 ) -> None:
-    """Import a CSV file into the registry, whole or not at all (same checks and errors as the CLI)."""
+    """Import a file into the registry, whole or not at all (same reading, checks and errors as
+    `crpsmap convert`)."""
+    from crpsmap.cli.convert import read_options
+
     if len(site) > 200 or not site.isprintable():
         fail("--site: at most 200 characters, no control characters")
+    options = read_options(
+        source_format, ("csv", "choir", "redcap"), visit_date, date_column, None, mapping, dictionary
+    )
     check_input(file)
     _registry(database)
     from django.db import DatabaseError
@@ -128,7 +143,7 @@ def registry_import(
     from crpsmap.registry.transfer import import_file
 
     try:
-        result = import_file(file, site=site)
+        result = import_file(file, site=site, layout=source_format, options=options)
     except HistoryImportError as exc:  # file contents are data: printed literally
         first, *rest = str(exc).splitlines() or ["problems in input"]
         error_line(first)
@@ -146,10 +161,16 @@ def registry_import(
 
 @registry_app.command("export")
 def registry_export(
-    file: Annotated[Path, typer.Argument(help="CSV long-format file to write")],
+    file: Annotated[Path, typer.Argument(help="the file to write (CSV long format unless --to)")],
     database: DatabaseOption = None,
+    target_format: Annotated[
+        str,
+        typer.Option("--to", help="csv (the long format) or redcap (an export of crpsmap's REDCap project)"),
+    ] = "csv",
 ) -> None:
-    """Export the registry as a CSV long-format file (pseudonymous: no identity, no notes)."""
+    """Export the registry (pseudonymous: no identity, no notes) as a CSV long-format file or a REDCap
+    export of crpsmap's project."""
+    check_name("output layout", target_format, ("csv", "redcap"))
     files = _sqlite_files(database)
     check_output_paths([file], files)
     if files and not files[0].is_file():  # exporting must not create an empty registry
@@ -158,7 +179,7 @@ def registry_export(
     from crpsmap.registry.transfer import export_file
 
     try:
-        n = export_file(file)
+        n = export_file(file, layout=target_format)
     except OSError as exc:
         fail(f"{file}: {exc.strerror or exc}")
     say(f"exported {n} patients to {file}")

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 
 from crpsmap.atlas import load_atlas
+from crpsmap.io.formats import FORMATS
 from crpsmap.registry.models import ClinicalEvent, Patient, PatientIdentity, Treatment
 from crpsmap.registry.roles import Role
 
@@ -94,8 +95,40 @@ class TreatmentForm(forms.ModelForm):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="CSV file (crpsmap long format)")
+    """One form for every layout `crpsmap convert` reads (`crpsmap.io.formats.FORMATS`)."""
+
+    file = forms.FileField(label="File")
+    layout = forms.ChoiceField(label="Layout", choices=list(FORMATS.items()), initial="csv", required=False)
     site = forms.CharField(required=False, max_length=100, help_text="site of the imported patients")
+    visit_date = forms.DateField(
+        required=False,
+        widget=DATE_WIDGET,
+        help_text=(
+            "CHOIR without a date column, or a REDCap mapping without a date field: the date of every row"
+        ),
+    )
+    date_column = forms.CharField(
+        required=False, max_length=200, help_text="CHOIR: the column that dates each row"
+    )
+    mapping = forms.FileField(
+        required=False,
+        help_text="REDCap: which fields hold what (TOML); not needed for crpsmap's own project",
+    )
+    dictionary = forms.FileField(required=False, help_text="REDCap: the project's data dictionary (CSV)")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        layout = data["layout"] = data.get("layout") or "csv"
+        if layout == "choir" and bool(data.get("visit_date")) == bool(data.get("date_column")):
+            self.add_error("visit_date", "CHOIR: give a visit date (a file without dates) or a date column")
+        for side in ("mapping", "dictionary"):
+            if layout != "redcap" and data.get(side):
+                self.add_error(side, "a mapping and a data dictionary are for REDCap exports")
+        if layout != "choir" and data.get("date_column"):
+            self.add_error("date_column", "a date column is for CHOIR tables")
+        if layout == "csv" and data.get("visit_date"):
+            self.add_error("visit_date", "the CSV long format dates every row itself")
+        return data
 
 
 class UserCreateForm(forms.Form):

@@ -23,7 +23,7 @@ from simple_history.models import HistoricalRecords
 
 from crpsmap.atlas import UnknownRegionError, load_atlas
 from crpsmap.history import MIN_BIRTH_YEAR, PROVENANCE_LABELS, CRPSType, Provenance, RecordKind, Sex
-from crpsmap.registry import clinical
+from crpsmap import instruments
 
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -190,15 +190,15 @@ class Visit(DatedRow):
     pain = models.FloatField("pain (NRS 0-10)", null=True, blank=True, validators=_range(0, 10))
     css_items = models.JSONField("CSS items present", null=True, blank=True)
     css = models.PositiveSmallIntegerField(
-        "CRPS Severity Score", null=True, blank=True, validators=_range(0, clinical.CSS_MAX)
+        "CRPS Severity Score", null=True, blank=True, validators=_range(0, instruments.CSS_MAX)
     )
     budapest_symptom_categories = models.JSONField(null=True, blank=True)
     budapest_sign_categories = models.JSONField(null=True, blank=True)
     budapest_symptoms = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=_range(0, clinical.BUDAPEST_MAX)
+        null=True, blank=True, validators=_range(0, instruments.BUDAPEST_MAX)
     )
     budapest_signs = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=_range(0, clinical.BUDAPEST_MAX)
+        null=True, blank=True, validators=_range(0, instruments.BUDAPEST_MAX)
     )
     pain_disproportionate = models.BooleanField(null=True, blank=True)
     no_better_diagnosis = models.BooleanField(null=True, blank=True)
@@ -222,14 +222,14 @@ class Visit(DatedRow):
                 condition=Q(pain__isnull=True) | Q(pain__gte=0, pain__lte=10), name="visit_pain"
             ),
             models.CheckConstraint(
-                condition=Q(css__isnull=True) | Q(css__lte=clinical.CSS_MAX), name="visit_css"
+                condition=Q(css__isnull=True) | Q(css__lte=instruments.CSS_MAX), name="visit_css"
             ),
             models.CheckConstraint(
-                condition=Q(budapest_symptoms__isnull=True) | Q(budapest_symptoms__lte=clinical.BUDAPEST_MAX),
+                condition=Q(budapest_symptoms__isnull=True) | Q(budapest_symptoms__lte=instruments.BUDAPEST_MAX),
                 name="visit_budapest_symptoms",
             ),
             models.CheckConstraint(
-                condition=Q(budapest_signs__isnull=True) | Q(budapest_signs__lte=clinical.BUDAPEST_MAX),
+                condition=Q(budapest_signs__isnull=True) | Q(budapest_signs__lte=instruments.BUDAPEST_MAX),
                 name="visit_budapest_signs",
             ),
             models.CheckConstraint(
@@ -250,11 +250,11 @@ class Visit(DatedRow):
     def compute_totals(self) -> None:
         """CSS and Budapest counts follow from their items whenever the items were recorded."""
         if self.css_items is not None:
-            self.css = clinical.css_total(self.css_items)
+            self.css = instruments.css_total(self.css_items)
         if self.budapest_symptom_categories is not None:
-            self.budapest_symptoms = clinical.budapest_count(self.budapest_symptom_categories)
+            self.budapest_symptoms = instruments.budapest_count(self.budapest_symptom_categories)
         if self.budapest_sign_categories is not None:
-            self.budapest_signs = clinical.budapest_count(self.budapest_sign_categories)
+            self.budapest_signs = instruments.budapest_count(self.budapest_sign_categories)
 
     def clean(self) -> None:
         try:
@@ -271,13 +271,13 @@ class Visit(DatedRow):
 
     @property
     def budapest_clinical(self) -> bool | None:
-        return clinical.budapest_met(
+        return instruments.budapest_met(
             self.budapest_symptoms, self.budapest_signs, self.pain_disproportionate, self.no_better_diagnosis
         )
 
     @property
     def budapest_research(self) -> bool | None:
-        return clinical.budapest_met(
+        return instruments.budapest_met(
             self.budapest_symptoms,
             self.budapest_signs,
             self.pain_disproportionate,

@@ -1,5 +1,6 @@
-"""Import and export between a CSV file and the registry (atomic both ways), for the command line and
-the import page alike."""
+"""Import and export between a file and the registry (atomic both ways), for the command line and the
+import page alike. Every layout is read by `crpsmap.io.formats.read_any`, the code `crpsmap convert` uses,
+so a file imports with the same problems as it converts."""
 
 from __future__ import annotations
 
@@ -10,21 +11,31 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
-from crpsmap.io import read_csv_result
 from crpsmap.io.csv_long import write_csv
+from crpsmap.io.formats import ReadOptions, read_any
 from crpsmap.io.problems import HistoryImportError, ImportProblem
-from crpsmap.outputs import atomic_path
+from crpsmap.outputs import atomic_open, atomic_path
 from crpsmap.registry.audit import record
 from crpsmap.registry.histories import ImportResult, import_histories, load_histories
 from crpsmap.registry.models import Provenance
 
 
-def import_file(path: Path, *, site: str = "", provenance: Provenance | None = None) -> ImportResult:
-    """Import a CSV long-format file whole or not at all; raises HistoryImportError with every problem."""
+def import_file(
+    path: Path,
+    *,
+    site: str = "",
+    provenance: Provenance | None = None,
+    layout: str = "csv",
+    options: ReadOptions | None = None,
+) -> ImportResult:
+    """Import a file (CSV long format, CHOIR wide table or REDCap export) whole or not at all; raises
+    HistoryImportError with every problem."""
     name = str(path)
     if not path.is_file():
         raise HistoryImportError([ImportProblem(name, None, None, "not a regular file")])
-    return import_bytes(path.read_bytes(), name=name, site=site, provenance=provenance)
+    return import_bytes(
+        path.read_bytes(), name=name, site=site, provenance=provenance, layout=layout, options=options
+    )
 
 
 def import_bytes(
@@ -35,10 +46,13 @@ def import_bytes(
     provenance: Provenance | None = None,
     user: Any = None,
     request: HttpRequest | None = None,
+    layout: str = "csv",
+    options: ReadOptions | None = None,
 ) -> ImportResult:
-    """Check a CSV file's bytes, then add its patients and the audit line in one transaction (all or
-    nothing); raises HistoryImportError with every problem, naming `name`, row and field."""
-    read = read_csv_result(raw, name=name)
+    """Check a file's bytes (in `layout`, a key of `crpsmap.io.formats.FORMATS`), then add its patients
+    and the audit line in one transaction (all or nothing); raises HistoryImportError with every problem,
+    naming `name`, row and field."""
+    read = read_any(raw, layout, options, name=name)
     histories = read.histories
     with transaction.atomic():
         result = import_histories(
@@ -51,6 +65,7 @@ def import_bytes(
         )
         detail = {
             "file": Path(name).name,
+            "format": layout,
             "patients": result.patients,
             "visits": result.visits,
             "events": result.events,
@@ -62,11 +77,19 @@ def import_bytes(
     return dataclasses.replace(result, warnings=tuple(map(str, read.warnings)), encoding=read.encoding)
 
 
-def export_file(path: Path) -> int:
-    """Write the registry as a CSV long-format file atomically (a temporary file renamed into place)."""
+def export_file(path: Path, *, layout: str = "csv") -> int:
+    """Write the registry as a CSV long-format file, or (`layout="redcap"`) as a REDCap export of crpsmap's
+    project, atomically (a temporary file renamed into place)."""
     histories = load_histories()
     path = Path(path)
-    with atomic_path(path) as tmp:
-        write_csv(histories, tmp)
-    record(None, "export", detail={"file": path.name, "patients": len(histories), "by": "command line"})
+    if layout == "redcap":
+        from crpsmap.io.redcap import write_redcap
+
+        with atomic_open(path) as fh:
+            write_redcap(histories, fh)
+    else:
+        with atomic_path(path) as tmp:
+            write_csv(histories, tmp)
+    detail = {"file": path.name, "format": layout, "patients": len(histories), "by": "command line"}
+    record(None, "export", detail=detail)
     return len(histories)

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 
 from crpsmap.atlas import load_atlas
-from crpsmap.registry import clinical
+from crpsmap import instruments
 from crpsmap.registry.forms import DATE_WIDGET, area_choices, visceral_choices
 from crpsmap.registry.models import Visit
 
@@ -45,20 +45,20 @@ class VisitForm(forms.ModelForm):
         choices=visceral_choices, required=False, widget=forms.CheckboxSelectMultiple, label="Internal organs"
     )
     css_items = forms.MultipleChoiceField(
-        choices=clinical.CSS_ITEMS,
+        choices=instruments.CSS_ITEMS,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="CRPS Severity Score items present",
     )
     css_recorded = forms.BooleanField(required=False, label="CSS assessed at this visit")
     budapest_symptom_categories = forms.MultipleChoiceField(
-        choices=[(k, label) for k, label, *_ in clinical.BUDAPEST_CATEGORIES],
+        choices=[(k, label) for k, label, *_ in instruments.BUDAPEST_CATEGORIES],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Budapest: symptom categories reported",
     )
     budapest_sign_categories = forms.MultipleChoiceField(
-        choices=[(k, label) for k, label, *_ in clinical.BUDAPEST_CATEGORIES],
+        choices=[(k, label) for k, label, *_ in instruments.BUDAPEST_CATEGORIES],
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Budapest: sign categories observed",

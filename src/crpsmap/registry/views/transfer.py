@@ -1,4 +1,5 @@
-"""CSV import (atomic; every problem shown with row and field) and exports (audited)."""
+"""Import of every layout crpsmap reads (atomic; every problem shown with row and field) and exports
+(audited)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.shortcuts import render
 
 from crpsmap.io import HistoryImportError
 from crpsmap.io.csv_long import MAX_FILE_BYTES, write_csv_text
+from crpsmap.io.formats import ReadOptions
 from crpsmap.registry.audit import record
 from crpsmap.registry.forms import ImportForm
 from crpsmap.registry.histories import load_histories
@@ -18,6 +20,8 @@ from crpsmap.registry.roles import Action, require
 from crpsmap.registry.transfer import import_bytes
 
 UPLOAD_LIMIT = min(MAX_FILE_BYTES, 200 * 1024 * 1024)
+#: a mapping or data dictionary beside a REDCap export
+SIDE_FILE_LIMIT = 5 * 1024 * 1024
 
 
 @require(Action.import_data)
@@ -26,18 +30,36 @@ def import_csv(request: HttpRequest) -> HttpResponse:
     problems: list[str] = []
     result = None
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
+        data = form.cleaned_data
+        upload = data["file"]
         name = upload.name[:200]
-        if upload.size > UPLOAD_LIMIT:
-            problems = [f"{name}: file is {upload.size} bytes; the limit is {UPLOAD_LIMIT}"]
+        too_big = [
+            f"{f.name[:200]}: file is {f.size} bytes; the limit is {limit}"
+            for f, limit in (
+                (upload, UPLOAD_LIMIT),
+                (data["mapping"], SIDE_FILE_LIMIT),
+                (data["dictionary"], SIDE_FILE_LIMIT),
+            )
+            if f is not None and f.size > limit
+        ]
+        if too_big:
+            problems = too_big
         else:
+            options = ReadOptions(
+                visit_date=data["visit_date"],
+                date_column=data["date_column"] or None,
+                mapping_text=data["mapping"].read() if data["mapping"] else None,
+                dictionary_bytes=data["dictionary"].read() if data["dictionary"] else None,
+            )
             try:
                 result = import_bytes(
                     upload.read(),
                     name=name,
-                    site=form.cleaned_data["site"],
+                    site=data["site"],
                     user=request.user,
                     request=request,
+                    layout=data["layout"],
+                    options=options,
                 )
             except HistoryImportError as exc:
                 problems = [str(p) for p in exc.problems]
@@ -59,6 +81,32 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     record(request, "export", detail={"format": "csv_long", "patients": len(histories)})
     resp = HttpResponse(text, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = 'attachment; filename="crpsmap-registry.csv"'
+    return resp
+
+
+@require(Action.export_pseudonymised)
+def export_redcap(request: HttpRequest) -> HttpResponse:
+    """The whole registry as a REDCap export of crpsmap's project (pseudonymous, like the CSV export)."""
+    from crpsmap.io.redcap import write_redcap
+
+    histories = load_histories()
+    buf = io.StringIO()
+    write_redcap(histories, buf)
+    record(request, "export", detail={"format": "redcap", "patients": len(histories)})
+    resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = 'attachment; filename="crpsmap-registry-redcap.csv"'
+    return resp
+
+
+@require(Action.export_pseudonymised)
+def export_redcap_dictionary(request: HttpRequest) -> HttpResponse:
+    """The data dictionary of crpsmap's REDCap project (no patient data)."""
+    from crpsmap.io.redcap import write_dictionary
+
+    buf = io.StringIO()
+    write_dictionary(buf)
+    resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = 'attachment; filename="crpsmap-redcap-dictionary.csv"'
     return resp
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crpsmap.atlas import load_atlas
-from crpsmap.registry import clinical
+from crpsmap import instruments
 from crpsmap.registry.audit import record
 from crpsmap.registry.maps import areas_of, interactive_map, visit_map
 from crpsmap.registry.models import Patient, Visit
@@ -51,7 +51,7 @@ def _render(
             "previous_map": prev_map,
             "bodymap": interactive_map(selected),
             "areas": atlas.areas,
-            "clinical": clinical,
+            "clinical": instruments,
         },
     )
 

@@ -73,7 +73,7 @@
     var el = form.querySelector('[name="' + name + '"]');
     return el ? el.value : "";
   }
-  // thresholds come from the server (registry/clinical.py), the one place of these rules
+  // thresholds come from the server (crpsmap/instruments.py), the one place of these rules
   function num(name) { return parseInt(form.getAttribute("data-" + name), 10); }
   function totals() {
     var css = document.getElementById("css-total");
