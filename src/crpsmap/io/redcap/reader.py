@@ -445,6 +445,33 @@ class _ExportReader:
                 continue
             seen[target] = (value, rowno)
 
+    def _ticked(
+        self, cells: list[str], boxes: tuple[tuple[int, str, str], ...], rowno: int, where: str
+    ) -> list[tuple[str, str]] | None:
+        """(column, code) of the ticked boxes of one checkbox field in a row; None (and a problem per
+        cell) when a cell is not a checkbox value."""
+        out = []
+        fast = True
+        for i, column, code in boxes:
+            cell = cells[i]
+            if cell == "1":
+                out.append((column, code))
+            elif cell != "0" and cell != "":
+                fast = False
+                break
+        if fast:
+            return out
+        out = []
+        ok = True
+        for i, column, code in boxes:
+            state = _CHECKED.get(cells[i].strip().lower())
+            if state is None:
+                self.problem(rowno, column, f"{where}: {show(cells[i])} is not 1 (ticked), 0 or empty")
+                ok = False
+            elif state:
+                out.append((column, code))
+        return out if ok else None
+
     def _birth_year_of_date(self, raw: str) -> int | F.Bad:
         d = self.date(raw)
         return d if isinstance(d, F.Bad) else d.year
@@ -466,21 +493,18 @@ class _ExportReader:
         any_data = False
         for r in src["regions"]:
             if r.checkbox:
-                for i, column, code in r.checkbox:
-                    state = _CHECKED.get(cells[i].strip().lower())
-                    if state is None:
-                        self.problem(
-                            rowno, column, f"{where}: {show(cells[i])} is not 1 (ticked), 0 or empty"
-                        )
+                ticked = self._ticked(cells, r.checkbox, rowno, where)
+                if ticked is None:
+                    bad = True
+                    continue
+                for column, code in ticked:
+                    any_data = True
+                    slug = self.region(r.field, code)
+                    if isinstance(slug, F.Bad):
+                        self.problem(rowno, column, f"{where}: {slug.messages[0]}")
                         bad = True
-                    elif state:
-                        any_data = True
-                        slug = self.region(r.field, code)
-                        if isinstance(slug, F.Bad):
-                            self.problem(rowno, column, f"{where}: {slug.messages[0]}")
-                            bad = True
-                        elif slug not in regions:
-                            regions.append(slug)
+                    elif slug not in regions:
+                        regions.append(slug)
             elif r.text is not None:
                 for code in _SPLIT_CODES.split(cells[r.text].strip()):
                     if not code:
@@ -504,14 +528,11 @@ class _ExportReader:
             else:
                 values[value] = got
         for value, boxes in src["counted"].items():
-            ticked = 0
-            for i, column, _ in boxes:
-                state = _CHECKED.get(cells[i].strip().lower())
-                if state is None:
-                    self.problem(rowno, column, f"{where}: {show(cells[i])} is not 1 (ticked), 0 or empty")
-                    bad = True
-                elif state:
-                    ticked += 1
+            items = self._ticked(cells, boxes, rowno, where)
+            if items is None:
+                bad = True
+                continue
+            ticked = len(items)
             if not ticked:
                 continue
             any_data = True
