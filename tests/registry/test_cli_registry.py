@@ -228,3 +228,69 @@ def test_round_trip_on_postgresql(tmp_path: Path, env: dict[str, str]) -> None:
     finally:
         with psycopg.connect(admin, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_import_other_layouts_and_export_to_redcap(tmp_path: Path, env: dict[str, str]) -> None:
+    """`registry import --from choir|redcap` reads as `crpsmap convert` does; `registry export --to
+    redcap` writes the export `convert --to redcap` writes."""
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    db = str(tmp_path / "registry.sqlite3")
+    choir = fixtures / "choir" / "alter2021-sample300.csv"
+    proc = crpsmap(tmp_path, env, "registry", "import", str(choir), "--from", "choir", "--database", db)
+    refused(proc, "give --visit-date YYYY-MM-DD")
+    args = ("--from", "choir", "--visit-date", "2021-01-01", "--mapping", "m.toml", "--database", db)
+    refused(
+        crpsmap(tmp_path, env, "registry", "import", str(choir), *args), "--mapping is not for --from choir"
+    )
+    proc = crpsmap(
+        tmp_path,
+        env,
+        "registry",
+        "import",
+        str(choir),
+        "--from",
+        "choir",
+        "--visit-date",
+        "2021-01-01",
+        "--database",
+        db,
+    )
+    assert proc.returncode == 0 and "imported 300 patients" in proc.stdout, proc.stderr
+    ri = fixtures / "redcap" / "repeating-instruments"
+    mapping = fixtures / "redcap" / "mappings" / "repeating-instruments.toml"
+    proc = crpsmap(
+        tmp_path,
+        env,
+        "registry",
+        "import",
+        str(ri / "data.csv"),
+        "--from",
+        "redcap",
+        "--mapping",
+        str(mapping),
+        "--database",
+        db,
+    )
+    refused(proc, "row 2, field 'sex': record '1': unknown sex '0'")
+    proc = crpsmap(
+        tmp_path,
+        env,
+        "registry",
+        "import",
+        str(ri / "data.csv"),
+        "--from",
+        "redcap",
+        "--mapping",
+        str(mapping),
+        "--dictionary",
+        str(ri / "dictionary.csv"),
+        "--database",
+        db,
+    )
+    assert proc.returncode == 0 and "imported 2 patients" in proc.stdout, proc.stderr
+    proc = crpsmap(tmp_path, env, "registry", "export", "out.csv", "--to", "redcap", "--database", db)
+    assert proc.returncode == 0, proc.stderr
+    proc = crpsmap(tmp_path, env, "registry", "export", "all.csv", "--database", db)
+    proc = crpsmap(tmp_path, env, "convert", "all.csv", "--to", "redcap", "-o", "expected.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
