@@ -15,7 +15,7 @@ This module builds `app` and registers the commands. The modules:
 
 - running: the app's class, `run()` (exit statuses) and `--version`; console: printing, `fail`/`warn`
 - limits, checks, options: what a user may give, checked before any work; options several commands share
-- atlas (`region`), cohort (`classify`, `report`, `demo`), convert (`convert`, `redcap dictionary`), virtual (`trial`, `simulate`),
+- atlas (`region`), cohort (`classify`, `report`, `demo`), convert (`convert`, `redcap dictionary`), fhir (`fhir`), virtual (`trial`, `simulate`),
   calibration (`calibrate`) with calibration_table (what it prints), registry (`serve`, `registry ...`)
 - model (the simulator's names and option checks) and cluster (Dask) for the commands that simulate
 
@@ -30,6 +30,7 @@ from crpsmap.cli.calibration import calibrate
 from crpsmap.cli.calibration_table import print_calibration, sig
 from crpsmap.cli.cohort import classify, demo, report
 from crpsmap.cli.convert import convert, redcap_app
+from crpsmap.cli.fhir import fhir
 from crpsmap.cli.model import ModelCommand, mechanism_names
 from crpsmap.cli.registry import registry_app, serve
 from crpsmap.cli.running import DEBUG_ENV, CrpsmapTyper, main, root, run
@@ -49,6 +50,7 @@ app.command()(classify)
 app.command()(report)
 app.command()(demo)
 app.command()(convert)
+app.command()(fhir)
 app.command(cls=ModelCommand)(trial)
 app.command(cls=ModelCommand)(simulate)
 app.command()(calibrate)
