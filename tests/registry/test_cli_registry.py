@@ -294,3 +294,8 @@ def test_import_other_layouts_and_export_to_redcap(tmp_path: Path, env: dict[str
     proc = crpsmap(tmp_path, env, "convert", "all.csv", "--to", "redcap", "-o", "expected.csv")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    proc = crpsmap(tmp_path, env, "registry", "export", "out.json", "--to", "fhir", "--database", db)
+    assert proc.returncode == 0, proc.stderr
+    proc = crpsmap(tmp_path, env, "fhir", "all.csv", "-o", "expected.json")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.json").read_bytes() == (tmp_path / "expected.json").read_bytes()

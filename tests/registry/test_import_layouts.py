@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import html
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,12 @@ def test_redcap_export_of_our_project_and_back(client_for: Any) -> None:
     rows = list(csv.reader(io.StringIO(r.content.decode())))
     assert rows[0] == list(csv.reader(io.StringIO(buf.getvalue())))[0]
     assert AuditEvent.objects.filter(action="export", detail__format="redcap").exists()
+    # and as FHIR: one Bundle whose Patient is the imported one, audited
+    r = c.get("/export/bundle.fhir.json")
+    bundle = json.loads(b"".join(r.streaming_content))
+    patients = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert [p["identifier"][0]["value"] for p in patients] == [sample_history().patient_id]
+    assert AuditEvent.objects.filter(action="export", detail__format="fhir").exists()
 
 
 @pytest.mark.django_db

@@ -15,8 +15,9 @@ This module builds `app` and registers the commands. The modules:
 
 - running: the app's class, `run()` (exit statuses) and `--version`; console: printing, `fail`/`warn`
 - limits, checks, options: what a user may give, checked before any work; options several commands share
-- atlas (`region`), cohort (`classify`, `report`, `demo`), convert (`convert`, `redcap dictionary`), fhir (`fhir`), virtual (`trial`, `simulate`),
-  calibration (`calibrate`) with calibration_table (what it prints), registry (`serve`, `registry ...`)
+- atlas (`region`), cohort (`classify`, `report`, `demo`), convert (`convert`, `redcap dictionary`),
+  fhir (`fhir`), virtual (`trial`, `simulate`), calibration (`calibrate`) with calibration_table (what it
+  prints), registry (`serve`, `registry ...`)
 - model (the simulator's names and option checks) and cluster (Dask) for the commands that simulate
 
 Heavy libraries (the simulator, Dask, Django, statsmodels...) are imported inside the commands, so that

@@ -165,12 +165,15 @@ def registry_export(
     database: DatabaseOption = None,
     target_format: Annotated[
         str,
-        typer.Option("--to", help="csv (the long format) or redcap (an export of crpsmap's REDCap project)"),
+        typer.Option(
+            "--to",
+            help="csv (the long format), redcap (an export of crpsmap's REDCap project) or fhir (R4B Bundle)",
+        ),
     ] = "csv",
 ) -> None:
-    """Export the registry (pseudonymous: no identity, no notes) as a CSV long-format file or a REDCap
-    export of crpsmap's project."""
-    check_name("output layout", target_format, ("csv", "redcap"))
+    """Export the registry (pseudonymous: no identity, no notes) as a CSV long-format file, a REDCap
+    export of crpsmap's project or a FHIR R4B Bundle."""
+    check_name("output layout", target_format, ("csv", "redcap", "fhir"))
     files = _sqlite_files(database)
     check_output_paths([file], files)
     if files and not files[0].is_file():  # exporting must not create an empty registry

@@ -21,9 +21,9 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from crpsmap import instruments
 from crpsmap.atlas import UnknownRegionError, load_atlas
 from crpsmap.history import MIN_BIRTH_YEAR, PROVENANCE_LABELS, CRPSType, Provenance, RecordKind, Sex
-from crpsmap import instruments
 
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -225,7 +225,8 @@ class Visit(DatedRow):
                 condition=Q(css__isnull=True) | Q(css__lte=instruments.CSS_MAX), name="visit_css"
             ),
             models.CheckConstraint(
-                condition=Q(budapest_symptoms__isnull=True) | Q(budapest_symptoms__lte=instruments.BUDAPEST_MAX),
+                condition=Q(budapest_symptoms__isnull=True)
+                | Q(budapest_symptoms__lte=instruments.BUDAPEST_MAX),
                 name="visit_budapest_symptoms",
             ),
             models.CheckConstraint(

@@ -78,8 +78,8 @@ def import_bytes(
 
 
 def export_file(path: Path, *, layout: str = "csv") -> int:
-    """Write the registry as a CSV long-format file, or (`layout="redcap"`) as a REDCap export of crpsmap's
-    project, atomically (a temporary file renamed into place)."""
+    """Write the registry as a CSV long-format file, a REDCap export of crpsmap's project (`"redcap"`) or
+    a FHIR R4B Bundle (`"fhir"`), atomically (a temporary file renamed into place)."""
     histories = load_histories()
     path = Path(path)
     if layout == "redcap":
@@ -87,6 +87,11 @@ def export_file(path: Path, *, layout: str = "csv") -> int:
 
         with atomic_open(path) as fh:
             write_redcap(histories, fh)
+    elif layout == "fhir":
+        from crpsmap.fhir import write_bundle
+
+        with atomic_open(path) as fh:
+            write_bundle(histories, fh)
     else:
         with atomic_path(path) as tmp:
             write_csv(histories, tmp)

@@ -28,6 +28,7 @@ urlpatterns = [
     path("export/cohort.csv", transfer.export_csv, name="export_csv"),
     path("export/identity.csv", transfer.export_identity, name="export_identity"),
     path("export/redcap.csv", transfer.export_redcap, name="export_redcap"),
+    path("export/bundle.fhir.json", transfer.export_fhir, name="export_fhir"),
     path("export/redcap-dictionary.csv", transfer.export_redcap_dictionary, name="export_redcap_dictionary"),
     path("audit/", audit.audit_trail, name="audit"),
     path("users/", users.user_list, name="user_list"),

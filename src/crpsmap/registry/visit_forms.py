@@ -10,8 +10,8 @@ from typing import Any
 
 from django import forms
 
-from crpsmap.atlas import load_atlas
 from crpsmap import instruments
+from crpsmap.atlas import load_atlas
 from crpsmap.registry.forms import DATE_WIDGET, area_choices, visceral_choices
 from crpsmap.registry.models import Visit
 

@@ -99,6 +99,22 @@ def export_redcap(request: HttpRequest) -> HttpResponse:
 
 
 @require(Action.export_pseudonymised)
+def export_fhir(request: HttpRequest) -> HttpResponse:
+    """The whole registry as one FHIR R4B Bundle (pseudonymous Patients; docs/fhir.md), streamed."""
+    from django.http import StreamingHttpResponse
+
+    from crpsmap.fhir import iter_bundle_text
+
+    histories = load_histories()
+    record(request, "export", detail={"format": "fhir", "patients": len(histories)})
+    resp = StreamingHttpResponse(
+        iter_bundle_text(histories), content_type="application/fhir+json; charset=utf-8"
+    )
+    resp["Content-Disposition"] = 'attachment; filename="crpsmap-registry.fhir.json"'
+    return resp
+
+
+@require(Action.export_pseudonymised)
 def export_redcap_dictionary(request: HttpRequest) -> HttpResponse:
     """The data dictionary of crpsmap's REDCap project (no patient data)."""
     from crpsmap.io.redcap import write_dictionary

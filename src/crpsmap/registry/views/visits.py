@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crpsmap.atlas import load_atlas
 from crpsmap import instruments
+from crpsmap.atlas import load_atlas
 from crpsmap.registry.audit import record
 from crpsmap.registry.maps import areas_of, interactive_map, visit_map
 from crpsmap.registry.models import Patient, Visit
