@@ -493,11 +493,11 @@ class _ExportReader:
         any_data = False
         for r in src["regions"]:
             if r.checkbox:
-                ticked = self._ticked(cells, r.checkbox, rowno, where)
-                if ticked is None:
+                marked = self._ticked(cells, r.checkbox, rowno, where)
+                if marked is None:
                     bad = True
                     continue
-                for column, code in ticked:
+                for column, code in marked:
                     any_data = True
                     slug = self.region(r.field, code)
                     if isinstance(slug, F.Bad):
