@@ -9,6 +9,7 @@ report uses (`crpsmap.stats`), computed once and cached::
     cohort.km.plot()                             # Kaplan-Meier of time to a second limb
     cohort.cox.summary                           # hazard ratios; cohort.cox.model is the statsmodels fit
     cohort.events                                # one row per spread event
+    cohort.prevalence                            # at the first time point: share per segment, area, limb
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pandas as pd
 from crpsmap.history import PROVENANCE_LABELS, PatientHistory, Provenance
 from crpsmap.spread import DEFAULT_TRAUMA_WINDOW_DAYS, Classification, classify_all
 from crpsmap.stats.cox import TERM_LABELS, CoxResult
+from crpsmap.stats.cross_section import CrossSection, cross_section
 from crpsmap.stats.proportions import Proportion
 from crpsmap.stats.summary import CohortStatistics, cohort_statistics
 from crpsmap.stats.survival import KMCurve, SecondLimbKM, km_estimate, second_limb_data
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 DAYS_PER_YEAR = 365.25
 SUMMARY_COLUMNS = ["label", "count", "denominator", "share", "ci_low", "ci_high"]
+PREVALENCE_COLUMNS = ["kind", "label", "count", "denominator", "share", "ci_low", "ci_high"]
 EVENT_COLUMNS = ["patient_id", "date", "area", "pattern", "limb_pattern", "direction", "trigger"]
 KM_GROUPS = {"all": "all", "upper": "upper limb onset", "lower": "lower limb onset"}
 
@@ -320,6 +323,40 @@ class Cohort:
 
         rows, _, _, _ = model_table(self.classify(), self.histories)
         return CoxModel(self.statistics.cox, rows)
+
+    @cached_property
+    def cross_section(self) -> CrossSection:
+        """The cohort at each patient's first time point (`crpsmap.stats.cross_section`): prevalence of
+        every segment, area, limb and visceral system, number of areas and limbs, both sides of each
+        body part. `.no_follow_up` says whether any patient has a second time point (else spread over
+        time cannot be judged)."""
+        cs = self.statistics.cross_section
+        return cs if cs is not None else cross_section(self.histories)
+
+    @cached_property
+    def prevalence(self) -> pd.DataFrame:
+        """At the first time point: one row per CHOIR segment, area, visceral system and limb (index: its
+        slug or limb name), with `kind`, `label`, `count`, `denominator`, `share` and the Wilson 95%
+        interval. The denominator is every patient with a body map."""
+        from crpsmap.atlas import load_atlas
+        from crpsmap.atlas.names import everyday_name, limb_name
+
+        atlas = load_atlas()
+        cs = self.cross_section
+        rows: dict[str, tuple[Any, ...]] = {}
+        groups: list[tuple[str, dict[str, Proportion]]] = [
+            ("segment", cs.segments),
+            ("area", cs.areas),
+            ("visceral", cs.visceral),
+            ("limb", cs.limbs),
+        ]
+        for kind, shares in groups:
+            for key, p in shares.items():
+                label = limb_name(key) if kind == "limb" else everyday_name(atlas, key)
+                rows[key] = (kind, label, p.count, p.denominator, p.proportion, p.ci_low, p.ci_high)
+        df = pd.DataFrame.from_dict(rows, orient="index", columns=PREVALENCE_COLUMNS)
+        df[["share", "ci_low", "ci_high"]] = df[["share", "ci_low", "ci_high"]].astype(float)
+        return df.rename_axis("region")
 
     @cached_property
     def events(self) -> pd.DataFrame:

@@ -77,6 +77,9 @@ def test_order_streaming_and_patient_table_change_nothing(name: str) -> None:
         [h.birth_year for h in histories],
         list(table.first_hrv_rmssd),
         list(table.involvement_records),
+        involvement_dates=list(table.involvement_dates),
+        baseline_segments=table.baseline_segments,
+        baseline_units=list(table.baseline_units),
     )
     stats = cohort_statistics(by_columns, ClassificationTable.from_classifications(results))
     assert stats.to_dict() == ref and stats.results == ()

@@ -94,7 +94,8 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Cohort statistics and the self-contained HTML report: how many spread, how, how fast."""
+    """Cohort statistics and the self-contained HTML report: how many spread, how, how fast (or, for a
+    cohort with one body map per patient, where the pain is: spread over time cannot be judged)."""
     from crpsmap.report import write_report
     from crpsmap.report.html import headline
 

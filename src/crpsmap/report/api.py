@@ -164,8 +164,9 @@ def write_report(
     the title, headline and a note; `data_note` adds a note of the caller's; `source` names the data in the
     header (default: the file name). `mechanisms` is a mechanism comparison (`crpsmap calibrate
     --compare-mechanisms`) to show; `show_bundled_mechanisms=True` shows the bundled comparison fitted to
-    van Rijn 2011 when none is given. By default no model comparison is shown. Both files are written
-    atomically (whole or not at all). Returns the statistics.
+    van Rijn 2011 when none is given. By default no model comparison is shown. A cohort in which no patient
+    has a second time point gets the cross-sectional report (docs/report.md, "One time point per patient").
+    Both files are written atomically (whole or not at all). Returns the statistics.
     """
     src = source or ""
     if isinstance(histories_or_path, FileStatistics):

@@ -242,19 +242,37 @@ def coloured_svg(
 ) -> str:
     """The asset with every segment filled by its area's colour (and its title extended, if given)."""
     atlas = load_atlas()
+
+    def area(segment: str) -> str:
+        return atlas.segment_by_slug[segment].area
+
+    return segment_coloured_svg(
+        lambda s: fill_of_area(area(s)),
+        None if title_of_area is None else (lambda s: title_of_area(area(s))),
+        css_class,
+    )
+
+
+def segment_coloured_svg(
+    fill_of_segment: Callable[[str], str],
+    title_of_segment: Callable[[str], str] | None = None,
+    css_class: str = "",
+) -> str:
+    """The asset with each segment filled by its own colour (and its title extended, if given)."""
     svg = asset_svg()
 
     def repl(m: re.Match[str]) -> str:
-        area = atlas.segment_by_slug[m.group(1)].area
-        return f'<path data-region="{m.group(1)}" data-choir="{m.group(2)}" fill="{fill_of_area(area)}"'
+        return (
+            f'<path data-region="{m.group(1)}" data-choir="{m.group(2)}" fill="{fill_of_segment(m.group(1))}"'
+        )
 
     svg = PATH_RE.sub(repl, svg)
-    if title_of_area is not None:
+    if title_of_segment is not None:
         chunks = svg.split("<path ")
         for i in range(1, len(chunks)):
             m = re.match(r'data-region="([^"]+)"', chunks[i])
             if m:
-                extra = escape(title_of_area(atlas.segment_by_slug[m.group(1)].area))
+                extra = escape(title_of_segment(m.group(1)))
                 chunks[i] = chunks[i].replace("</title>", f": {extra}</title>", 1)
         svg = "<path ".join(chunks)
     if css_class:
@@ -265,7 +283,8 @@ def coloured_svg(
 def area_colours(
     shares: Mapping[str, float | None], vmax: float, scale: Callable[[float], str]
 ) -> Callable[[str], str]:
-    """Fill function for `coloured_svg` from area shares (0..1) on a 0..vmax scale."""
+    """Fill function for `coloured_svg` from area shares (0..1) on a 0..vmax scale (for
+    `segment_coloured_svg`, give segment shares: the look-up is the same)."""
 
     def fill(area: str) -> str:
         v = shares.get(area)

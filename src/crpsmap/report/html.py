@@ -4,6 +4,12 @@ Written for a clinician who has a minute: one headline sentence with its interva
 (body heat maps), how fast (Kaplan-Meier), how (patterns, limb order), how it compares (literature),
 what goes with it (Cox), and how it was computed (methods). It describes a cohort; it gives no advice.
 
+A cohort without follow-up (patients with a body map, none with a second time point: typical of
+cross-sectional body-map data such as a CHOIR table) gets the cross-sectional report instead: where pain
+was marked at that one time point (`stats.cross_section`), and the plain sentence that spread over time
+cannot be judged (`stats.cross_section.SPREAD_NOT_JUDGED`) in the headline and in place of the spread
+sections, which are not shown.
+
 The page is the Jinja2 template `crpsmap/report.html` (autoescaped, on crpsmap's base layout) filled with a
 view model (`report.view.ReportView`) computed here. Only SVG drawn by crpsmap's own code is marked safe;
 every value read from a file (patient ids, sources, notes, labels) is escaped by the template. The
@@ -23,7 +29,7 @@ from typing import Any
 
 from crpsmap.atlas import LIMBS, load_atlas
 from crpsmap.atlas.names import limb_name
-from crpsmap.report.bodymap import ATTRIBUTION, area_colours, coloured_svg
+from crpsmap.report.bodymap import ATTRIBUTION, area_colours, coloured_svg, segment_coloured_svg
 from crpsmap.report.mechanisms import mechanisms_view
 from crpsmap.report.plots import DAYS_PER_YEAR, bars_svg, fmt_p, heat, km_svg, legend_svg, pct, years
 from crpsmap.report.provenance import ProvenanceSummary
@@ -34,6 +40,7 @@ from crpsmap.report.view import (
     Cell,
     Column,
     CoxView,
+    CrossSectionView,
     Figure,
     KMView,
     LiteratureView,
@@ -44,10 +51,32 @@ from crpsmap.report.view import (
 )
 from crpsmap.spread import DEFAULT_TRAUMA_WINDOW_DAYS
 from crpsmap.stats.cox import HRV_MIN_SHARE, MIN_EVENTS, REASONS, TERM_LABELS, CoxResult
+from crpsmap.stats.cross_section import SPREAD_NOT_JUDGED, CountDistribution, CrossSection
 from crpsmap.stats.proportions import Z95, Proportion
 from crpsmap.stats.summary import CohortStatistics
 
 DEFAULT_TITLE = "Does CRPS spread? Cohort report"
+#: the default title of the report of a cohort without follow-up (one time point per patient)
+CROSS_SECTION_TITLE = "Where is the pain? Body map at one time point"
+#: what the cross-sectional report says where the spread sections would be (after SPREAD_NOT_JUDGED)
+SPREAD_SECTIONS_LEFT_OUT = (
+    "Time to a second limb (Kaplan–Meier), patterns of spread, the comparison with published figures of "
+    "spread and the Cox model each need a second body map of the same patient, so they are not shown."
+)
+#: how the number of body areas marked is grouped in the report's table (the JSON keeps every count)
+AREA_COUNT_BINS: tuple[tuple[int, int | None], ...] = (
+    (0, 0),
+    (1, 1),
+    (2, 2),
+    (3, 3),
+    (4, 4),
+    (5, 5),
+    (6, 10),
+    (11, 20),
+    (21, None),
+)
+#: rows of the table of most often marked areas
+TOP_AREAS = 10
 #: the confidence level of every interval in the report, from the z of the code (95)
 CONFIDENCE = round(100 * math.erf(Z95 / math.sqrt(2)))
 #: limbs in everyday words (the atlas's one rule: upper_right -> "right arm")
@@ -103,6 +132,8 @@ def headline(stats: CohortStatistics, provenance: ProvenanceSummary | None = Non
             f"In {where}, none of the {f.n_patients} {who} has an onset or assessment record naming a body "
             "region, so spread cannot be judged."
         )
+    if stats.cross_section is not None and stats.no_follow_up:
+        return _cross_section_headline(stats.cross_section, where, who)
     a, m = f.any_spread, f.multi_limb
     if a.count == 0:
         return (
@@ -113,6 +144,276 @@ def headline(stats: CohortStatistics, provenance: ProvenanceSummary | None = Non
         f"In {where}, {pct(a.proportion)} of {who} ({CONFIDENCE}% CI {_ci(a)}; {a.count} of "
         f"{a.denominator}) showed spread beyond the onset area; {pct(m.proportion)} ({_ci(m)}) had CRPS in "
         "more than one limb by their last visit."
+    )
+
+
+def _num(v: float | None) -> str:
+    """A median or quartile of a count: '3', '4.5' ('–' when there is none)."""
+    return "–" if v is None else f"{v:.1f}".removesuffix(".0")
+
+
+def _iqr(d: CountDistribution) -> str:
+    return f"IQR {_num(d.q1)}–{_num(d.q3)}"
+
+
+def _cross_section_headline(cs: CrossSection, where: str, who: str) -> str:
+    b, m = cs.any_bilateral, cs.multi_limb
+    one = "has one body map" if cs.n_with_body_map == 1 else "have one body map each"
+    return (
+        f"In {where}, {cs.n_with_body_map:,} {who} {one} (one time point): the median number of body "
+        f"areas marked was {_num(cs.n_areas.median)} ({_iqr(cs.n_areas)}); {pct(b.proportion)} "
+        f"({CONFIDENCE}% CI {_ci(b)}) marked both sides of at least one body part and {pct(m.proportion)} "
+        f"({_ci(m)}) two or more limbs. {SPREAD_NOT_JUDGED}"
+    )
+
+
+def _cross_section_cards(cs: CrossSection) -> tuple[Card, ...]:
+    n_areas = len(cs.areas)
+    items = [
+        ("Both sides of a body part", cs.any_bilateral),
+        ("Two or more limbs", cs.multi_limb),
+        ("At least one limb", cs.n_limbs.at_least(1)),
+    ]
+    return (
+        Card(
+            f"{cs.n_with_body_map:,}",
+            "Patients with a body map",
+            f"{_plural(cs.n_no_region, 'patient')} marked no pain location",
+        ),
+        Card(
+            _num(cs.n_areas.median),
+            "Median body areas marked",
+            f"{_iqr(cs.n_areas)} · of {n_areas} areas",
+        ),
+        *(
+            Card(pct(p.proportion), label, f"{CONFIDENCE}% CI {_ci(p)} · {p.count}/{p.denominator}")
+            for label, p in items
+        ),
+    )
+
+
+def _area_name(slug: str) -> str:
+    """ "Hand (right)" -> "hand (right)": the atlas's name of an area, as the report writes it."""
+    return load_atlas().area_by_slug[slug].name.lower()
+
+
+def _part_name(slug: str) -> str:
+    """The body part of an area without its side: "Hand (right)" -> "Hand"."""
+    return load_atlas().area_by_slug[slug].name.split(" (")[0]
+
+
+#: word joiners around the dash of a short interval: a narrow cell breaks its line at a space, never there
+_JOINED_DASH = "\u2060–\u2060"
+
+
+def _short_ci(p: Proportion) -> str:
+    """'4–9%': an interval in few characters, for the second line of a narrow cell (unbreakable)."""
+    if p.ci_low is None or p.ci_high is None:
+        return "not estimable"
+    return f"{100 * p.ci_low:.0f}{_JOINED_DASH}{pct(p.ci_high)}"
+
+
+def _share_cell(p: Proportion) -> Cell:
+    return Cell(pct(p.proportion), sub=f"{p.count} · {_short_ci(p)}", num=True)
+
+
+def _proportion_cells(p: Proportion) -> tuple[Cell, ...]:
+    return (Cell(f"{p.count:,}", num=True), Cell(pct(p.proportion), num=True), Cell(_ci(p), num=True))
+
+
+def _bin_label(lo: int, hi: int | None, top: int) -> str:
+    if hi is None:
+        return f"{lo}–{top}" if lo < top else str(top)
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def _cross_section(cs: CrossSection) -> CrossSectionView:
+    atlas = load_atlas()
+    n = cs.n_with_body_map
+    seg_shares = {s: p.proportion for s, p in cs.segments.items()}
+    vmax_raw = max((v or 0.0 for v in seg_shares.values()), default=0.0)
+    vmax = max(0.1, min(1.0, -(-vmax_raw * 10 // 1) / 10))
+
+    def seg_title(segment: str) -> str:
+        p = cs.segments[segment]
+        return f"{pct(p.proportion)} of patients ({p.count}/{p.denominator})"
+
+    svg = segment_coloured_svg(area_colours(seg_shares, vmax, heat), seg_title, css_class="map-baseline")
+    order = sorted(cs.areas, key=lambda a: -cs.areas[a].count)
+    top = [a for a in order[:TOP_AREAS] if cs.areas[a].count]
+    top_txt = ", ".join(f"{_area_name(a)} {pct(cs.areas[a].proportion)}" for a in top[:5])
+    no_region = (
+        f" {_plural(cs.n_no_region, 'patient')} marked no pain location; they are in every denominator."
+        if cs.n_no_region
+        else ""
+    )
+    share_cols = (
+        Column("patients", num=True),
+        Column("share", num=True),
+        Column(f"{CONFIDENCE}% CI", num=True),
+    )
+    top_figure = (
+        Figure(
+            heading=f"Most often marked body areas (top {len(top)})",
+            table=Table(
+                columns=(Column("area"), *share_cols),
+                rows=tuple((Cell(_area_name(a)), *_proportion_cells(cs.areas[a])) for a in top),
+                css_class="compact",
+                caption="Most often marked body areas",
+            ),
+            caption=f"Share of the {n:,} patients with a body map.{no_region}",
+        )
+        if top
+        else Figure(
+            heading="Most often marked body areas", empty=f"No patient marked a body area.{no_region}"
+        )
+    )
+    b = cs.any_bilateral
+    figures = [
+        Figure(
+            heading=f"Every body area ({len(cs.areas)}): right, left and both sides",
+            table=Table(
+                columns=(
+                    Column("body part"),
+                    Column("right", num=True),
+                    Column("left", num=True),
+                    Column("both sides", num=True),
+                ),
+                rows=tuple(
+                    (
+                        Cell(_part_name(p.right)),
+                        _share_cell(cs.areas[p.right]),
+                        _share_cell(cs.areas[p.left]),
+                        Cell(
+                            pct(p.both_share.proportion),
+                            sub=f"{p.both}/{p.either} · {_short_ci(p.both_share)}",
+                            num=True,
+                        ),
+                    )
+                    for p in cs.mirror_pairs
+                ),
+                css_class="compact areas",
+                caption="Share of patients who marked each body area, right and left, and both sides",
+            ),
+            caption=(
+                f"Right, left: share of the {n:,} patients with a body map who marked the area (an area is "
+                "marked when any of its segments, front or back, is). Both sides: among the patients who "
+                "marked the body part on either side, the share who marked it on both (each area and its "
+                f"mirror). Below each share: patients (both sides: of either side) · {CONFIDENCE}% CI. "
+                f"{pct(b.proportion)} "
+                f"({CONFIDENCE}% CI {_ci(b)}; {b.count:,} of {b.denominator:,}) of all patients with a body "
+                "map marked both sides of at least one body part."
+            ),
+        ),
+        Figure(side_by_side=(_area_count(cs), _limb_count_figure(cs))),
+        _limbs(cs),
+    ]
+    if any(p.count for p in cs.visceral.values()):
+        figures.append(
+            Figure(
+                heading="Internal organs (not drawn)",
+                table=Table(
+                    columns=(Column("system"), *share_cols),
+                    rows=tuple(
+                        (Cell(v.name), *_proportion_cells(cs.visceral[v.slug])) for v in atlas.visceral
+                    ),
+                    css_class="compact",
+                    caption="Share of patients with each internal-organ system involved",
+                ),
+            )
+        )
+    return CrossSectionView(
+        caption=(
+            f"Share of the {n:,} patients with a body map who marked each CHOIR segment at their first time "
+            "point (each segment, front and back, has its own shade; hover a segment for its figure). "
+            f"Most often marked areas: {top_txt or 'none'}."
+        ),
+        map=BodyMap("At the first time point", trusted(svg)),
+        legend=trusted(legend_svg(vmax, "baseline-legend")),
+        legend_note=(
+            "Front view: the patient's right is on your left; back view: on your right. Grey: no patient."
+        ),
+        top=top_figure,
+        figures=tuple(figures),
+    )
+
+
+def _area_count(cs: CrossSection) -> Figure:
+    d = cs.n_areas
+    top = len(d.counts) - 1
+    n = d.n
+    rows = []
+    for lo, hi in AREA_COUNT_BINS:
+        if lo > top:
+            break
+        k = sum(d.counts[lo : (top if hi is None else hi) + 1])
+        rows.append(
+            (
+                Cell(_bin_label(lo, hi, top), header=True),
+                Cell(f"{k:,}", num=True),
+                Cell(pct(k / n if n else None), num=True),
+            )
+        )
+    s = cs.n_segments
+    return Figure(
+        heading="Number of body areas marked",
+        table=Table(
+            columns=(Column("areas marked"), Column("patients", num=True), Column("share", num=True)),
+            rows=tuple(rows),
+            css_class="compact",
+            caption="Patients by the number of body areas marked",
+        ),
+        caption=(
+            f"Body areas marked per patient: median {_num(d.median)} ({_iqr(d)}), mean "
+            f"{_num(_round1(d.mean))}, of {top} areas; CHOIR segments marked: median {_num(s.median)} "
+            f"({_iqr(s)}) of {len(s.counts) - 1}. Internal-organ systems are not counted."
+        ),
+    )
+
+
+def _round1(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
+
+
+def _limbs(cs: CrossSection) -> Figure:
+    return Figure(
+        heading="Each limb",
+        table=Table(
+            columns=(
+                Column("limb"),
+                Column("patients", num=True),
+                Column("share", num=True),
+                Column(f"{CONFIDENCE}% CI", num=True),
+            ),
+            rows=tuple((Cell(LIMB_NAMES[limb]), *_proportion_cells(p)) for limb, p in cs.limbs.items()),
+            css_class="compact",
+            caption="Share of patients with each limb involved",
+        ),
+        caption=(
+            f"A limb is involved when any of its body areas is marked (see Methods). Share of the "
+            f"{cs.n_with_body_map:,} patients with a body map."
+        ),
+    )
+
+
+def _limb_count_figure(cs: CrossSection) -> Figure:
+    d = cs.n_limbs
+    return Figure(
+        heading="Number of limbs involved",
+        table=Table(
+            columns=(Column("limbs involved"), Column("patients", num=True), Column("share", num=True)),
+            rows=tuple(
+                (
+                    Cell(_plural(k, "limb"), header=True),
+                    Cell(f"{c:,}", num=True),
+                    Cell(pct(c / d.n if d.n else None), num=True),
+                )
+                for k, c in enumerate(d.counts)
+            ),
+            css_class="compact",
+            caption="Patients by the number of limbs involved",
+        ),
+        caption=f"Median {_num(d.median)} ({_iqr(d)}) limbs.",
     )
 
 
@@ -537,14 +838,25 @@ def _share_words(share: float) -> str:
     return "half" if share == 0.5 else pct(share)
 
 
-def methods_view() -> MethodsView:
-    """The constants of the methods text, from the code that applies them."""
+def _limb_areas(limb: str) -> str:
+    """The atlas's areas of a limb, without their side: "shoulder, upper arm, ... and hand"."""
+    names = [_part_name(a.slug).lower() for a in load_atlas().areas if a.limb == limb]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def methods_view(cross_sectional: bool = False) -> MethodsView:
+    """The constants of the methods text, from the code that applies them (`cross_sectional`: the methods
+    of the cross-section of a cohort without follow-up)."""
     return MethodsView(
         trauma_window_days=DEFAULT_TRAUMA_WINDOW_DAYS,
         cox_min_events=MIN_EVENTS,
         hrv_min_share=_share_words(HRV_MIN_SHARE),
         confidence=CONFIDENCE,
         days_per_year=f"{DAYS_PER_YEAR:g}",
+        cross_sectional=cross_sectional,
+        arm_areas=_limb_areas(LIMBS[0]),
+        leg_areas=_limb_areas(LIMBS[2]),
+        spread_not_judged=SPREAD_NOT_JUDGED,
     )
 
 
@@ -560,14 +872,23 @@ def report_view(
     mechanisms_bundled: bool = False,
 ) -> ReportView:
     """The report's view model. `provenance` names the data in title, headline and a note; `data_note` is
-    a further note of the caller's; `mechanisms` a mechanism comparison to show (model output)."""
+    a further note of the caller's; `mechanisms` a mechanism comparison to show (model output). A cohort
+    without follow-up (`stats.no_follow_up`) gets the cross-section in place of the spread sections."""
     f = stats.figures
+    cs = stats.cross_section if f.n_with_onset and stats.no_follow_up else None
     prov = provenance or ProvenanceSummary()
     generated = generated or dt.datetime.now(dt.UTC).replace(microsecond=0)
     suffix = prov.title_suffix()
-    full_title = (title or DEFAULT_TITLE) + (f" ({suffix})" if suffix else "")
+    default_title = CROSS_SECTION_TITLE if cs is not None else DEFAULT_TITLE
+    full_title = (title or default_title) + (f" ({suffix})" if suffix else "")
     notes = [n for n in (prov.note(), data_note) if n]
-    if f.n_single_record:
+    if cs is not None:
+        if cs.n_whole_area:
+            notes.append(
+                f"{_plural(cs.n_whole_area, 'patient')} have a body map naming a whole area rather than its "
+                "CHOIR segments; those segments count as not marked in the segment map."
+            )
+    elif f.n_single_record:
         notes.append(
             f"{f.n_single_record} of {f.n_with_onset} patients have a single record, so no spread could be "
             "seen for them; they count as not (yet) spread."
@@ -582,7 +903,13 @@ def report_view(
         [f"{f.n_patients} patients", *([source] if source else []), f"generated {stamp} by crpsmap"]
     )
     body: dict[str, Any] = {}
-    if f.n_with_onset:
+    if cs is not None:
+        body = {
+            "cards": _cross_section_cards(cs),
+            "cross_section": _cross_section(cs),
+            "spread_not_judged": f"{SPREAD_NOT_JUDGED} {SPREAD_SECTIONS_LEFT_OUT}",
+        }
+    elif f.n_with_onset:
         body = {
             "cards": _cards(stats),
             "where": _where(stats),
@@ -600,7 +927,7 @@ def report_view(
         mechanisms=mechanisms_view(mechanisms, bundled=mechanisms_bundled)
         if mechanisms is not None
         else None,
-        methods=methods_view(),
+        methods=methods_view(cross_sectional=cs is not None),
         attribution=ATTRIBUTION,
         **body,
     )

@@ -77,6 +77,20 @@ class WhereView:
 
 
 @dataclass(frozen=True)
+class CrossSectionView:
+    """The body map at one time point (a cohort without follow-up): a map shaded by segment with its
+    legend and the most often marked areas beside it, then figures (every area with both sides, number of
+    areas and of limbs, each limb, internal organs when any is involved)."""
+
+    caption: str
+    map: BodyMap
+    legend: Markup
+    legend_note: str
+    top: Figure  # beside the map: the most often marked areas
+    figures: tuple[Figure, ...]
+
+
+@dataclass(frozen=True)
 class KMView:
     empty: str = ""
     lead: str = ""
@@ -132,6 +146,10 @@ class MethodsView:
     hrv_min_share: str
     confidence: int
     days_per_year: str
+    cross_sectional: bool = False  # the methods of the cross-section, not those of spread
+    arm_areas: str = ""
+    leg_areas: str = ""
+    spread_not_judged: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,8 @@ class ReportView:
     headline: str
     css: Markup
     cards: tuple[Card, ...] = ()
+    cross_section: CrossSectionView | None = None
+    spread_not_judged: str = ""  # shown instead of the spread sections (cohort without follow-up)
     where: WhereView | None = None
     km: KMView | None = None
     patterns: tuple[Figure, ...] = ()

@@ -11,6 +11,7 @@ from crpsmap.history import PatientHistory
 from crpsmap.spread import Classification, classify_all
 from crpsmap.stats.cohort import CohortFigures, figures_from_table
 from crpsmap.stats.cox import CoxResult, fit_cox
+from crpsmap.stats.cross_section import CrossSection, cross_section, knows_baseline
 from crpsmap.stats.literature import Comparison, compare_literature
 from crpsmap.stats.survival import SecondLimbKM, second_limb_km
 from crpsmap.stats.table import ClassificationTable, PatientTable
@@ -18,10 +19,11 @@ from crpsmap.stats.table import ClassificationTable, PatientTable
 
 @dataclass(frozen=True)
 class CohortStatistics:
-    """Figures, survival, Cox model and literature comparison of one cohort.
+    """Figures, survival, Cox model, literature comparison and cross-section of one cohort.
 
     `results` are the classifications when they were given (or made) as a sequence; empty when they
-    were streamed or given as a `ClassificationTable`.
+    were streamed or given as a `ClassificationTable`. `cross_section` is the cohort at each patient's
+    first time point (None when a `PatientTable` built from columns did not carry it).
     """
 
     figures: CohortFigures
@@ -29,6 +31,13 @@ class CohortStatistics:
     cox: CoxResult
     literature: list[Comparison]
     results: Sequence[Classification]
+    cross_section: CrossSection | None = None
+
+    @property
+    def no_follow_up(self) -> bool:
+        """Patients with a body map, but none with a second time point: the cohort is cross-sectional,
+        and spread over time cannot be judged (`stats.cross_section.SPREAD_NOT_JUDGED`)."""
+        return self.cross_section is not None and self.cross_section.no_follow_up
 
     def to_dict(self) -> dict[str, Any]:
         """The machine-readable statistics (the names promised in the report issue, and more)."""
@@ -37,6 +46,10 @@ class CohortStatistics:
         d["cox"] = self.cox.to_dict()
         d["cox_model"] = self.cox.info()
         d["literature"] = [c.to_dict() for c in self.literature]
+        cs = self.cross_section
+        # whether any patient has a second time point (null when not known)
+        d["spread_judgeable"] = None if cs is None else cs.n_follow_up > 0
+        d["cross_section"] = None if cs is None else cs.to_dict()
         return d
 
 
@@ -75,4 +88,5 @@ def cohort_statistics(
             cox=fit_cox(table, aligned, fitter=cox_fitter, keep_model=keep_cox_model),
             literature=compare_literature(figures, table, patients),
             results=kept,
+            cross_section=cross_section(patients) if knows_baseline(patients) else None,
         )

@@ -4,8 +4,9 @@ A million patients as Python objects (a `PatientHistory` or a `Classification` e
 every statistic that loops over them costs seconds. The statistics therefore read two flat tables:
 
 - `PatientTable`: what is known of each patient besides the classification (sex, birth year, first HRV
-  RMSSD, number of involvement records). Built from histories, or straight from columns by a reader
-  that never makes a `PatientHistory`.
+  RMSSD, number of involvement records and of their dates, the body map at the first time point as bit
+  masks). Built from histories, or straight from columns by a reader that never makes a
+  `PatientHistory`.
 - `ClassificationTable`: what the statistics need of each `Classification` (dates as days since
   1970-01-01, limbs as codes into `LIMBS`, areas as bit masks over the atlas's units). Built in one
   pass from any iterable, so classifications can be streamed into it and dropped.
@@ -59,12 +60,46 @@ def years_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
+#: `PatientTable.involvement_dates` of a patient whose records were not given (a table built from columns
+#: without the baseline columns): the cross-section of such a table is not known
+UNKNOWN_DATES = -1
+
+
+@cache
+def segment_slugs() -> tuple[str, ...]:
+    """The atlas's CHOIR segments in the order of the bits of `PatientTable.baseline_segments`."""
+    return tuple(s.slug for s in load_atlas().segments)
+
+
+@cache
+def segment_bytes() -> int:
+    """Bytes per patient of `PatientTable.baseline_segments` (one bit per segment)."""
+    return (len(load_atlas().segments) + 7) // 8
+
+
+@cache
+def _region_bits() -> dict[str, tuple[int, int]]:
+    """Any region slug -> (its segment bit, its unit bit): a segment sets both (its area's unit), an area
+    or a visceral system only its unit."""
+    atlas = load_atlas()
+    unit = atlas.unit_index
+    out = {s: (0, 1 << i) for s, i in unit.items()}
+    for i, seg in enumerate(atlas.segments):
+        out[seg.slug] = (1 << i, 1 << unit[seg.area])
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class PatientTable:
     """Per-patient facts the statistics read besides the classification, as arrays of equal length.
 
     `sex` holds codes into `SEXES`; `birth_year` and `first_hrv_rmssd` are NaN when unknown;
-    `involvement_records` counts onset and assessment records.
+    `involvement_records` counts onset and assessment records, `involvement_dates` their distinct dates
+    (`UNKNOWN_DATES` when not known). The *baseline* is the patient's first time point: every onset or
+    assessment record of the earliest date that has one. `baseline_segments` holds its CHOIR segments as
+    bits (segment i of `segment_slugs()` is bit i % 8 of byte i // 8), `baseline_units` its areas and
+    visceral systems as bits over the atlas's units (a segment sets its area; an area named whole sets
+    the area and no segment).
     """
 
     patient_id: np.ndarray  # object (str)
@@ -72,12 +107,25 @@ class PatientTable:
     birth_year: np.ndarray  # float64
     first_hrv_rmssd: np.ndarray  # float64
     involvement_records: np.ndarray  # int32
+    involvement_dates: np.ndarray  # int32
+    baseline_segments: np.ndarray  # uint8 (n, segment_bytes())
+    baseline_units: np.ndarray  # uint64
 
     def __post_init__(self) -> None:
         n = len(self.patient_id)
-        for name in ("sex", "birth_year", "first_hrv_rmssd", "involvement_records"):
+        for name in (
+            "sex",
+            "birth_year",
+            "first_hrv_rmssd",
+            "involvement_records",
+            "involvement_dates",
+            "baseline_segments",
+            "baseline_units",
+        ):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"PatientTable.{name} has {len(getattr(self, name))} entries, not {n}")
+        if self.baseline_segments.ndim != 2 or self.baseline_segments.shape[1] != segment_bytes():
+            raise ValueError(f"PatientTable.baseline_segments must have {segment_bytes()} bytes per patient")
 
     def __len__(self) -> int:
         return len(self.patient_id)
@@ -90,8 +138,19 @@ class PatientTable:
         birth_year: Sequence[float | None] | np.ndarray,
         first_hrv_rmssd: Sequence[float | None] | np.ndarray,
         involvement_records: Sequence[int] | np.ndarray,
+        *,
+        involvement_dates: Sequence[int] | np.ndarray | None = None,
+        baseline_segments: np.ndarray | None = None,
+        baseline_units: Sequence[int] | np.ndarray | None = None,
     ) -> PatientTable:
-        """From plain columns (sex as names or codes; None for unknown values): for columnar readers."""
+        """From plain columns (sex as names or codes; None for unknown values): for columnar readers.
+
+        The baseline columns (see the class) are optional; without `involvement_dates` the table does
+        not know who was seen more than once, and its cross-section is not computed."""
+        n = len(patient_id)
+        dates = np.full(n, UNKNOWN_DATES, np.int32) if involvement_dates is None else involvement_dates
+        segs = np.zeros((n, segment_bytes()), np.uint8) if baseline_segments is None else baseline_segments
+        units = np.zeros(n, np.uint64) if baseline_units is None else baseline_units
         sex_arr = np.asarray(sex)
         if sex_arr.dtype.kind in "iu":
             codes = sex_arr.astype(np.int8)
@@ -104,6 +163,9 @@ class PatientTable:
             np.asarray(birth_year, dtype=float),
             np.asarray(first_hrv_rmssd, dtype=float),
             np.asarray(involvement_records, dtype=np.int32),
+            np.asarray(dates, dtype=np.int32),
+            np.asarray(segs, dtype=np.uint8).reshape(n, segment_bytes()),
+            np.asarray(units, dtype=np.uint64),
         )
 
     @classmethod
@@ -113,28 +175,52 @@ class PatientTable:
         birth = array("d")
         hrv = array("d")
         inv = array("i")
+        n_dates = array("i")
+        segs = bytearray()
+        units = array("Q")
         code = {s: i for i, s in enumerate(SEXES)}
         nan = float("nan")
         kinds = INVOLVEMENT_KINDS
+        bits = _region_bits()
+        width = segment_bytes()
         for h in histories:
             ids.append(h.patient_id)
             sex.append(code[h.sex])
             birth.append(nan if h.birth_year is None else float(h.birth_year))
             first = nan
             k = 0
+            dates: set[dt.date] = set()
+            base: dt.date | None = None
+            seg_mask = unit_mask = 0
             for r in h.records:
                 if r.kind in kinds:
                     k += 1
+                    d = r.date
+                    dates.add(d)
+                    if base is None or d < base:  # (records come in date order; a stray one resets)
+                        base, seg_mask, unit_mask = d, 0, 0
+                    if d == base:
+                        for region in r.regions:
+                            sb, ub = bits.get(region, (0, 0))
+                            seg_mask |= sb
+                            unit_mask |= ub
                 if first != first and r.hrv_rmssd is not None:  # first is NaN until set
                     first = float(r.hrv_rmssd)
             hrv.append(first)
             inv.append(k)
+            n_dates.append(len(dates))
+            segs += seg_mask.to_bytes(width, "little")
+            units.append(unit_mask)
+        n = len(ids)
         return cls(
             np.array(ids, dtype=object),
             np.frombuffer(sex, dtype=np.int8).copy(),
             np.frombuffer(birth, dtype=np.float64).copy(),
             np.frombuffer(hrv, dtype=np.float64).copy(),
             np.frombuffer(inv, dtype=np.int32).copy(),
+            np.frombuffer(n_dates, dtype=np.int32).copy(),
+            np.frombuffer(bytes(segs), dtype=np.uint8).reshape(n, width).copy(),
+            np.frombuffer(units, dtype=np.uint64).copy(),
         )
 
     @classmethod
@@ -144,7 +230,7 @@ class PatientTable:
 
     def aligned_to(self, patient_id: np.ndarray) -> PatientTable:
         """This table in the order of `patient_id` (unknown patients: unknown sex, birth year and HRV,
-        no involvement record); the last entry wins for a duplicated id."""
+        no involvement record, no baseline); the last entry wins for a duplicated id."""
         if len(patient_id) == len(self) and np.array_equal(patient_id, self.patient_id):
             return self
         pos = {pid: i for i, pid in enumerate(self.patient_id)}
@@ -153,7 +239,7 @@ class PatientTable:
         idx[missing] = 0
 
         def take(a: np.ndarray, fill: float | int) -> np.ndarray:
-            out = a[idx] if len(a) else np.zeros(len(idx), dtype=a.dtype)
+            out = a[idx] if len(a) else np.zeros((len(idx), *a.shape[1:]), dtype=a.dtype)
             out[missing] = fill
             return out
 
@@ -163,6 +249,9 @@ class PatientTable:
             take(self.birth_year, np.nan),
             take(self.first_hrv_rmssd, np.nan),
             take(self.involvement_records, 0),
+            take(self.involvement_dates, 0),
+            take(self.baseline_segments, 0),
+            take(self.baseline_units, 0),
         )
 
 
@@ -366,10 +455,13 @@ def as_table(results: Iterable[Classification] | ClassificationTable) -> Classif
 __all__ = [
     "NO_DATE",
     "SEXES",
+    "UNKNOWN_DATES",
     "ClassificationTable",
     "PatientTable",
     "as_table",
     "day_number",
+    "segment_bytes",
+    "segment_slugs",
     "unit_counts",
     "years_of",
 ]
