@@ -9,6 +9,7 @@ import tempfile
 
 os.environ.setdefault("CRPSMAP_DATA_DIR", tempfile.mkdtemp(prefix="crpsmap-test-"))
 os.environ.setdefault("CRPSMAP_SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("CRPSMAP_PSEUDONYM_KEY", "0f" * 32)  # test-only key: research exports work in tests
 os.environ["CRPSMAP_DATABASE"] = os.environ.get("CRPSMAP_TEST_DATABASE") or "sqlite:///" + os.path.join(
     os.environ["CRPSMAP_DATA_DIR"], "test.sqlite3"
 )

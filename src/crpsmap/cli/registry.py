@@ -170,9 +170,31 @@ def registry_export(
             help="csv (the long format), redcap (an export of crpsmap's REDCap project) or fhir (R4B Bundle)",
         ),
     ] = "csv",
+    research: Annotated[
+        bool,
+        typer.Option(
+            "--research",
+            help="pseudonymised research export: keyed pseudonyms, shifted dates (docs/pseudonymisation.md)",
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="with --research: the pseudonym key's file, mode 0600 (default: $CRPSMAP_PSEUDONYM_KEY or "
+            "$CRPSMAP_PSEUDONYM_KEY_FILE)",
+        ),
+    ] = None,
 ) -> None:
     """Export the registry (pseudonymous: no identity, no notes) as a CSV long-format file, a REDCap
-    export of crpsmap's project or a FHIR R4B Bundle."""
+    export of crpsmap's project or a FHIR R4B Bundle; --research: the pseudonymised research export."""
+    if research:
+        from crpsmap.cli.registry_research import research_export
+
+        research_export(file, database, target_format, key_file)
+        return
+    if key_file is not None:
+        fail("--key-file goes with --research")
     check_name("output layout", target_format, ("csv", "redcap", "fhir"))
     files = _sqlite_files(database)
     check_output_paths([file], files)

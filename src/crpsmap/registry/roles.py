@@ -28,7 +28,10 @@ class Action(StrEnum):
     view_identity = "view_identity"  # name, date of birth, record number; free-text notes
     edit_clinical = "edit_clinical"  # create and edit patients, visits, events, treatments
     view_dashboard = "view_dashboard"  # the cohort report of the registry
-    export_pseudonymised = "export_pseudonymised"  # CSV long format (no identity, no notes)
+    export_pseudonymised = "export_pseudonymised"  # CSV, REDCap, FHIR exports (no identity, no notes)
+    # with the registry's own codes and real dates (the clinic export); whoever may export but may not do
+    # this always gets the research export instead (keyed pseudonyms, shifted dates: pseudonyms.py)
+    export_clinic = "export_clinic"
     export_identity = "export_identity"  # the key: patient code -> identity
     import_data = "import_data"  # CSV import
     view_audit = "view_audit"  # the audit trail
@@ -43,6 +46,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.edit_clinical: frozenset({R.admin, R.clinician}),
     Action.view_dashboard: frozenset({R.admin, R.clinician, R.researcher}),
     Action.export_pseudonymised: frozenset({R.admin, R.clinician, R.researcher}),
+    Action.export_clinic: frozenset({R.admin, R.clinician}),
     Action.export_identity: frozenset({R.admin, R.clinician}),
     Action.import_data: frozenset({R.admin, R.clinician}),
     Action.view_audit: frozenset({R.admin, R.auditor}),
@@ -51,7 +55,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     R.admin: "everything, including user accounts",
     R.clinician: "enter and edit clinical data; sees identity",
-    R.researcher: "pseudonymised reading, dashboard and pseudonymised export; never identity",
+    R.researcher: "pseudonymised reading, dashboard and research export; never identity",
     R.auditor: "the audit trail only",
 }
 

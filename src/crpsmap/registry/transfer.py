@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
+from crpsmap.history import PatientHistory
 from crpsmap.io.csv_long import write_csv
 from crpsmap.io.formats import ReadOptions, read_any
 from crpsmap.io.problems import HistoryImportError, ImportProblem
@@ -18,6 +19,17 @@ from crpsmap.outputs import atomic_open, atomic_path
 from crpsmap.registry.audit import record
 from crpsmap.registry.histories import ImportResult, import_histories, load_histories
 from crpsmap.registry.models import Provenance
+from crpsmap.registry.pseudonyms import (
+    RESEARCH_IDENTIFIER_SYSTEM,
+    PseudonymisationError,
+    PseudonymKey,
+    load_key,
+    pseudonymise,
+)
+
+#: what the audit trail calls each kind of export
+RESEARCH_EXPORT = "research export"
+CLINIC_EXPORT = "clinic export"
 
 
 def import_file(
@@ -77,10 +89,68 @@ def import_bytes(
     return dataclasses.replace(result, warnings=tuple(map(str, read.warnings)), encoding=read.encoding)
 
 
-def export_file(path: Path, *, layout: str = "csv") -> int:
-    """Write the registry as a CSV long-format file, a REDCap export of crpsmap's project (`"redcap"`) or
-    a FHIR R4B Bundle (`"fhir"`), atomically (a temporary file renamed into place)."""
+def research_key(
+    *, layout: str, key_file: Path | None = None, request: HttpRequest | None = None, user: Any = None
+) -> PseudonymKey:
+    """The pseudonym key for a research export; without one, the refusal is audited ("export_refused")
+    and PseudonymKeyError raised (one line, naming the variable, never the key)."""
+    try:
+        return load_key(key_file=key_file)
+    except PseudonymisationError as exc:
+        refuse_research_export(str(exc), layout=layout, request=request, user=user)
+        raise
+
+
+def refuse_research_export(
+    reason: str, *, layout: str, request: HttpRequest | None = None, user: Any = None
+) -> None:
+    """The audit line of a research export that was not made (the user got no data)."""
+    detail = {"kind": RESEARCH_EXPORT, "format": layout, "reason": reason}
+    if request is None:
+        detail["by"] = "command line"
+    record(request, "export_refused", detail=detail, user=user)
+
+
+def export_histories(*, research: bool = False, key: PseudonymKey | None = None) -> list[PatientHistory]:
+    """The registry's histories as exported: the clinic's own (registry codes, real dates) or, with
+    `research`, pseudonymised with `key` (crpsmap.registry.pseudonyms); raises PseudonymisationError."""
     histories = load_histories()
+    if not research:
+        return histories
+    if key is None:
+        raise PseudonymisationError("a research export needs the pseudonym key")
+    return pseudonymise(histories, key)
+
+
+def export_detail(layout: str, n: int, key: PseudonymKey | None) -> dict[str, Any]:
+    """The audit line's detail of an export: its kind ("research export" with the key id, which says
+    which exports link; or "clinic export"), format and size."""
+    detail: dict[str, Any] = {"kind": RESEARCH_EXPORT if key is not None else CLINIC_EXPORT}
+    detail.update(format=layout, patients=n)
+    if key is not None:
+        detail["key_id"] = key.key_id
+    return detail
+
+
+def export_file(
+    path: Path,
+    *,
+    layout: str = "csv",
+    research: bool = False,
+    key: PseudonymKey | None = None,
+    key_file: Path | None = None,
+) -> int:
+    """Write the registry as a CSV long-format file, a REDCap export of crpsmap's project (`"redcap"`) or
+    a FHIR R4B Bundle (`"fhir"`), atomically (a temporary file renamed into place). With `research`, the
+    pseudonymised research export (docs/pseudonymisation.md), made with `key`, else the key of `key_file`
+    or of the environment; without a key nothing is written (PseudonymKeyError, audited)."""
+    if research and key is None:
+        key = research_key(layout=layout, key_file=key_file)
+    try:
+        histories = export_histories(research=research, key=key)
+    except PseudonymisationError as exc:
+        refuse_research_export(str(exc), layout=layout)
+        raise
     path = Path(path)
     if layout == "redcap":
         from crpsmap.io.redcap import write_redcap
@@ -89,12 +159,15 @@ def export_file(path: Path, *, layout: str = "csv") -> int:
             write_redcap(histories, fh)
     elif layout == "fhir":
         from crpsmap.fhir import write_bundle
+        from crpsmap.fhir.codes import DEFAULT_IDENTIFIER_SYSTEM
 
+        system = RESEARCH_IDENTIFIER_SYSTEM if research else DEFAULT_IDENTIFIER_SYSTEM
         with atomic_open(path) as fh:
-            write_bundle(histories, fh)
+            write_bundle(histories, fh, identifier_system=system)
     else:
         with atomic_path(path) as tmp:
             write_csv(histories, tmp)
-    detail = {"file": path.name, "format": layout, "patients": len(histories), "by": "command line"}
+    detail = {"file": path.name, **export_detail(layout, len(histories), key if research else None)}
+    detail["by"] = "command line"
     record(None, "export", detail=detail)
     return len(histories)

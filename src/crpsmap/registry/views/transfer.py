@@ -1,23 +1,38 @@
 """Import of every layout crpsmap reads (atomic; every problem shown with row and field) and exports
-(audited)."""
+(audited): the clinic export, and the pseudonymised research export that researchers always get
+(docs/pseudonymisation.md)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from crpsmap.history import PatientHistory
 from crpsmap.io import HistoryImportError
 from crpsmap.io.csv_long import MAX_FILE_BYTES, write_csv_text
 from crpsmap.io.formats import ReadOptions
 from crpsmap.registry.audit import record
 from crpsmap.registry.forms import ImportForm
-from crpsmap.registry.histories import load_histories
 from crpsmap.registry.models import Patient, PatientIdentity
-from crpsmap.registry.roles import Action, require
-from crpsmap.registry.transfer import import_bytes
+from crpsmap.registry.pseudonyms import (
+    RESEARCH_IDENTIFIER_SYSTEM,
+    PseudonymisationError,
+    PseudonymKey,
+    load_key,
+)
+from crpsmap.registry.roles import Action, allowed, require
+from crpsmap.registry.transfer import (
+    RESEARCH_EXPORT,
+    export_detail,
+    export_histories,
+    import_bytes,
+    refuse_research_export,
+    research_key,
+)
 
 UPLOAD_LIMIT = min(MAX_FILE_BYTES, 200 * 1024 * 1024)
 #: a mapping or data dictionary beside a REDCap export
@@ -68,49 +83,115 @@ def import_csv(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/import.html", {"form": form, "problems": problems, "result": result})
 
 
+def wants_research(request: HttpRequest) -> bool:
+    """Whether this export is the research export: always for a user who may export but not have the
+    clinic export (roles.py: a researcher), and for others when they ask (`?research=1`, or `true`)."""
+    asked = request.GET.get("research", "").lower() in ("1", "true", "yes")
+    return asked or not allowed(request.user, Action.export_clinic)
+
+
+def _key_status() -> tuple[PseudonymKey | None, str]:
+    try:
+        return load_key(), ""
+    except PseudonymisationError as exc:
+        return None, str(exc)
+
+
 @require(Action.export_pseudonymised)
 def export_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "registry/export.html", {"n": Patient.objects.count()})
+    key, problem = _key_status()
+    return render(request, "registry/export.html", _page_context(request, key, problem))
+
+
+def _page_context(request: HttpRequest, key: PseudonymKey | None, problem: str) -> dict[str, Any]:
+    return {
+        "n": Patient.objects.count(),
+        "clinic": allowed(request.user, Action.export_clinic),
+        "key_id": key.key_id if key is not None else "",
+        "key_problem": problem,
+        "refused": "",
+    }
+
+
+def _export(request: HttpRequest, layout: str) -> tuple[list[PatientHistory], dict[str, Any]] | HttpResponse:
+    """The histories to export and the audit detail; for a research export without a usable key (or with
+    a patient it cannot shift), a 503 page that explains, audited, and no data."""
+    research = wants_research(request)
+    key: PseudonymKey | None = None
+    try:
+        if research:
+            key = research_key(layout=layout, request=request)
+        histories = export_histories(research=research, key=key)
+    except PseudonymisationError as exc:
+        if key is not None:  # (a refused key is audited by research_key)
+            refuse_research_export(str(exc), layout=layout, request=request)
+        context = _page_context(request, key, "" if key is not None else str(exc))
+        context["refused"] = str(exc)
+        return render(request, "registry/export.html", context, status=503)
+    return histories, export_detail(layout, len(histories), key)
+
+
+def _filename(detail: dict[str, Any], clinic: str, research: str) -> str:
+    return f'attachment; filename="{research if detail["kind"] == RESEARCH_EXPORT else clinic}"'
 
 
 @require(Action.export_pseudonymised)
 def export_csv(request: HttpRequest) -> HttpResponse:
-    """The whole registry in the CSV long format: pseudonymous codes, no identity, no free-text notes."""
-    histories = load_histories()
+    """The whole registry in the CSV long format: no identity, no free-text notes; the research export
+    (pseudonyms, shifted dates, no extra columns) for researchers or on request."""
+    got = _export(request, "csv_long")
+    if isinstance(got, HttpResponse):
+        return got
+    histories, detail = got
     text = write_csv_text(histories)
-    record(request, "export", detail={"format": "csv_long", "patients": len(histories)})
+    record(request, "export", detail=detail)
     resp = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = 'attachment; filename="crpsmap-registry.csv"'
+    resp["Content-Disposition"] = _filename(detail, "crpsmap-registry.csv", "crpsmap-research.csv")
     return resp
 
 
 @require(Action.export_pseudonymised)
 def export_redcap(request: HttpRequest) -> HttpResponse:
-    """The whole registry as a REDCap export of crpsmap's project (pseudonymous, like the CSV export)."""
+    """The whole registry as a REDCap export of crpsmap's project (as the CSV export: clinic or research)."""
     from crpsmap.io.redcap import write_redcap
 
-    histories = load_histories()
+    got = _export(request, "redcap")
+    if isinstance(got, HttpResponse):
+        return got
+    histories, detail = got
     buf = io.StringIO()
     write_redcap(histories, buf)
-    record(request, "export", detail={"format": "redcap", "patients": len(histories)})
+    record(request, "export", detail=detail)
     resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = 'attachment; filename="crpsmap-registry-redcap.csv"'
+    resp["Content-Disposition"] = _filename(
+        detail, "crpsmap-registry-redcap.csv", "crpsmap-research-redcap.csv"
+    )
     return resp
 
 
 @require(Action.export_pseudonymised)
 def export_fhir(request: HttpRequest) -> HttpResponse:
-    """The whole registry as one FHIR R4B Bundle (pseudonymous Patients; docs/fhir.md), streamed."""
+    """The whole registry as one FHIR R4B Bundle (docs/fhir.md), streamed; research exports name their
+    Patients under their own identifier system."""
     from django.http import StreamingHttpResponse
 
     from crpsmap.fhir import iter_bundle_text
+    from crpsmap.fhir.codes import DEFAULT_IDENTIFIER_SYSTEM
 
-    histories = load_histories()
-    record(request, "export", detail={"format": "fhir", "patients": len(histories)})
+    got = _export(request, "fhir")
+    if isinstance(got, HttpResponse):
+        return got
+    histories, detail = got
+    research = detail["kind"] == RESEARCH_EXPORT
+    system = RESEARCH_IDENTIFIER_SYSTEM if research else DEFAULT_IDENTIFIER_SYSTEM
+    record(request, "export", detail=detail)
     resp = StreamingHttpResponse(
-        iter_bundle_text(histories), content_type="application/fhir+json; charset=utf-8"
+        iter_bundle_text(histories, identifier_system=system),
+        content_type="application/fhir+json; charset=utf-8",
     )
-    resp["Content-Disposition"] = 'attachment; filename="crpsmap-registry.fhir.json"'
+    resp["Content-Disposition"] = _filename(
+        detail, "crpsmap-registry.fhir.json", "crpsmap-research.fhir.json"
+    )
     return resp
 
 
