@@ -34,6 +34,7 @@ from crpsmap.cli.convert import convert, redcap_app
 from crpsmap.cli.fhir import fhir
 from crpsmap.cli.model import ModelCommand, mechanism_names
 from crpsmap.cli.registry import registry_app, serve
+from crpsmap.cli.registry_backup import registry_backup, registry_restore
 from crpsmap.cli.running import DEBUG_ENV, CrpsmapTyper, main, root, run
 from crpsmap.cli.virtual import simulate, trial
 
@@ -56,5 +57,7 @@ app.command(cls=ModelCommand)(trial)
 app.command(cls=ModelCommand)(simulate)
 app.command()(calibrate)
 app.add_typer(redcap_app, name="redcap")
+registry_app.command("backup")(registry_backup)
+registry_app.command("restore")(registry_restore)
 app.add_typer(registry_app, name="registry")
 app.command()(serve)
