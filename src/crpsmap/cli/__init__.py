@@ -35,6 +35,7 @@ from crpsmap.cli.fhir import fhir
 from crpsmap.cli.model import ModelCommand, mechanism_names
 from crpsmap.cli.registry import registry_app, serve
 from crpsmap.cli.registry_backup import registry_backup, registry_restore
+from crpsmap.cli.registry_token import token_app
 from crpsmap.cli.running import DEBUG_ENV, CrpsmapTyper, main, root, run
 from crpsmap.cli.virtual import simulate, trial
 
@@ -59,5 +60,6 @@ app.command()(calibrate)
 app.add_typer(redcap_app, name="redcap")
 registry_app.command("backup")(registry_backup)
 registry_app.command("restore")(registry_restore)
+registry_app.add_typer(token_app, name="token")
 app.add_typer(registry_app, name="registry")
 app.command()(serve)

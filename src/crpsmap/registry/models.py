@@ -381,3 +381,44 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("audit records cannot be deleted")
+
+
+#: an API token lives this long unless its creator says otherwise, and never longer than the maximum
+API_TOKEN_DEFAULT_DAYS = 90
+API_TOKEN_MAX_DAYS = 365
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API (docs/registry-api.md). Only its SHA-256 is stored: the token is
+    shown once when it is made. It acts with its user's current role (`roles.role_of`), so it never grants
+    more than the user has, and stops working when the user is deactivated, when it expires or when it is
+    revoked. `prefix` (the first characters of the token) names it in lists and in the audit trail."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="what the token is for")
+    prefix = models.CharField(max_length=16, db_index=True)
+    token_hash = models.CharField("SHA-256 of the token", max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of {self.user_id}"
+
+    def state(self, now: dt.datetime) -> str:
+        """The token's state at `now`: "revoked", "expired", "user inactive" or "active" (the first that
+        applies, in that order)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        if not self.user.is_active:
+            return "user inactive"
+        return "active"

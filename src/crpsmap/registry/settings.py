@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "ninja",  # the JSON API (registry/api): its Swagger UI files, served by WhiteNoise like ours
     "crpsmap.registry.apps.RegistryConfig",
 ]
 MIDDLEWARE = [

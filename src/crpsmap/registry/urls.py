@@ -1,10 +1,11 @@
 """URL map of the registry. `/healthz` and `/login/` are contracts that outside scripts rely on."""
 
-from django.urls import path
+from django.urls import include, path
 
 from crpsmap.registry.views import audit, auth, dashboard, events, patients, transfer, users, visits
 
 urlpatterns = [
+    path("", include("crpsmap.registry.api.urls")),  # /api/... and the admins' token pages
     path("", auth.home, name="home"),
     path("healthz", auth.healthz, name="healthz"),
     path("login/", auth.LoginView.as_view(), name="login"),
