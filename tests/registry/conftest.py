@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,6 +14,19 @@ from crpsmap.registry.histories import import_histories
 from crpsmap.registry.models import Patient, PatientIdentity
 from crpsmap.registry.roles import Role
 from registry_support import IDENTITY_NAME, IDENTITY_RECORD, make_user, sample_history
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a `crpsmap` subprocess: this one's, less the test run's database settings, with
+    its own data folder."""
+    e = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "CRPSMAP_DATABASE", "CRPSMAP_TEST_DATABASE")
+    }
+    e.update(CRPSMAP_DATA_DIR=str(tmp_path / "data"), CRPSMAP_SECRET_KEY="x", PYTHONUNBUFFERED="1")
+    return e
 
 
 @pytest.fixture

@@ -54,17 +54,6 @@ def nul_file() -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    e = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DJANGO_SETTINGS_MODULE", "CRPSMAP_DATABASE", "CRPSMAP_TEST_DATABASE")
-    }
-    e.update(CRPSMAP_DATA_DIR=str(tmp_path / "data"), CRPSMAP_SECRET_KEY="x", PYTHONUNBUFFERED="1")
-    return e
-
-
 def crpsmap(
     cwd: Path, env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -55,17 +55,6 @@ sqlite_pass_only = pytest.mark.skipif(
 # ------------------------------------------------------------------------------------------ databases
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    e = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DJANGO_SETTINGS_MODULE", "CRPSMAP_DATABASE", "CRPSMAP_TEST_DATABASE")
-    }
-    e.update(CRPSMAP_DATA_DIR=str(tmp_path / "data"), CRPSMAP_SECRET_KEY="x", PYTHONUNBUFFERED="1")
-    return e
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
     """A factory of empty databases of one kind, each named; PostgreSQL ones are dropped afterwards."""

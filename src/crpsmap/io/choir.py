@@ -19,12 +19,9 @@ and field, and nothing is returned unless the file is clean.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
-import io
 import re
-from collections.abc import Iterator
 from itertools import compress
 from pathlib import Path
 from typing import Any
@@ -36,6 +33,7 @@ from crpsmap.io.columns import MAX_COLUMNS, column_for
 from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem, column_letter, show
 from crpsmap.io.reader import MAX_FIELD_CHARS, MAX_ROWS, MAX_WARNINGS, CsvRead
 from crpsmap.io.source import SourceError, check_size, decode, read_path
+from crpsmap.io.table import read_table
 
 __all__ = ["ID_COLUMN", "PAIN_COLUMN", "SEX_COLUMN", "read_choir_wide", "segment_columns"]
 
@@ -145,7 +143,8 @@ class _WideReader:
         self.warnings: list[ImportProblem] = []
 
     def read(self, data: bytes, encoding: str, delimiter: str) -> CsvRead:
-        header, rows, rownos = self._rows(data, delimiter)
+        table = read_table(data, delimiter, self.problems.add, MAX_ROWS)
+        header, rows, rownos = table.header, table.rows, table.rownos
         cols = self._plan(header)
         self.problems.raise_if_any()
         n = len(rows)
@@ -169,41 +168,6 @@ class _WideReader:
         return CsvRead(histories, warnings, encoding, delimiter, first_rows, cols.renamed)
 
     # ---- the table ------------------------------------------------------------------------------------
-
-    def _rows(self, data: bytes, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-        """The header and the data rows of the right length, with their spreadsheet row numbers (blank
-        lines are counted, not kept); rows of another length are problems."""
-        stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
-        records: Iterator[list[str]] = csv.reader(stream, delimiter=delimiter, strict=True)
-        rows: list[list[str]] = []
-        rownos: list[int] = []
-        header: list[str] = []
-        rowno = 0
-        try:
-            for cells in records:
-                rowno += 1
-                if rowno == 1:
-                    header = [c.strip().lstrip("\ufeff").strip() for c in cells]
-                    continue
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    continue
-                if len(cells) != len(header):
-                    self.problems.add(
-                        rowno,
-                        None,
-                        f"{len(cells)} fields; the header has {len(header)} (a missing or extra delimiter?)",
-                    )
-                    continue
-                rows.append(cells)
-                rownos.append(rowno)
-                if len(rows) > MAX_ROWS:
-                    self.problems.add(None, None, f"more than {MAX_ROWS:,} rows; split the file")
-                    break
-        except csv.Error as exc:
-            self.problems.add(rowno + 1, None, f"not valid CSV: {exc}")
-        if not any(header):
-            self.problems.add(None, None, "empty file: a header row is required")
-        return header, rows, rownos
 
     def _plan(self, header: list[str]) -> _Columns:
         cols = _Columns()

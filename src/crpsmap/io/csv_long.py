@@ -104,7 +104,8 @@ def read_csv_bytes(
 # ---- writing -------------------------------------------------------------------------------------------
 
 
-def _fmt(value: object) -> str:
+def format_cell(value: object) -> str:
+    """A value as the long format writes it (whole numbers without ".0", None empty)."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -162,14 +163,14 @@ def history_rows(
     provenance: bool = False,
 ) -> Iterator[list[str]]:
     """One patient's CSV rows for a fixed set of columns (for writers that stream in chunks)."""
-    patient = [h.sex.value, _fmt(h.birth_year), h.crps_type.value]
+    patient = [h.sex.value, format_cell(h.birth_year), h.crps_type.value]
     if provenance:
         patient.append(Provenance(h.provenance).value)
     for r in h.records:
         yield (
             [h.patient_id, r.date.isoformat(), r.kind.value, ";".join(r.regions)]
             + patient
-            + [_fmt(getattr(r, c)) for c in value_columns]
+            + [format_cell(getattr(r, c)) for c in value_columns]
             + [r.extra.get(c, "") for c in extra_columns]
         )
 

@@ -33,21 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from crpsmap.history import RecordKind
+from crpsmap.io.columns import VALUE_COLUMNS
 from crpsmap.io.problems import HistoryImportError, ImportProblem, show
 from crpsmap.io.redcap import project
 from crpsmap.io.source import SourceError, read_path
 
-#: Record values a field may give, as the long format names them
-VALUE_FIELDS = (
-    "pain",
-    "css",
-    "budapest_symptoms",
-    "budapest_signs",
-    "hrv_rmssd",
-    "hrv_hf",
-    "crp",
-    "treatment",
-)
+#: Record values a field may give, as the long format names them (its value columns)
+VALUE_FIELDS = VALUE_COLUMNS
 #: Record values that may instead be counted from a checkbox field (the number of boxes ticked)
 COUNTED_FIELDS = {
     "css": "css_items",

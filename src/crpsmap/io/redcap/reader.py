@@ -14,12 +14,10 @@ named with the row (as a spreadsheet numbers it), the field, and record, event, 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from crpsmap.io.reader import MAX_ROWS, MAX_WARNINGS, CsvRead
 from crpsmap.io.redcap.dictionary import Dictionary
 from crpsmap.io.redcap.mapping import Mapping, RecordSource, default_mapping
 from crpsmap.io.source import SourceError, check_size, decode, read_path
+from crpsmap.io.table import read_table
 
 EVENT = "redcap_event_name"
 INSTRUMENT = "redcap_repeat_instrument"
@@ -128,38 +127,12 @@ class _ExportReader:
 
     # ---- the file -------------------------------------------------------------------------------------
 
-    def _rows(self, data: bytes, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-        stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
-        records: Iterator[list[str]] = csv.reader(stream, delimiter=delimiter, strict=True)
-        header: list[str] = []
-        rows: list[list[str]] = []
-        rownos: list[int] = []
-        rowno = 0
-        try:
-            for cells in records:
-                rowno += 1
-                if rowno == 1:
-                    header = [c.strip().lstrip("\ufeff").strip() for c in cells]
-                    continue
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    continue
-                if len(cells) != len(header):
-                    self.problem(rowno, None, f"{len(cells)} fields; the header has {len(header)}")
-                    continue
-                rows.append(cells)
-                rownos.append(rowno)
-                if len(rows) > MAX_ROWS:
-                    self.problem(None, None, f"more than {MAX_ROWS:,} rows; split the export")
-                    break
-        except csv.Error as exc:
-            self.problem(rowno + 1, None, f"not readable as CSV: {exc}")
-        return header, rows, rownos
-
     def read(self, data: bytes, encoding: str, delimiter: str, limit: int) -> CsvRead:
-        header, rows, rownos = self._rows(data, delimiter)
+        table = read_table(data, delimiter, self.problem, MAX_ROWS)
+        header, rows, rownos = table.header, table.rows, table.rownos
         self.stop_if_any(limit)
-        if not header or not header[0]:
-            self.problem(1, None, "no header row (a REDCap export starts with the record id column)")
+        if not header[0]:
+            self.problem(1, None, "the first column has no name (a REDCap export starts with the record id)")
             self.stop_if_any(limit)
         index = {h: i for i, h in enumerate(header)}
         for h, n in Counter(header).items():

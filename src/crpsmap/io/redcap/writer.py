@@ -21,6 +21,7 @@ from typing import IO
 
 from crpsmap.atlas import load_atlas
 from crpsmap.history import INVOLVEMENT_KINDS, PatientHistory, Record, RecordKind
+from crpsmap.io.csv_long import format_cell
 from crpsmap.io.redcap import project
 
 _EVENT_KINDS = frozenset({RecordKind.trauma, RecordKind.surgery, RecordKind.infection})
@@ -39,14 +40,6 @@ class ExportNotes:
             f"{n:,} record(s): {what} not written (crpsmap's REDCap project has no field for it)"
             for what, n in sorted(self.dropped.items())
         ]
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
 
 
 class _Keys:
@@ -118,7 +111,7 @@ def export_rows(
         row = blank(project.PATIENT_FORM, None)
         row[0] = pid
         row[position["sex"]] = h.sex.value
-        row[position["birth_year"]] = _fmt(h.birth_year)
+        row[position["birth_year"]] = format_cell(h.birth_year)
         row[position["crps_type"]] = h.crps_type.value
         row[position["provenance"]] = h.provenance.value
         rows = [row]  # a patient's rows are kept until the last: a treatment's end fills an earlier row
@@ -132,7 +125,7 @@ def export_rows(
                 row[position["visit_kind"]] = r.kind.value
                 tick(row, r.regions, "body_map", "visceral")
                 for v in _VISIT_VALUES:
-                    row[position[v]] = _fmt(getattr(r, v))
+                    row[position[v]] = format_cell(getattr(r, v))
                 dropped(r, _VISIT_VALUES, True)
             elif r.kind in _EVENT_KINDS:
                 counts[project.EVENT_FORM] += 1
