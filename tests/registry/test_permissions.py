@@ -7,23 +7,34 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from crpsmap.registry.models import ClinicalEvent, Patient, Treatment, Visit
 from crpsmap.registry.roles import PERMISSIONS, Action, Role
 from registry_support import IDENTITY_NAME, IDENTITY_RECORD
 
 OPEN_VIEWS = {"healthz", "login"}  # no login needed
-POST_ONLY = {"visit_sign", "logout"}
+POST_ONLY = {"visit_sign", "logout", "token_revoke"}
 NOTE = "Patient said her neighbour Mrs Q. drove her in"
 
 
-def _patterns() -> list[URLPattern]:
-    return [p for p in get_resolver().url_patterns if isinstance(p, URLPattern)]
+def _walk(patterns: list[Any], prefix: str) -> list[tuple[str, URLPattern]]:
+    out: list[tuple[str, URLPattern]] = []
+    for p in patterns:
+        if isinstance(p, URLPattern):
+            out.append((prefix + str(p.pattern), p))
+        elif isinstance(p, URLResolver) and p.namespace != "api":
+            out.extend(_walk(p.url_patterns, prefix + str(p.pattern)))
+    return out
 
 
-def _url(p: URLPattern, ids: dict[str, Any]) -> str:
-    route = str(p.pattern)
+def _patterns() -> list[tuple[str, URLPattern]]:
+    """Every page of the URL map with its full route, included ones too; the JSON API (namespace "api")
+    has its own matrix, built from its OpenAPI document (test_api_permissions.py)."""
+    return _walk(get_resolver().url_patterns, "")
+
+
+def _url(route: str, p: URLPattern, ids: dict[str, Any]) -> str:
     kwargs = {"code": ids["code"], "pk": ids.get(p.name, ids["visit"])}
     for k, v in kwargs.items():
         route = route.replace(f"<str:{k}>", str(v)).replace(f"<int:{k}>", str(v))
@@ -51,7 +62,7 @@ def ids(patient: Patient, users: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_every_registry_view_declares_its_action() -> None:
-    for p in _patterns():
+    for _, p in _patterns():
         if p.name in OPEN_VIEWS | {"home", "logout"}:
             continue
         assert isinstance(getattr(p.callback, "required_action", None), Action), p.name
@@ -62,10 +73,10 @@ def test_every_registry_view_declares_its_action() -> None:
 def test_permission_matrix(role: str | None, client_for: Any, ids: dict[str, Any]) -> None:
     client = client_for(role)
     checked = 0
-    for p in _patterns():
+    for route, p in _patterns():
         if p.name in OPEN_VIEWS or p.name == "logout":
             continue
-        url = _url(p, ids)
+        url = _url(route, p, ids)
         r = client.get(url)
         action = getattr(p.callback, "required_action", None)
         if p.name == "home" or role is None:  # home redirects every role to its own landing page
