@@ -19,7 +19,7 @@ import re
 import shutil
 import sqlite3
 import stat
-import subprocess
+import subprocess  # nosec B404 # used with fixed argument lists only, never a shell (_run)
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,7 +41,8 @@ REGISTRY_TABLES = (
 )
 # a database with rows in any of these holds someone's data: a restore over it needs --yes
 DATA_TABLES = ("registry_patient", "registry_auditevent", "auth_user")
-_ANY_ROW = {t: f'SELECT 1 FROM "{t}" LIMIT 1' for t in DATA_TABLES}  # nosec B608: names are constants
+# B608: the table names are the constants just above, never input
+_ANY_ROW = {t: f'SELECT 1 FROM "{t}" LIMIT 1' for t in DATA_TABLES}  # nosec B608 # reason above
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -316,7 +317,7 @@ def pg_connection(url: str) -> tuple[str, dict[str, str]]:
 
 def _run(args: Sequence[str], env: dict[str, str], what: str) -> str:
     try:
-        proc = subprocess.run(
+        proc = subprocess.run(  # nosec B603 # args are pg_dump/pg_restore/psql and our own options, no shell
             list(args), env=env, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False
         )
     except OSError as exc:

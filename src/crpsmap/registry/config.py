@@ -15,7 +15,7 @@ import dj_database_url
 import platformdirs
 
 DATABASE_ENV = "CRPSMAP_DATABASE"
-SECRET_ENV = "CRPSMAP_SECRET_KEY"
+SECRET_ENV = "CRPSMAP_SECRET_KEY"  # nosec B105 # the name of an environment variable, not a secret
 DATA_DIR_ENV = "CRPSMAP_DATA_DIR"
 
 

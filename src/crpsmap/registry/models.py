@@ -422,3 +422,19 @@ class ApiToken(models.Model):
         if not self.user.is_active:
             return "user inactive"
         return "active"
+
+
+class RoleSecurityPolicy(models.Model):
+    """What an admin asks of every user of one role at login: `require_totp` makes a TOTP second factor
+    (django-otp) compulsory for that role; a user of it without a device is sent to enrolment first.
+    No row for a role means nothing is required beyond the password."""
+
+    role = models.CharField(max_length=20, unique=True)
+    require_totp = models.BooleanField("require a TOTP second factor", default=False)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["role"]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {'TOTP required' if self.require_totp else 'password only'}"

@@ -36,6 +36,7 @@ class Action(StrEnum):
     import_data = "import_data"  # CSV import
     view_audit = "view_audit"  # the audit trail
     manage_users = "manage_users"  # user accounts and roles
+    own_second_factor = "own_second_factor"  # enrol one's own TOTP second factor (registry/otp.py)
 
 
 R = Role
@@ -51,6 +52,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.import_data: frozenset({R.admin, R.clinician}),
     Action.view_audit: frozenset({R.admin, R.auditor}),
     Action.manage_users: frozenset({R.admin}),
+    Action.own_second_factor: frozenset(Role),
 }
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     R.admin: "everything, including user accounts",

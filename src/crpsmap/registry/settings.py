@@ -23,6 +23,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # the optional TOTP second factor (registry/otp.py)
     "ninja",  # the JSON API (registry/api): its Swagger UI files, served by WhiteNoise like ours
     "crpsmap.registry.apps.RegistryConfig",
 ]
@@ -33,6 +35,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed the second factor
+    "crpsmap.registry.otp.SecondFactorMiddleware",  # no page until the second factor is given when it is due
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -72,6 +76,15 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+# over TLS the cookies take the __Host- prefix: a browser then keeps them only if they are Secure, have
+# Path=/ and no Domain, so that no other host (a sibling subdomain) can set or shadow them
+SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
+# HSTS from the registry itself when it is served over TLS (SecurityMiddleware sends it on HTTPS
+# responses only: gunicorn marks a request HTTPS from the proxy's X-Forwarded-Proto)
+SECURE_HSTS_SECONDS = 2 * 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "SAMEORIGIN"
@@ -98,6 +111,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# the optional TOTP second factor (django-otp): the name authenticator apps show; a wrong code is
+# throttled by django-otp (1 s, 2 s, 4 s ... after each failure); a code is accepted once only
+OTP_TOTP_ISSUER = "crpsmap registry"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
 STATIC_URL = "/static/"
 STATIC_ROOT = None  # served from the package by WhiteNoise (finders); nothing to collect
 WHITENOISE_USE_FINDERS = True
@@ -109,9 +127,13 @@ USE_TZ = True
 USE_I18N = False
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# one handler, on the root logger, for every logger of the process; its filter takes patient codes and
+# query strings out of logged paths (registry/logs.py). Nothing in the registry logs patient data itself.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django": {"handlers": ["console"], "level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "filters": {"redact": {"()": "crpsmap.registry.logs.RedactPatientPaths"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"django": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

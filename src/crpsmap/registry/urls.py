@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from crpsmap.registry.views import audit, auth, dashboard, events, patients, transfer, users, visits
+from crpsmap.registry.views import audit, auth, dashboard, events, otp, patients, transfer, users, visits
 
 urlpatterns = [
     path("", include("crpsmap.registry.api.urls")),  # /api/... and the admins' token pages
@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", auth.healthz, name="healthz"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.logout_view, name="logout"),
+    path("account/second-factor/", otp.enrol, name="otp_enrol"),
     path("patients/", patients.patient_list, name="patient_list"),
     path("patients/new/", patients.patient_create, name="patient_create"),
     path("patients/<str:code>/", patients.patient_page, name="patient_page"),
@@ -32,9 +33,11 @@ urlpatterns = [
     path("export/bundle.fhir.json", transfer.export_fhir, name="export_fhir"),
     path("export/redcap-dictionary.csv", transfer.export_redcap_dictionary, name="export_redcap_dictionary"),
     path("audit/", audit.audit_trail, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("users/", users.user_list, name="user_list"),
     path("users/new/", users.user_create, name="user_create"),
     path("users/<int:pk>/", users.user_edit, name="user_edit"),
+    path("users/security/", otp.security_policy, name="security_policy"),
 ]
 
 handler403 = "crpsmap.registry.views.auth.forbidden"

@@ -23,7 +23,7 @@ from django.utils import timezone
 from crpsmap.registry.audit import record
 from crpsmap.registry.models import API_TOKEN_DEFAULT_DAYS, API_TOKEN_MAX_DAYS, ApiToken
 
-TOKEN_START = "crpsmap_"
+TOKEN_START = "crpsmap_"  # nosec B105 # the public prefix of every token, not a secret
 #: characters of the token kept in clear (the start and 8 random characters: 48 of the 256 bits)
 PREFIX_CHARS = 16
 TOKEN_RE = re.compile(r"crpsmap_[A-Za-z0-9_-]{43}")

@@ -217,7 +217,9 @@ def export_identity(request: HttpRequest) -> HttpResponse:
     n = 0
     for ident in rows:
         dob = ident.date_of_birth.isoformat() if ident.date_of_birth else ""
-        w.writerow([ident.patient.code, _cell(ident.name), dob, _cell(ident.record_number)])
+        w.writerow(
+            [ident.patient.code, spreadsheet_safe(ident.name), dob, spreadsheet_safe(ident.record_number)]
+        )
         n += 1
     record(request, "export_identity", detail={"patients": n})
     resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
@@ -225,6 +227,6 @@ def export_identity(request: HttpRequest) -> HttpResponse:
     return resp
 
 
-def _cell(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
     """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
