@@ -23,9 +23,26 @@ and p95 latency per endpoint, throughput, errors, server and client CPU per step
 for the patient page and a visit save, < 1 s for the dashboard) and the machine. The server runs as
 `crpsmap serve` would (its workers: $CRPSMAP_WORKERS, else one per CPU core up to 4).
 
+With --mixed (the load test of issue 12) the phases are replaced by one run per client count (e.g.
+--clients 50 200) of --seconds each, on one server per database: every client (its own logged-in session
+and the API token of the same clinician) loops over a weighted mix of steps, a random one each time:
+
+  patient_list 15   GET /patients/                       api_patients 15  GET /api/patients?page=P
+  patient_page 25   GET /patients/<code>/                api_patient  15  GET /api/patients/<code>
+  dashboard    10   GET /dashboard/ + /dashboard/report/ api_export    5  GET /api/export/cohort.csv
+  visit_save   15   GET the visit form (`visit_form`), POST it with its CSRF token as a browser does
+
+Every request's latency and status is kept; anything but the expected status (200, or 302 for a save),
+an exception or a timeout (--timeout) is an error, counted per kind, with the first few listed. One JSON
+line per (database, client count): per kind n, median, p95, p99, max, errors, throughput; the server's
+workers and threads, the CPU count and load average; and the load generator's own CPU share and event
+loop lag, to show whether the generator (one asyncio process) was the limit.
+
 Usage: python benchmarks/bench_registry.py [--patients 800] [--clients 50] [--requests 1000]
        [--database sqlite|postgresql|both] [--phase-seconds 120] [--think-ms 0] [--threads 8]
        [--label TEXT] [--no-save]
+       python benchmarks/bench_registry.py --mixed --clients 50 200 --seconds 60 --think-ms 1000
+       [--database sqlite|postgresql|both] [--timeout 30] [--mix patient_page=50,visit_save=10,...]
 PostgreSQL: a database `crpsmap_bench` is created (and dropped at the end) on the server of
 $CRPSMAP_BENCH_POSTGRES (default postgresql://crpsmap:crpsmap@127.0.0.1:5432/crpsmap); with
 --database both an unreachable server is skipped with a note.
@@ -381,6 +398,310 @@ async def run_load(
         await load.close()
 
 
+# ----------------------------------------------------------------------------------------- mixed load
+
+MIX: list[tuple[str, int]] = [
+    ("patient_list", 15),
+    ("patient_page", 25),
+    ("dashboard", 10),
+    ("visit_save", 15),
+    ("api_patients", 15),
+    ("api_patient", 15),
+    ("api_export", 5),
+]
+KINDS = [
+    "patient_list",
+    "patient_page",
+    "dashboard_page",
+    "dashboard_report",
+    "visit_form",
+    "visit_save",
+    "api_patients",
+    "api_patient",
+    "api_export",
+]
+
+
+class MixedLoad:
+    """Clients looping over the weighted MIX for a fixed time; every request's latency and status kept."""
+
+    def __init__(
+        self, base: str, codes: list[str], clients: int, api_token: str, think_ms: float, timeout: float
+    ) -> None:
+        self.codes = codes
+        self.think = think_ms / 1000.0
+        self.clients = [
+            httpx.AsyncClient(
+                base_url=base,
+                timeout=timeout,
+                limits=httpx.Limits(max_connections=1, keepalive_expiry=1.0),
+            )
+            for _ in range(clients)
+        ]
+        self.api_headers = {"Authorization": f"Bearer {api_token}"}
+        self.segments = [s.slug for s in load_atlas().segments]
+        self.today = dt.date.today().isoformat()
+        self.pages = max(1, -(-len(codes) // 100))  # API list pages of 100
+        self.reset()
+
+    def reset(self) -> None:
+        self.latency: Timings = {k: [] for k in KINDS}
+        self.errors: dict[str, int] = {k: 0 for k in KINDS}
+        self.first_errors: list[str] = []
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.aclose() for c in self.clients))
+
+    async def login_all(self, password: str) -> None:
+        # a few at a time: each login is an Argon2 hash on the server
+        sem = asyncio.Semaphore(8)
+
+        async def one(c: httpx.AsyncClient) -> None:
+            async with sem:
+                await login(c, password)
+
+        await asyncio.gather(*(one(c) for c in self.clients))
+
+    async def req(
+        self, c: httpx.AsyncClient, kind: str, method: str, url: str, expect: int, **kw: Any
+    ) -> httpx.Response | None:
+        """One timed request; None (and an error counted) unless it answered `expect`."""
+        t0 = time.perf_counter()
+        try:
+            r = await c.request(method, url, **kw)
+            await r.aread()
+        except httpx.HTTPError as exc:
+            self._error(kind, f"{method} {url}: {type(exc).__name__}: {exc}")
+            return None
+        self.latency[kind].append(time.perf_counter() - t0)
+        if r.status_code != expect:
+            self._error(kind, f"{method} {url}: {r.status_code} (expected {expect}) {r.text[:120]!r}")
+            return None
+        return r
+
+    def _error(self, kind: str, text: str) -> None:
+        self.errors[kind] += 1
+        if len(self.first_errors) < 5:
+            self.first_errors.append(text)
+
+    async def step(self, c: httpx.AsyncClient, name: str, rng: random.Random) -> None:
+        code = rng.choice(self.codes)
+        if name == "patient_list":
+            await self.req(c, name, "GET", "/patients/", 200)
+        elif name == "patient_page":
+            await self.req(c, name, "GET", f"/patients/{code}/", 200)
+        elif name == "dashboard":
+            if await self.req(c, "dashboard_page", "GET", "/dashboard/", 200) is not None:
+                await self.req(c, "dashboard_report", "GET", "/dashboard/report/", 200)
+        elif name == "visit_save":
+            url = f"/patients/{code}/visits/new/"
+            form = await self.req(c, "visit_form", "GET", url, 200)
+            if form is None:
+                return
+            data = {
+                "csrfmiddlewaretoken": csrf_of(form.text),
+                "kind": "assessment",
+                "date": self.today,
+                "segments": rng.sample(self.segments, rng.randint(1, 4)),
+                "pain": str(rng.randrange(0, 21) / 2),
+                "hrv_rmssd": str(round(rng.uniform(10, 80), 1)),
+                "note": "benchmark visit",
+            }
+            await self.req(
+                c, "visit_save", "POST", url, 302, data=data, headers={"Referer": str(c.base_url) + url}
+            )
+        elif name == "api_patients":
+            page = rng.randint(1, self.pages)
+            await self.req(c, name, "GET", f"/api/patients?page={page}", 200, headers=self.api_headers)
+        elif name == "api_patient":
+            await self.req(c, name, "GET", f"/api/patients/{code}", 200, headers=self.api_headers)
+        elif name == "api_export":
+            await self.req(c, name, "GET", "/api/export/cohort.csv", 200, headers=self.api_headers)
+
+    async def warm_up(self) -> float:
+        """One of each step, timed apart (the first patient page computes the clinic snapshot)."""
+        t0 = time.perf_counter()
+        rng = random.Random(0)
+        for name, _w in MIX:
+            await self.step(self.clients[0], name, rng)
+        return time.perf_counter() - t0
+
+    async def run(self, n: int, seconds: float, seed: int) -> dict[str, Any]:
+        """The first n clients loop over the mix for `seconds`; a step under way at the end completes."""
+        self.reset()
+        names = [m for m, _ in MIX]
+        weights = [w for _, w in MIX]
+        steps = 0
+        lags: list[float] = []
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
+        own0 = time.process_time()
+
+        async def client(k: int, c: httpx.AsyncClient) -> None:
+            nonlocal steps
+            rng = random.Random(seed * 100_000 + k)
+            if self.think:  # paced clients start spread over one think time, not all at once
+                await asyncio.sleep(rng.uniform(0, self.think))
+            while time.perf_counter() < deadline:
+                try:
+                    await self.step(c, rng.choices(names, weights)[0], rng)
+                except RuntimeError as exc:  # a form without its CSRF token
+                    self._error("visit_form", str(exc))
+                steps += 1
+                if self.think:
+                    await asyncio.sleep(rng.expovariate(1.0 / self.think))
+
+        async def lag_probe() -> None:
+            # how late the event loop wakes a 20 ms sleep: the generator's own queueing
+            while time.perf_counter() < deadline:
+                t = time.perf_counter()
+                await asyncio.sleep(0.02)
+                lags.append(time.perf_counter() - t - 0.02)
+
+        await asyncio.gather(lag_probe(), *(client(k, c) for k, c in enumerate(self.clients[:n])))
+        wall = time.perf_counter() - t0
+        own = time.process_time() - own0
+        lag_ms = sorted(x * 1000.0 for x in lags) or [0.0]
+        return {
+            "steps": steps,
+            "wall_s": round(wall, 2),
+            "generator_cpu_share": round(own / wall, 2),  # of one core; near 1.0 = the generator is the limit
+            "loop_lag_ms": {
+                "median": round(statistics.median(lag_ms), 1),
+                "p95": round(pct(lag_ms, 0.95), 1),
+                "max": round(lag_ms[-1], 1),
+            },
+        }
+
+
+def pct(sorted_ms: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    return sorted_ms[min(len(sorted_ms) - 1, max(0, int(-(-q * len(sorted_ms) // 1)) - 1))]
+
+
+def kind_summary(times: list[float], errors: int, wall_s: float) -> dict[str, Any]:
+    ms = sorted(t * 1000.0 for t in times)
+    out: dict[str, Any] = {"n": len(ms), "errors": errors}
+    if ms:
+        out.update(
+            median_ms=round(statistics.median(ms), 1),
+            p95_ms=round(pct(ms, 0.95), 1),
+            p99_ms=round(pct(ms, 0.99), 1),
+            max_ms=round(ms[-1], 1),
+            per_s=round(len(ms) / wall_s, 2),
+        )
+    return out
+
+
+def bench_mixed(kind: str, histories: list[PatientHistory], csv: Path, args: argparse.Namespace) -> None:
+    """One server per database; one result line per client count."""
+    with tempfile.TemporaryDirectory(prefix=f"crpsmap-bench-{kind}-") as tmp:
+        env = dict(os.environ, CRPSMAP_DATA_DIR=tmp, CRPSMAP_SECRET_KEY="bench")
+        env.pop("CRPSMAP_DATABASE", None)
+        if kind == "sqlite":
+            url = f"sqlite:///{Path(tmp) / 'registry.sqlite3'}"
+        else:
+            pg_admin(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+            pg_admin(f"CREATE DATABASE {PG_BENCH_DB}")
+            url = pg_url(PG_BENCH_DB)
+        server = None
+        try:
+            import_s = run_cli(["registry", "import", str(csv), "--database", url], env)
+            password = secrets.token_urlsafe(18)
+            create_clinician(url, env, password)
+            token = subprocess.run(
+                crpsmap_cmd()
+                + ["registry", "token", "create", USER, "--days", "1", "--name", "bench"]
+                + ["--database", url],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            server = Server(url, env, args.threads, Path(tmp) / "server.log")
+            start_s = server.wait_healthy()
+            print(f"{kind}: server up on {server.base} in {start_s:.1f} s", file=sys.stderr)
+            codes = [h.patient_id for h in histories]
+
+            async def session() -> list[dict[str, Any]]:
+                assert server is not None
+                load = MixedLoad(server.base, codes, max(args.clients), token, args.think_ms, args.timeout)
+                rows = []
+                try:
+                    t0 = time.perf_counter()
+                    await load.login_all(password)
+                    login_s = time.perf_counter() - t0
+                    warm_s = await load.warm_up()
+                    for seed, n in enumerate(args.clients, start=1):
+                        load_before = round(os.getloadavg()[0], 2)  # other work on the machine
+                        c0, w0 = server.cpu_s(), time.perf_counter()
+                        info = await load.run(n, args.seconds, seed)
+                        c1, w1 = server.cpu_s(), time.perf_counter()
+                        if c0 is not None and c1 is not None:
+                            info["server_cpu_share"] = round((c1 - c0) / (w1 - w0), 2)  # cores busy
+                        info["loadavg_1m_before"] = load_before
+                        info["loadavg_1m"] = round(os.getloadavg()[0], 2)
+                        kinds = {
+                            k: kind_summary(load.latency[k], load.errors[k], info["wall_s"]) for k in KINDS
+                        }
+                        all_t = [t for k in KINDS for t in load.latency[k]]
+                        errors = sum(load.errors.values())
+                        rows.append(
+                            {
+                                "clients": n,
+                                "login_all_s": round(login_s, 2),
+                                "warm_up_s": round(warm_s, 2),
+                                **info,
+                                "requests_per_s": round(len(all_t) / info["wall_s"], 1),
+                                "errors": errors,
+                                "first_errors": list(load.first_errors),
+                                "kinds": kinds,
+                                "all": kind_summary(all_t, errors, info["wall_s"]),
+                            }
+                        )
+                        print(f"  {kind} {n} clients: {info} errors {errors}", file=sys.stderr)
+                        if errors:
+                            print(f"  first errors: {load.first_errors}", file=sys.stderr)
+                finally:
+                    await load.close()
+                return rows
+
+            rows = asyncio.run(session())
+            workers = server.workers()
+            if any(r["errors"] for r in rows):
+                print(f"{kind}: errors; server log tail:\n{server.log_tail()}", file=sys.stderr)
+        finally:
+            if server is not None:
+                server.stop()
+            if kind == "postgresql":
+                pg_admin(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+    for r in rows:
+        k50 = r["kinds"]
+        row = {
+            "benchmark": "registry",
+            "mode": "mixed",
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "database": kind,
+            **({"label": args.label} if args.label else {}),
+            "n_patients": args.patients,
+            "seconds": args.seconds,
+            "think_ms": args.think_ms,
+            "mix": dict(MIX),
+            "import_s": round(import_s, 2),
+            "server_start_s": round(start_s, 2),
+            "server_workers": workers,
+            "server_threads": args.threads,
+            **r,
+            "median_ms": {k: v.get("median_ms") for k, v in k50.items()},
+            "p95_ms": {k: v.get("p95_ms") for k, v in k50.items()},
+            "aim_p95_under_100ms": all(v.get("p95_ms", 0) < 100.0 for v in k50.values()),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        }
+        record_result("registry", row, save=not args.no_save)
+
+
 # ------------------------------------------------------------------------------------------ per database
 
 
@@ -439,7 +760,13 @@ def postgres_reachable() -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--patients", type=int, default=800)
-    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--clients", type=int, nargs="+", default=[50], help="several only with --mixed")
+    ap.add_argument("--mixed", action="store_true", help="the weighted mix for --seconds per client count")
+    ap.add_argument("--seconds", type=float, default=60.0, help="--mixed: length of each run")
+    ap.add_argument("--timeout", type=float, default=30.0, help="--mixed: a request slower than this fails")
+    ap.add_argument(
+        "--mix", default="", help="--mixed: other weights, e.g. patient_page=50,visit_save=10 (others 0)"
+    )
     ap.add_argument("--requests", type=int, default=1000, help="steps per phase (all clients together)")
     ap.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--phase-seconds", type=float, default=120.0, help="time limit of each phase")
@@ -448,6 +775,16 @@ def main() -> None:
     ap.add_argument("--label", default="", help="a note kept in the result line (e.g. which code ran)")
     ap.add_argument("--no-save", action="store_true", help="print only; do not append to results/")
     args = ap.parse_args()
+    if args.mix:
+        weights = dict(MIX)
+        given = dict(item.split("=") for item in args.mix.split(","))
+        if not set(given) <= set(weights):
+            ap.error(f"--mix: steps are {', '.join(weights)}")
+        MIX[:] = [(name, int(given.get(name, 0))) for name in weights]
+    if not args.mixed:
+        if len(args.clients) > 1:
+            ap.error("several --clients only with --mixed")
+        args.clients = args.clients[0]
 
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     if args.database == "both" and not postgres_reachable():
@@ -459,6 +796,9 @@ def main() -> None:
         csv = Path(tmp) / "cohort.csv"
         write_csv(histories, csv)
         for kind in kinds:
+            if args.mixed:
+                bench_mixed(kind, histories, csv, args)
+                continue
             out = bench_database(kind, histories, csv, args)
             row = {
                 "benchmark": "registry",
