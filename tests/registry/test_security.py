@@ -404,3 +404,35 @@ def test_no_patient_data_in_the_log(client_for: Any, users: dict[str, User], log
         region,
     ):
         assert secret not in text, (secret, text[-2000:])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "PUT", "DELETE", "PATCH"])
+def test_pages_answer_only_get_head_and_post(method: str, client_for: Any) -> None:
+    """Every page (the URL map, included ones, not the API) refuses other methods with 405 and an Allow
+    header, before any view runs, logged in or not (found by the dynamic scan)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns: list[Any], prefix: str) -> list[str]:
+        out: list[str] = []
+        for p in patterns:
+            if isinstance(p, URLPattern):
+                out.append(prefix + str(p.pattern))
+            elif isinstance(p, URLResolver) and p.namespace != "api":
+                out.extend(walk(p.url_patterns, prefix + str(p.pattern)))
+        return out
+
+    routes = [
+        "/" + r.replace("<str:code>", "P001").replace("<int:pk>", "1")
+        for r in walk(get_resolver().url_patterns, "")
+    ]
+    assert len(routes) > 20
+    for role in (None, "clinician"):
+        client = client_for(role)
+        for url in routes:
+            r = client.generic(method, url)
+            assert r.status_code == 405, (role, method, url, r.status_code)
+            assert r["Allow"] == "GET, HEAD, POST"
+    # the API answers methods itself (JSON), and GET still works for pages
+    assert client_for("clinician").generic(method, "/api/patients").status_code != 200
+    assert client_for("clinician").get("/patients/").status_code == 200

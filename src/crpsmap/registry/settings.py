@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "crpsmap.registry.methods.PageMethodsMiddleware",  # pages answer GET, HEAD and POST only (405 otherwise)
 ]
 ROOT_URLCONF = "crpsmap.registry.urls"
 WSGI_APPLICATION = "crpsmap.registry.wsgi.application"
