@@ -66,3 +66,26 @@ def test_incremental_snapshot_equals_full_rebuild_after_random_writes(
             p.save()
         _same_as_rebuild()
     assert rebuilds == []  # every refresh was patient by patient
+
+
+@pytest.mark.django_db
+def test_exports_from_the_snapshot_equal_a_read_of_the_rows() -> None:
+    """A server worker exports from its snapshot (no reading of every row); what it exports is what
+    reading the rows gives, in the same order, also after writes since the snapshot was made."""
+    from crpsmap.registry.histories import load_histories
+
+    import_histories(random_histories(30, seed=11))
+    clinic._snapshot = None
+    assert clinic.current_histories() == load_histories()  # no snapshot: read from the rows
+    clinic.snapshot()
+    import_histories(random_histories(3, seed=12, prefix="NEW"))
+    v = Visit.objects.order_by("id").first()
+    assert v is not None
+    v.pain = 9.5
+    v.save()
+    got = clinic.current_histories()
+    assert got == load_histories() and [h.patient_id for h in got][-3:] == [
+        "NEW000001",
+        "NEW000002",
+        "NEW000003",
+    ]

@@ -17,7 +17,8 @@ from crpsmap.io.formats import ReadOptions, read_any
 from crpsmap.io.problems import HistoryImportError, ImportProblem
 from crpsmap.outputs import atomic_open, atomic_path
 from crpsmap.registry.audit import record
-from crpsmap.registry.histories import ImportResult, import_histories, load_histories
+from crpsmap.registry.clinic import current_histories
+from crpsmap.registry.histories import ImportResult, import_histories
 from crpsmap.registry.models import Provenance
 from crpsmap.registry.pseudonyms import (
     RESEARCH_IDENTIFIER_SYSTEM,
@@ -114,7 +115,7 @@ def refuse_research_export(
 def export_histories(*, research: bool = False, key: PseudonymKey | None = None) -> list[PatientHistory]:
     """The registry's histories as exported: the clinic's own (registry codes, real dates) or, with
     `research`, pseudonymised with `key` (crpsmap.registry.pseudonyms); raises PseudonymisationError."""
-    histories = load_histories()
+    histories = current_histories()
     if not research:
         return histories
     if key is None:
