@@ -11,14 +11,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from crpsmap.registry.clients import client_address
 from crpsmap.registry.models import AuditEvent
 from crpsmap.registry.roles import role_of
-
-
-def client_address(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(

@@ -97,6 +97,12 @@ AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# behind a reverse proxy: the proxies whose X-Forwarded-For is believed (registry/clients.py, one rule for
+# the lockout and the audit trail); empty: the header is ignored
+CRPSMAP_TRUSTED_PROXIES = tuple(
+    a.strip() for a in os.environ.get("CRPSMAP_TRUSTED_PROXIES", "").split(",") if a.strip()
+)
+AXES_CLIENT_IP_CALLABLE = "crpsmap.registry.clients.client_address"
 
 # Content-Security-Policy (django-csp 4): no inline script or style anywhere in the app
 CONTENT_SECURITY_POLICY = {
