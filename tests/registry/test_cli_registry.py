@@ -288,3 +288,15 @@ def test_import_other_layouts_and_export_to_redcap(tmp_path: Path, env: dict[str
     proc = crpsmap(tmp_path, env, "fhir", "all.csv", "-o", "expected.json")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out.json").read_bytes() == (tmp_path / "expected.json").read_bytes()
+
+
+def test_migrate_creates_the_tables_and_is_repeatable(tmp_path: Path, env: dict[str, str]) -> None:
+    db = tmp_path / "new.sqlite3"
+    for _ in range(2):
+        proc = crpsmap(tmp_path, env, "registry", "migrate", "--database", str(db))
+        assert proc.returncode == 0 and "up to date" in proc.stdout, proc.stderr
+    with sqlite3.connect(db) as con:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+        applied = con.execute("select count(*) from django_migrations where app = 'registry'").fetchone()[0]
+    assert {"registry_patient", "registry_auditevent", "registry_apitoken"} <= tables and applied >= 4
+    refused(crpsmap(tmp_path, env, "registry", "migrate", "--database", "mysql://x@y/z"), "database")

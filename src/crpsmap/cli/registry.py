@@ -210,6 +210,14 @@ def registry_export(
     say(f"exported {n} patients to {file}")
 
 
+@registry_app.command("migrate")
+def registry_migrate(database: DatabaseOption = None) -> None:
+    """Create or update the registry's tables (its migrations). Where the server's database role may not
+    change the schema, run this with the owner role's URL (docs/deployment.md)."""
+    _registry(database, migrate=True)
+    say("the registry's tables are up to date")
+
+
 @registry_app.command("createuser")
 def registry_createuser(
     name: Annotated[str, typer.Argument(help="user name")],
