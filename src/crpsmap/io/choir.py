@@ -32,7 +32,7 @@ from crpsmap.io import fields as F
 from crpsmap.io.columns import MAX_COLUMNS, column_for
 from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem, column_letter, show
 from crpsmap.io.reader import MAX_FIELD_CHARS, MAX_ROWS, MAX_WARNINGS, CsvRead
-from crpsmap.io.source import SourceError, check_size, decode, read_path
+from crpsmap.io.source import read_source, source_label
 from crpsmap.io.table import read_table
 
 __all__ = ["ID_COLUMN", "PAIN_COLUMN", "SEX_COLUMN", "read_choir_wide", "segment_columns"]
@@ -71,10 +71,7 @@ def read_choir_wide(
     appearance, one `assessment` record per row. Give `date_column` (each row's date) or `visit_date`
     (one date for the whole file, which then has one row per patient). Raises HistoryImportError naming
     `name` (default: the path), row and field of every problem; nothing is returned unless all is well."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        label = name if name is not None else "<bytes>"
-    else:
-        label = name if name is not None else str(source)
+    label = source_label(source, name)
     today = today or dt.date.today()
     if (visit_date is None) == (date_column is None):
         what = "both were given" if visit_date is not None else "neither was given"
@@ -85,14 +82,7 @@ def read_choir_wide(
         checked = F.parse_date(visit_date.isoformat(), today)
         if isinstance(checked, F.Bad):
             raise HistoryImportError([ImportProblem(label, None, "visit date", checked.messages[0])])
-    try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            check_size(len(source))
-            text = decode(bytes(source))
-        else:
-            text = decode(read_path(Path(source)))
-    except SourceError as exc:
-        raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None
+    text = read_source(source, label)
     reader = _WideReader(label, visit_date, date_column, id_column or ID_COLUMN, today, max_problems)
     return reader.read(text.data, text.encoding, text.delimiter)
 

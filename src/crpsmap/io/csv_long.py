@@ -28,9 +28,13 @@ from crpsmap.io.columns import (
     column_for,
 )
 from crpsmap.io.fields import MAX_REGIONS_PER_RECORD, SEX_ALIASES
-from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem
+from crpsmap.io.problems import MAX_PROBLEMS
 from crpsmap.io.reader import MAX_FIELD_CHARS, MAX_ROWS, CsvRead, Reader
-from crpsmap.io.source import MAX_FILE_BYTES, SourceError, check_size, decode, read_path
+from crpsmap.io.source import (
+    MAX_FILE_BYTES,
+    read_source,
+    source_label,
+)
 
 __all__ = [
     "MAX_FIELD_CHARS",
@@ -66,19 +70,8 @@ def read_csv_result(
     """Read a CSV long-format file (a path, or the file's bytes) into patient histories, in order of first
     appearance, with the warnings and the encoding and delimiter assumed. Raises HistoryImportError, naming
     `name` (default: the path), row and field of every problem; nothing is returned unless all is well."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        label = name if name is not None else "<bytes>"
-        try:
-            check_size(len(source))
-            text = decode(bytes(source))
-        except SourceError as exc:
-            raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None
-    else:
-        label = name if name is not None else str(source)
-        try:
-            text = decode(read_path(Path(source)))
-        except SourceError as exc:
-            raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None
+    label = source_label(source, name)
+    text = read_source(source, label)
     return Reader(label, today=today, max_problems=max_problems).read(text)
 
 

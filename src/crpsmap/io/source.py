@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crpsmap.io.columns import header_score
+from crpsmap.io.problems import HistoryImportError, ImportProblem
 
 MAX_FILE_BYTES = 2 * 1024**3
 #: the header row must end within this many characters (a file of one endless line is not a CSV file)
@@ -245,3 +246,22 @@ def _line_of_bytes(raw: bytes, pos: int) -> str:
 def _line_of(text: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
     return f"line {line:,}"
+
+
+def source_label(source: str | Path | bytes | bytearray | memoryview, name: str | None) -> str:
+    """How problems name a source: `name` if given, else the path, else "<bytes>"."""
+    if name is not None:
+        return name
+    return "<bytes>" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
+
+
+def read_source(source: str | Path | bytes | bytearray | memoryview, label: str) -> Text:
+    """The text of a path or of a file's bytes, for every reader; what cannot be read as a CSV text file
+    raises HistoryImportError naming `label`."""
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            check_size(len(source))
+            return decode(bytes(source))
+        return decode(read_path(Path(source)))
+    except SourceError as exc:
+        raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None

@@ -16,7 +16,7 @@ from typing import IO
 
 from crpsmap.io.problems import HistoryImportError, ImportProblem, show
 from crpsmap.io.redcap import project
-from crpsmap.io.source import SourceError, decode, read_path
+from crpsmap.io.source import read_source, source_label
 
 #: the 18 columns of REDCap's data dictionary upload format, in order
 DICTIONARY_COLUMNS = (
@@ -137,12 +137,8 @@ def parse_choices(text: str) -> dict[str, str]:
 def read_dictionary(source: str | Path | bytes, *, name: str | None = None) -> Dictionary:
     """Read a REDCap data dictionary (upload CSV or API metadata CSV). Raises HistoryImportError naming
     the file, row and column of every problem."""
-    label = name if name is not None else ("<bytes>" if isinstance(source, bytes) else str(source))
-    try:
-        raw = source if isinstance(source, bytes) else read_path(Path(source))
-        text = decode(raw)
-    except SourceError as exc:
-        raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None
+    label = source_label(source, name)
+    text = read_source(source, label)
     rows = list(csv.reader(io.StringIO(text.data.decode("utf-8"), newline=""), delimiter=text.delimiter))
     if not rows:
         raise HistoryImportError([ImportProblem(label, None, None, "empty file")])

@@ -61,6 +61,8 @@ RECORD_KEYS = (
 )
 TOP_KEYS = ("patient", "records", "choices", "region_codes")
 MAX_MAPPING_BYTES = 1_000_000
+#: the name of `default_mapping()`, the mapping of a project built from crpsmap's dictionary
+OWN_PROJECT = "crpsmap's REDCap project"
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def default_mapping() -> Mapping:
         v: v for v in ("pain", "css", "budapest_symptoms", "budapest_signs", "hrv_rmssd", "hrv_hf", "crp")
     }
     return Mapping(
-        name="crpsmap's REDCap project",
+        name=OWN_PROJECT,
         patient=PatientFields(
             id=project.RECORD_ID,
             sex="sex",

@@ -31,8 +31,8 @@ from crpsmap.io.columns import column_for
 from crpsmap.io.problems import MAX_PROBLEMS, HistoryImportError, ImportProblem, show
 from crpsmap.io.reader import MAX_ROWS, MAX_WARNINGS, CsvRead
 from crpsmap.io.redcap.dictionary import Dictionary
-from crpsmap.io.redcap.mapping import Mapping, RecordSource, default_mapping
-from crpsmap.io.source import SourceError, check_size, decode, read_path
+from crpsmap.io.redcap.mapping import OWN_PROJECT, Mapping, RecordSource, default_mapping
+from crpsmap.io.source import read_source, source_label
 from crpsmap.io.table import read_table
 
 EVENT = "redcap_event_name"
@@ -76,18 +76,8 @@ def read_redcap(
     `visit_date` dates the records of [[records]] tables that name no date field. Raises
     HistoryImportError naming `name` (default: the path), row, field, record, event, instrument and
     instance of every problem; nothing is returned unless the whole file is clean."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        label = name if name is not None else "<bytes>"
-    else:
-        label = name if name is not None else str(source)
-    try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            check_size(len(source))
-            text = decode(bytes(source))
-        else:
-            text = decode(read_path(Path(source)))
-    except SourceError as exc:
-        raise HistoryImportError([ImportProblem(label, None, None, str(exc))]) from None
+    label = source_label(source, name)
+    text = read_source(source, label)
     reader = _ExportReader(
         label, mapping or default_mapping(), dictionary, visit_date, today or dt.date.today()
     )
@@ -149,7 +139,7 @@ class _ExportReader:
 
     def _plan(self, header: list[str], index: dict[str, int]) -> dict[str, Any]:
         m = self.mapping
-        default = m.name == default_mapping().name
+        default = m.name == OWN_PROJECT
         missing: list[tuple[str, str]] = []
 
         def column(fname: str | None, key: str) -> int | None:
