@@ -168,11 +168,14 @@ def sqlite_backup(db: Path, dest: Path) -> int:
     return dest.stat().st_size
 
 
-def _not_for_sqlite(backup: Path) -> None:
+def _check_kind(backup: Path, *, sqlite: bool) -> None:
+    """Refuse a backup of the other database kind (said as such), or a file that is neither."""
     magic = _magic(backup)
-    if magic.startswith(PGDUMP_MAGIC):
+    if sqlite and magic.startswith(PGDUMP_MAGIC):
         raise BackupError(f"{backup}: a PostgreSQL backup (pg_dump): restore it into a PostgreSQL database")
-    if not magic.startswith(SQLITE_MAGIC):
+    if not sqlite and magic.startswith(SQLITE_MAGIC):
+        raise BackupError(f"{backup}: a SQLite backup: restore it into a SQLite database")
+    if not magic.startswith(SQLITE_MAGIC if sqlite else PGDUMP_MAGIC):
         raise BackupError(f"{backup}: not a registry backup (neither SQLite nor pg_dump's custom format)")
 
 
@@ -201,7 +204,7 @@ def sqlite_has_data(db: Path) -> bool:
 def sqlite_restore_file(backup: Path, db: Path) -> Iterator[Path]:
     """A checked copy of `backup` beside `db`, for the caller to bring up to date (migrations, the audit
     line); on leaving without error it replaces `db` (see `sqlite_swap`), on an error it is removed."""
-    _not_for_sqlite(backup)
+    _check_kind(backup, sqlite=True)
     db.parent.mkdir(parents=True, exist_ok=True)
     with _temporary_beside(db, suffix=".restore") as tmp:
         try:
@@ -343,11 +346,7 @@ def _pg_listed_tables(listing: str) -> set[str]:
 
 def check_pg_backup(backup: Path) -> None:
     """Refuse a file that pg_restore cannot read or that does not hold the registry's tables."""
-    magic = _magic(backup)
-    if magic.startswith(SQLITE_MAGIC):
-        raise BackupError(f"{backup}: a SQLite backup: restore it into a SQLite database")
-    if not magic.startswith(PGDUMP_MAGIC):
-        raise BackupError(f"{backup}: not a registry backup (neither SQLite nor pg_dump's custom format)")
+    _check_kind(backup, sqlite=False)
     listing = _run([pg_tool("pg_restore"), "--list", str(backup)], dict(os.environ), str(backup))
     missing = [t for t in REGISTRY_TABLES if t not in _pg_listed_tables(listing)]
     if missing:
