@@ -487,3 +487,14 @@ def test_dictionary_reader_refuses_other_files() -> None:
     meta += 'record_id,f,,text,ID,\nsex,f,,radio,Sex,"0, Female | 1, Male"\n'
     d = read_dictionary(meta.encode())
     assert d.label("sex", "1") == "Male" and d.record_id == "record_id"
+
+
+def test_an_uploaded_mapping_is_read_as_a_file_is() -> None:
+    """The registry's import page hands the mapping over as bytes: same checks, same messages."""
+    with pytest.raises(HistoryImportError, match=r"up\.toml: not valid TOML"):
+        read_mapping(b"[[records]\n", name="up.toml")
+    with pytest.raises(HistoryImportError, match=r"up\.toml: not UTF-8 text"):
+        read_mapping(b"\xff\xfe[[records]]", name="up.toml")
+    from_file = read_mapping(MAPPINGS / "checkboxes-1.toml")
+    from_bytes = read_mapping((MAPPINGS / "checkboxes-1.toml").read_bytes(), name="up.toml")
+    assert from_bytes == dataclasses.replace(from_file, name="up.toml")

@@ -47,21 +47,13 @@ def read_any(
             source, name=name, visit_date=o.visit_date, date_column=o.date_column, id_column=o.id_column
         )
     if layout == "redcap":
-        import tomllib
-
-        from crpsmap.io.problems import HistoryImportError, ImportProblem
-        from crpsmap.io.redcap import parse_mapping, read_dictionary, read_mapping, read_redcap
+        from crpsmap.io.redcap import read_dictionary, read_mapping, read_redcap
 
         mapping = None
         if o.mapping_path is not None:
             mapping = read_mapping(o.mapping_path)
         elif o.mapping_text is not None:
-            try:
-                mapping = parse_mapping(tomllib.loads(o.mapping_text.decode("utf-8-sig")), "mapping")
-            except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise HistoryImportError(
-                    [ImportProblem("mapping", None, None, f"not a TOML file: {exc}")]
-                ) from None
+            mapping = read_mapping(o.mapping_text, name="mapping")
         dictionary = None
         if o.dictionary_path is not None:
             dictionary = read_dictionary(o.dictionary_path)

@@ -298,13 +298,17 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
     return Mapping(name, patient, tuple(records), choices, region_codes)
 
 
-def read_mapping(path: Path) -> Mapping:
-    """Read a mapping file (TOML); raises HistoryImportError naming the file and what is wrong."""
-    name = str(path)
-    try:
-        raw = read_path(path)
-    except SourceError as exc:
-        raise HistoryImportError([ImportProblem(name, None, None, str(exc))]) from None
+def read_mapping(source: Path | bytes, *, name: str | None = None) -> Mapping:
+    """Read a mapping file (TOML; a path, or its bytes, e.g. an upload); raises HistoryImportError
+    naming the file (`name`, default the path) and what is wrong."""
+    if isinstance(source, bytes):
+        name, raw = name or "mapping", source
+    else:
+        name = name or str(source)
+        try:
+            raw = read_path(source)
+        except SourceError as exc:
+            raise HistoryImportError([ImportProblem(name, None, None, str(exc))]) from None
     if len(raw) > MAX_MAPPING_BYTES:
         raise HistoryImportError(
             [ImportProblem(name, None, None, f"over {MAX_MAPPING_BYTES:,} bytes; not a mapping")]
