@@ -11,6 +11,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -148,11 +149,11 @@ def test_export_replaces_the_file_whole_or_not_at_all(
     target = tmp_path / "out.csv"
     target.write_text("the previous export\n")
 
-    def broken_write(histories: object, dest: str) -> None:
-        Path(dest).write_text("patient_id,date,kind,regions\nQ-2,2019-")  # half a file, then a failure
+    def broken_write(histories: object, layout: str, *, research: bool) -> Iterator[str]:
+        yield "patient_id,date,kind,regions\nQ-2,2019-"  # half a file, then a failure
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(transfer, "write_csv", broken_write)
+    monkeypatch.setattr(transfer, "export_text", broken_write)
     with pytest.raises(OSError, match="No space left"):
         transfer.export_file(target)
     assert target.read_text() == "the previous export\n"

@@ -5,6 +5,8 @@ so a file imports with the same problems as it converts."""
 from __future__ import annotations
 
 import dataclasses
+import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,10 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from crpsmap.history import PatientHistory
-from crpsmap.io.csv_long import write_csv
+from crpsmap.io.csv_long import write_csv_text
 from crpsmap.io.formats import ReadOptions, read_any
 from crpsmap.io.problems import HistoryImportError, ImportProblem
-from crpsmap.outputs import atomic_open, atomic_path
+from crpsmap.outputs import atomic_open
 from crpsmap.registry.audit import record
 from crpsmap.registry.clinic import current_histories
 from crpsmap.registry.histories import ImportResult, import_histories
@@ -133,6 +135,26 @@ def export_detail(layout: str, n: int, key: PseudonymKey | None) -> dict[str, An
     return detail
 
 
+def export_text(histories: list[PatientHistory], layout: str, *, research: bool) -> Iterator[str]:
+    """An export's text in pieces, one rule for the command line and the export pages: the REDCap export
+    of crpsmap's project (`"redcap"`), a FHIR R4B Bundle (`"fhir"`, streamed entry by entry; a research
+    export names its Patients under its own identifier system), else the CSV long format."""
+    if layout == "redcap":
+        from crpsmap.io.redcap import write_redcap
+
+        buf = io.StringIO()
+        write_redcap(histories, buf)
+        yield buf.getvalue()
+    elif layout == "fhir":
+        from crpsmap.fhir import iter_bundle_text
+        from crpsmap.fhir.codes import DEFAULT_IDENTIFIER_SYSTEM
+
+        system = RESEARCH_IDENTIFIER_SYSTEM if research else DEFAULT_IDENTIFIER_SYSTEM
+        yield from iter_bundle_text(histories, identifier_system=system)
+    else:
+        yield write_csv_text(histories)
+
+
 def export_file(
     path: Path,
     *,
@@ -153,21 +175,9 @@ def export_file(
         refuse_research_export(str(exc), layout=layout)
         raise
     path = Path(path)
-    if layout == "redcap":
-        from crpsmap.io.redcap import write_redcap
-
-        with atomic_open(path) as fh:
-            write_redcap(histories, fh)
-    elif layout == "fhir":
-        from crpsmap.fhir import write_bundle
-        from crpsmap.fhir.codes import DEFAULT_IDENTIFIER_SYSTEM
-
-        system = RESEARCH_IDENTIFIER_SYSTEM if research else DEFAULT_IDENTIFIER_SYSTEM
-        with atomic_open(path) as fh:
-            write_bundle(histories, fh, identifier_system=system)
-    else:
-        with atomic_path(path) as tmp:
-            write_csv(histories, tmp)
+    with atomic_open(path) as fh:
+        for piece in export_text(histories, layout, research=research):
+            fh.write(piece)
     detail = {"file": path.name, **export_detail(layout, len(histories), key if research else None)}
     detail["by"] = "command line"
     record(None, "export", detail=detail)

@@ -13,13 +13,12 @@ from django.shortcuts import render
 
 from crpsmap.history import PatientHistory
 from crpsmap.io import HistoryImportError
-from crpsmap.io.csv_long import MAX_FILE_BYTES, write_csv_text
+from crpsmap.io.csv_long import MAX_FILE_BYTES
 from crpsmap.io.formats import ReadOptions
 from crpsmap.registry.audit import record
 from crpsmap.registry.forms import ImportForm
 from crpsmap.registry.models import Patient, PatientIdentity
 from crpsmap.registry.pseudonyms import (
-    RESEARCH_IDENTIFIER_SYSTEM,
     PseudonymisationError,
     PseudonymKey,
     load_key,
@@ -29,6 +28,7 @@ from crpsmap.registry.transfer import (
     RESEARCH_EXPORT,
     export_detail,
     export_histories,
+    export_text,
     import_bytes,
     refuse_research_export,
     research_key,
@@ -143,7 +143,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     if isinstance(got, HttpResponse):
         return got
     histories, detail = got
-    text = write_csv_text(histories)
+    text = "".join(export_text(histories, "csv", research=detail["kind"] == RESEARCH_EXPORT))
     record(request, "export", detail=detail)
     resp = HttpResponse(text, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = _filename(detail, "crpsmap-registry.csv", "crpsmap-research.csv")
@@ -153,16 +153,13 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 @require(Action.export_pseudonymised)
 def export_redcap(request: HttpRequest) -> HttpResponse:
     """The whole registry as a REDCap export of crpsmap's project (as the CSV export: clinic or research)."""
-    from crpsmap.io.redcap import write_redcap
-
     got = _export(request, "redcap")
     if isinstance(got, HttpResponse):
         return got
     histories, detail = got
-    buf = io.StringIO()
-    write_redcap(histories, buf)
+    text = "".join(export_text(histories, "redcap", research=detail["kind"] == RESEARCH_EXPORT))
     record(request, "export", detail=detail)
-    resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    resp = HttpResponse(text, content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = _filename(
         detail, "crpsmap-registry-redcap.csv", "crpsmap-research-redcap.csv"
     )
@@ -175,18 +172,13 @@ def export_fhir(request: HttpRequest) -> HttpResponse:
     Patients under their own identifier system."""
     from django.http import StreamingHttpResponse
 
-    from crpsmap.fhir import iter_bundle_text
-    from crpsmap.fhir.codes import DEFAULT_IDENTIFIER_SYSTEM
-
     got = _export(request, "fhir")
     if isinstance(got, HttpResponse):
         return got
     histories, detail = got
-    research = detail["kind"] == RESEARCH_EXPORT
-    system = RESEARCH_IDENTIFIER_SYSTEM if research else DEFAULT_IDENTIFIER_SYSTEM
     record(request, "export", detail=detail)
     resp = StreamingHttpResponse(
-        iter_bundle_text(histories, identifier_system=system),
+        export_text(histories, "fhir", research=detail["kind"] == RESEARCH_EXPORT),
         content_type="application/fhir+json; charset=utf-8",
     )
     resp["Content-Disposition"] = _filename(
