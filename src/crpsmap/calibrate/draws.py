@@ -110,8 +110,8 @@ def apply(
     values: Mapping[str, float], model: ModelParams, cohort: CohortParams
 ) -> tuple[ModelParams, CohortParams]:
     """Put {name: value} into the model and cohort parameter objects (each name in exactly one)."""
-    m = {n: v for n, v in values.items() if group_of(n) == "model"}
-    c = {n: v for n, v in values.items() if group_of(n) == "cohort"}
+    m: dict[str, Any] = {n: v for n, v in values.items() if group_of(n) == "model"}
+    c: dict[str, Any] = {n: v for n, v in values.items() if group_of(n) == "cohort"}
     return dataclasses.replace(model, **m), dataclasses.replace(cohort, **c)
 
 
