@@ -35,8 +35,8 @@ from crpsmap.registry.models import (
     PatientIdentity,
     Visit,
 )
+from crpsmap.registry.reports import dashboard_report
 from crpsmap.registry.roles import Role
-from crpsmap.registry.views.dashboard import dashboard_report
 from crpsmap.spread import classify
 from registry.test_api_support import (  # noqa: F401 - fixtures
     api_urls_served_fixture,

@@ -15,7 +15,7 @@ import pytest
 from crpsmap.data import example_cohort_path
 from crpsmap.io import read_csv, write_csv
 from crpsmap.registry.histories import import_histories
-from crpsmap.registry.views.dashboard import dashboard_report
+from crpsmap.registry.reports import dashboard_report
 from registry_support import sample_history
 
 
@@ -69,3 +69,59 @@ def test_made_up_data_is_labelled() -> None:
     import_histories([sample_history("R4")], site="Mixed")
     html, _ = dashboard_report(_filters("Mixed"))
     assert "1 of 2 patients (50%) are clinic data" in html
+
+
+@pytest.fixture
+def fresh_reports() -> Any:
+    from crpsmap.registry import reports
+
+    reports.forget()
+    yield reports
+    reports.forget()
+
+
+@pytest.mark.django_db
+def test_page_shows_recent_report_while_the_current_one_is_computed_off_the_request(
+    fresh_reports: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = fresh_reports
+    import_histories([sample_history("Q1")], site="North")
+    first = reports.served_report(_filters())
+    assert first.stats.figures.n_patients == 1
+    assert f"Registry data as of {first.data_as_of:%Y-%m-%d %H:%M:%S} UTC" in first.html
+    import_histories([sample_history("Q2")], site="North")
+    # a write just after the report was made: the page shows it (labelled with its moment), no refresh yet
+    monkeypatch.setattr(reports, "REFRESH_AFTER_SECONDS", 3600.0)
+    assert reports.served_report(_filters()) is first
+    # once it is old enough to refresh: still served at once, the current one computed in the background
+    monkeypatch.setattr(reports, "REFRESH_AFTER_SECONDS", 0.0)
+    assert reports.served_report(_filters()) is first
+    reports.wait_for_refreshes()
+    second = reports.served_report(_filters())
+    assert second is not first and second.stats.figures.n_patients == 2
+    assert second.data_as_of >= first.data_as_of
+    # programs always get the current data
+    assert reports.dashboard_report(_filters())[1].figures.n_patients == 2
+
+
+@pytest.mark.django_db
+def test_page_never_shows_a_report_older_than_the_limit_for_changed_data(
+    fresh_reports: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = fresh_reports
+    import_histories([sample_history("Q1")], site="North")
+    first = reports.served_report(_filters())
+    import_histories([sample_history("Q2")], site="North")
+    monkeypatch.setattr(reports, "SHOW_AT_MOST_SECONDS", 0.0)
+    assert reports.served_report(_filters()).stats.figures.n_patients == 2
+    # unchanged data: the kept report, however old
+    again = reports.served_report(_filters())
+    assert reports.served_report(_filters()) is again and again is not first
+
+
+@pytest.mark.django_db
+def test_report_page_says_its_data_moment(client_for: Any) -> None:
+    import_histories([sample_history("Q1")], site="North")
+    response = client_for("researcher").get("/dashboard/report/")
+    assert response.status_code == 200 and "Registry data as of" in response.content.decode()
+    assert response["Last-Modified"].endswith(" GMT")

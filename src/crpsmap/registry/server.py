@@ -43,11 +43,11 @@ def warm_caches() -> None:
     """Compute the clinic snapshot and the unfiltered dashboard once, before the workers are forked, so
     that every worker starts with them (each refreshes them itself after a write)."""
     from crpsmap.registry import clinic
-    from crpsmap.registry.views.dashboard import dashboard_report
+    from crpsmap.registry.reports import dashboard_report, no_filters
 
     try:
         clinic.snapshot()
-        dashboard_report({"site": "", "onset_from": None, "onset_to": None})
+        dashboard_report(no_filters())
     except Exception:  # the pages compute on demand instead; the server must start regardless
         log.warning("could not warm the registry caches", exc_info=True)
 

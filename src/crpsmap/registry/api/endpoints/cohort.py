@@ -13,9 +13,9 @@ from crpsmap.registry.api.audit import add_detail
 from crpsmap.registry.api.auth import access
 from crpsmap.registry.api.schemas import Error, ExportOptions, InvalidInput, StatisticsFilters, StatisticsOut
 from crpsmap.registry.pseudonyms import PseudonymisationError, PseudonymKey
+from crpsmap.registry.reports import dashboard_report, selected_histories
 from crpsmap.registry.roles import Action, allowed
 from crpsmap.registry.transfer import export_detail, export_histories, refuse_research_export, research_key
-from crpsmap.registry.views.dashboard import dashboard_report, selected_histories
 
 router = Router(tags=["cohort"])
 
