@@ -225,6 +225,10 @@ def registry_createuser(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
+    site: Annotated[
+        str,
+        typer.Option(help="limit a clinician or researcher to this site's patients (default: every site)"),
+    ] = "",
     database: DatabaseOption = None,
 ) -> None:
     """Create a registry user with one role (password from stdin, or a generated one printed once)."""
@@ -240,9 +244,10 @@ def registry_createuser(
     generated = not password_stdin
     password = generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
     try:
-        create_user(name, the_role, password)
+        create_user(name, the_role, password, site=site)
     except ValueError as exc:
         fail(f"user {name!r}: {exc}")
-    say(f"created user {name!r} with role {the_role.value}")
+    limit = f", limited to site {site.strip()!r}" if site.strip() else ""
+    say(f"created user {name!r} with role {the_role.value}{limit}")
     if generated:
         say(f"password (shown once): {password}")

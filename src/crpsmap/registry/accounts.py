@@ -11,15 +11,19 @@ from django.db import transaction
 
 from crpsmap.registry.audit import record
 from crpsmap.registry.roles import Role
+from crpsmap.registry.sites import set_site
 
 
 def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def create_user(username: str, role: Role, password: str, *, replace_password: bool = False) -> Any:
-    """Create `username` with `role` (or, with replace_password, reset an existing user's password and
-    role). Raises ValueError on a weak password or an existing name."""
+def create_user(
+    username: str, role: Role, password: str, *, replace_password: bool = False, site: str = ""
+) -> Any:
+    """Create `username` with `role`, limited to `site` when given (sites.py), or, with replace_password,
+    reset an existing user's password and role. Raises ValueError on a weak password, an existing name or
+    a site for a role that cannot be limited."""
     model = get_user_model()
     user = model.objects.filter(username=username).first()
     if user is not None and not replace_password:
@@ -39,5 +43,7 @@ def create_user(username: str, role: Role, password: str, *, replace_password: b
             user.save()
         group, _ = Group.objects.get_or_create(name=role.value)
         user.groups.set([group])
-        record(None, "create_user", detail={"username": username, "role": role.value, "by": "command line"})
+        set_site(user, site, role)
+        detail = {"username": username, "role": role.value, "site": site.strip() or "every site"}
+        record(None, "create_user", detail={**detail, "by": "command line"})
     return user

@@ -258,3 +258,26 @@ def snapshot() -> ClinicSnapshot:
             new = _build(version)
         _snapshot = new
         return new
+
+
+_site_lock = threading.Lock()
+_site_like: dict[tuple[Any, ...], dict[str, LikeThis]] = {}
+
+
+def like_this_for(site: str | None) -> dict[str, LikeThis]:
+    """"Patients like this one" among the patients of one site (for a user limited to it: sites.py), or
+    among the whole clinic's (None)."""
+    snap = snapshot()
+    if site is None:
+        return snap.like_this
+    key = (snap.version, site)
+    with _site_lock:
+        hit = _site_like.get(key)
+    if hit is None:
+        codes = Patient.objects.filter(site=site).values_list("code", flat=True)
+        hit = like_this_by_girdle([snap.classifications[c] for c in codes if c in snap.classifications])
+        with _site_lock:
+            if len(_site_like) >= 16:
+                _site_like.clear()
+            _site_like[key] = hit
+    return hit

@@ -16,6 +16,7 @@ from crpsmap.atlas import load_atlas
 from crpsmap.io.formats import FORMATS
 from crpsmap.registry.models import ClinicalEvent, Patient, PatientIdentity, Treatment
 from crpsmap.registry.roles import Role
+from crpsmap.registry.sites import LIMITABLE_ROLES
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -33,10 +34,28 @@ def region_choices() -> list[tuple[str, str]]:
     return area_choices() + visceral_choices()
 
 
+def fix_site(field: forms.Field, site: str | None) -> None:
+    """Show a user limited to one site (sites.py) that site, not changeable (a disabled field ignores
+    whatever a request sends for it)."""
+    if site is not None:
+        field.disabled = True
+        field.initial = site
+        field.help_text = "your account is limited to this site"
+
+
 class PatientForm(forms.ModelForm):
+    """A patient's own fields. For a user limited to one site (sites.py) the site is that site, shown
+    but not changeable: whatever a request sends for it is ignored."""
+
     class Meta:
         model = Patient
         fields = ["code", "sex", "birth_year", "crps_type", "site"]
+
+    def __init__(self, *args: Any, site: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fix_site(self.fields["site"], site)
+        if site is not None and self.instance.pk is None:
+            self.instance.site = site
 
 
 class IdentityForm(forms.ModelForm):
@@ -100,6 +119,10 @@ class ImportForm(forms.Form):
     file = forms.FileField(label="File")
     layout = forms.ChoiceField(label="Layout", choices=list(FORMATS.items()), initial="csv", required=False)
     site = forms.CharField(required=False, max_length=100, help_text="site of the imported patients")
+
+    def __init__(self, *args: Any, site: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fix_site(self.fields["site"], site)
     visit_date = forms.DateField(
         required=False,
         widget=DATE_WIDGET,
@@ -131,9 +154,19 @@ class ImportForm(forms.Form):
         return data
 
 
+SITE_HELP = "limit this user to one site's patients (clinicians and researchers); empty: every site"
+
+
+def check_site_for_role(form: forms.Form, data: dict[str, Any]) -> None:
+    if (data.get("site") or "").strip() and data.get("role") not in {r.value for r in LIMITABLE_ROLES}:
+        role = data.get("role")
+        form.add_error("site", f"a {role} sees every site; only clinicians and researchers are limited")
+
+
 class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=[(r.value, r.value) for r in Role])
+    site = forms.CharField(required=False, max_length=100, help_text=SITE_HELP)
     password = forms.CharField(widget=forms.PasswordInput, help_text="at least 12 characters")
 
     def clean_username(self) -> str:
@@ -144,6 +177,7 @@ class UserCreateForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        check_site_for_role(self, data)
         if data.get("password"):
             user = get_user_model()(username=data.get("username", ""))
             try:
@@ -155,8 +189,14 @@ class UserCreateForm(forms.Form):
 
 class UserEditForm(forms.Form):
     role = forms.ChoiceField(choices=[(r.value, r.value) for r in Role])
+    site = forms.CharField(required=False, max_length=100, help_text=SITE_HELP)
     is_active = forms.BooleanField(label="active", required=False)
     new_password = forms.CharField(widget=forms.PasswordInput, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        check_site_for_role(self, data)
+        return data
 
 
 def not_future(value: dt.date | None) -> None:

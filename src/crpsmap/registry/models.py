@@ -438,3 +438,21 @@ class RoleSecurityPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {'TOTP required' if self.require_totp else 'password only'}"
+
+
+class SiteAccess(models.Model):
+    """The one site whose patients a user may see and change (REDCap's data access group). A user without
+    a row sees every site. Admins and auditors are never limited (sites.py says why)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_access"
+    )
+    site = models.CharField(max_length=100)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["site"]
+        constraints = [models.CheckConstraint(condition=~Q(site=""), name="site_access_site_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.site}"

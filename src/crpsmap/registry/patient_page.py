@@ -57,7 +57,11 @@ def region_names(regions: list[str]) -> list[str]:
     return [region_name(r) for r in regions]
 
 
-def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: bool) -> dict[str, Any]:
+def patient_page_context(
+    patient: Patient, *, show_identity: bool, can_edit: bool, site: str | None = None
+) -> dict[str, Any]:
+    """The page's data; "patients like this one" among the patients of `site` when the reader is limited
+    to one (sites.py), else the whole clinic's."""
     visits = list(Visit.objects.filter(patient=patient).order_by("date", "seq"))
     events = list(ClinicalEvent.objects.filter(patient=patient).order_by("date", "seq"))
     treatments = list(Treatment.objects.filter(patient=patient))
@@ -91,9 +95,8 @@ def patient_page_context(patient: Patient, *, show_identity: bool, can_edit: boo
         }
         for e in c.events
     ]
-    snap = clinic.snapshot()
     girdle = c.first_limb.split("_")[0] if c.first_limb else None
-    like = snap.like_this.get(girdle) if girdle else None
+    like = clinic.like_this_for(site).get(girdle) if girdle else None
     return {
         "patient": patient,
         "identity": identity,

@@ -21,7 +21,7 @@ from crpsmap.outputs import atomic_open
 from crpsmap.registry.audit import record
 from crpsmap.registry.clinic import current_histories
 from crpsmap.registry.histories import ImportResult, import_histories
-from crpsmap.registry.models import Provenance
+from crpsmap.registry.models import Patient, Provenance
 from crpsmap.registry.pseudonyms import (
     RESEARCH_IDENTIFIER_SYSTEM,
     PseudonymisationError,
@@ -114,10 +114,16 @@ def refuse_research_export(
     record(request, "export_refused", detail=detail, user=user)
 
 
-def export_histories(*, research: bool = False, key: PseudonymKey | None = None) -> list[PatientHistory]:
+def export_histories(
+    *, research: bool = False, key: PseudonymKey | None = None, site: str | None = None
+) -> list[PatientHistory]:
     """The registry's histories as exported: the clinic's own (registry codes, real dates) or, with
-    `research`, pseudonymised with `key` (crpsmap.registry.pseudonyms); raises PseudonymisationError."""
+    `research`, pseudonymised with `key` (crpsmap.registry.pseudonyms); raises PseudonymisationError.
+    `site`: only that site's patients (a user limited to it: sites.py)."""
     histories = current_histories()
+    if site is not None:
+        codes = set(Patient.objects.filter(site=site).values_list("code", flat=True))
+        histories = [h for h in histories if h.patient_id in codes]
     if not research:
         return histories
     if key is None:

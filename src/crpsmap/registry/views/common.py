@@ -6,16 +6,15 @@ import datetime as dt
 from typing import Any
 
 from django.db import models, transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from crpsmap.registry.models import Patient
+from crpsmap.registry.sites import patient_for
 
 
-def get_patient(code: str) -> Patient:
-    try:
-        return Patient.objects.get(code=code)
-    except Patient.DoesNotExist:
-        raise Http404("no such patient") from None
+def get_patient(request: HttpRequest, code: str) -> Patient:
+    """The patient of that code if the requesting user may see it (sites.py), else 404."""
+    return patient_for(request.user, code)
 
 
 def save_row(

@@ -12,16 +12,19 @@ from crpsmap.registry import clinic
 from crpsmap.registry.audit import record
 from crpsmap.registry.reports import selected_histories, served_report
 from crpsmap.registry.roles import Action, require
+from crpsmap.registry.sites import limit_filters, site_choices
 from crpsmap.registry.views.common import parse_date, site_names
 
 
 def filters_of(request: HttpRequest) -> dict[str, Any]:
+    """The selection asked for; a user limited to one site (sites.py) always gets that site."""
     g = request.GET
-    return {
+    asked = {
         "site": (g.get("site") or "").strip()[:100],
         "onset_from": parse_date(g.get("onset_from")),
         "onset_to": parse_date(g.get("onset_to")),
     }
+    return limit_filters(request.user, asked)
 
 
 @require(Action.view_dashboard)
@@ -30,7 +33,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # the page itself only counts the selection; the report (with its Cox fit) is made when the frame
     # asks for it, so the page does not wait for the statistics
     histories, _ = selected_histories(filters, clinic.snapshot())
-    sites = site_names()
+    sites = site_choices(request.user, site_names())
     record(request, "view_dashboard", detail={k: str(v or "") for k, v in filters.items()})
     return render(
         request,

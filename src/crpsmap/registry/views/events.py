@@ -28,7 +28,7 @@ def _create(
     place: Callable[[Any, Patient], None],
     initial: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    patient = get_patient(code)
+    patient = get_patient(request, code)
     form = form_class(request.POST or None, initial=initial, instance=new_row(patient))
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -48,7 +48,7 @@ def _edit(
     template: str,
     before_save: Callable[[Any, Patient], None] | None = None,
 ) -> HttpResponse:
-    patient = get_patient(code)
+    patient = get_patient(request, code)
     row = model._default_manager.filter(patient=patient, pk=pk).first()
     if row is None:
         raise Http404("no such entry")

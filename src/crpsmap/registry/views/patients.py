@@ -14,9 +14,10 @@ from crpsmap.atlas import LIMBS
 from crpsmap.registry import clinic
 from crpsmap.registry.audit import record
 from crpsmap.registry.forms import IdentityForm, PatientForm
-from crpsmap.registry.models import Patient, PatientIdentity
+from crpsmap.registry.models import PatientIdentity
 from crpsmap.registry.patient_page import patient_page_context
 from crpsmap.registry.roles import Action, allowed, require
+from crpsmap.registry.sites import site_choices, site_of, visible_patients
 from crpsmap.registry.views.common import get_patient, page_of, parse_date, save_row, site_names
 from crpsmap.report.html import LIMB_NAMES
 
@@ -28,7 +29,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     """Patients with their spread at a glance; filters on spread, limbs, onset limb, last visit, site."""
     g = request.GET
     show_identity = allowed(request.user, Action.view_identity)
-    qs = Patient.objects.all().order_by("code")
+    qs = visible_patients(request.user).order_by("code")
     q = (g.get("q") or "").strip()[:100]
     if q:
         cond = Q(code__icontains=q)
@@ -77,7 +78,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "list_patients",
         detail={"filters": {k: v[:100] for k, v in g.items()}, "shown": [r["patient"].code for r in shown]},
     )
-    sites = site_names()
+    sites = site_choices(request.user, site_names())
     return render(
         request,
         "registry/patient_list.html",
@@ -97,7 +98,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @require(Action.edit_clinical)
 def patient_create(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = PatientForm(request.POST or None, site=site_of(request.user))
     id_form = IdentityForm(request.POST or None, prefix="id")
     if request.method == "POST" and form.is_valid() and id_form.is_valid():
         with transaction.atomic():
@@ -112,8 +113,8 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 @require(Action.edit_clinical)
 def patient_edit(request: HttpRequest, code: str) -> HttpResponse:
-    p = get_patient(code)
-    form = PatientForm(request.POST or None, instance=p)
+    p = get_patient(request, code)
+    form = PatientForm(request.POST or None, instance=p, site=site_of(request.user))
     if request.method == "POST" and form.is_valid():
         save_row(form.save(commit=False), request, request.POST.get("reason", "")[:200])
         return HttpResponseRedirect(reverse("patient_page", args=[form.instance.code]))
@@ -126,7 +127,7 @@ def identity_edit(request: HttpRequest, code: str) -> HttpResponse:
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied
-    p = get_patient(code)
+    p = get_patient(request, code)
     ident = PatientIdentity.objects.filter(patient=p).first() or PatientIdentity(patient=p)
     form = IdentityForm(request.POST or None, instance=ident)
     if request.method == "POST" and form.is_valid():
@@ -138,10 +139,13 @@ def identity_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 @require(Action.view_patient)
 def patient_page(request: HttpRequest, code: str) -> HttpResponse:
-    p = get_patient(code)
+    p = get_patient(request, code)
     show_identity = allowed(request.user, Action.view_identity)
     record(request, "read_patient", patient_code=p.code, detail={"identity": show_identity})
     ctx = patient_page_context(
-        p, show_identity=show_identity, can_edit=allowed(request.user, Action.edit_clinical)
+        p,
+        show_identity=show_identity,
+        can_edit=allowed(request.user, Action.edit_clinical),
+        site=site_of(request.user),
     )
     return render(request, "registry/patient_page.html", ctx)

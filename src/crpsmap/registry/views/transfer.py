@@ -17,13 +17,14 @@ from crpsmap.io.csv_long import MAX_FILE_BYTES
 from crpsmap.io.formats import ReadOptions
 from crpsmap.registry.audit import record
 from crpsmap.registry.forms import ImportForm
-from crpsmap.registry.models import Patient, PatientIdentity
+from crpsmap.registry.models import PatientIdentity
 from crpsmap.registry.pseudonyms import (
     PseudonymisationError,
     PseudonymKey,
     load_key,
 )
 from crpsmap.registry.roles import Action, allowed, require
+from crpsmap.registry.sites import site_for_new_patient, site_of, visible_patients
 from crpsmap.registry.transfer import (
     RESEARCH_EXPORT,
     export_detail,
@@ -41,7 +42,7 @@ SIDE_FILE_LIMIT = 5 * 1024 * 1024
 
 @require(Action.import_data)
 def import_csv(request: HttpRequest) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST or None, request.FILES or None, site=site_of(request.user))
     problems: list[str] = []
     result = None
     if request.method == "POST" and form.is_valid():
@@ -70,7 +71,7 @@ def import_csv(request: HttpRequest) -> HttpResponse:
                 result = import_bytes(
                     upload.read(),
                     name=name,
-                    site=data["site"],
+                    site=site_for_new_patient(request.user, data["site"]),
                     user=request.user,
                     request=request,
                     layout=data["layout"],
@@ -105,7 +106,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
 
 def _page_context(request: HttpRequest, key: PseudonymKey | None, problem: str) -> dict[str, Any]:
     return {
-        "n": Patient.objects.count(),
+        "n": visible_patients(request.user).count(),
         "clinic": allowed(request.user, Action.export_clinic),
         "key_id": key.key_id if key is not None else "",
         "key_problem": problem,
@@ -121,7 +122,7 @@ def _export(request: HttpRequest, layout: str) -> tuple[list[PatientHistory], di
     try:
         if research:
             key = research_key(layout=layout, request=request)
-        histories = export_histories(research=research, key=key)
+        histories = export_histories(research=research, key=key, site=site_of(request.user))
     except PseudonymisationError as exc:
         if key is not None:  # (a refused key is audited by research_key)
             refuse_research_export(str(exc), layout=layout, request=request)
@@ -206,6 +207,9 @@ def export_identity(request: HttpRequest) -> HttpResponse:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["patient_code", "name", "date_of_birth", "record_number"])
     rows = PatientIdentity.objects.select_related("patient").order_by("patient__id")
+    site = site_of(request.user)
+    if site is not None:
+        rows = rows.filter(patient__site=site)
     n = 0
     for ident in rows:
         dob = ident.date_of_birth.isoformat() if ident.date_of_birth else ""

@@ -13,6 +13,7 @@ from django.urls import reverse
 from crpsmap.registry.audit import record
 from crpsmap.registry.forms import UserCreateForm, UserEditForm
 from crpsmap.registry.roles import ROLE_DESCRIPTIONS, Action, Role, require, role_of
+from crpsmap.registry.sites import set_site, site_of
 
 
 def set_role(user: object, role: Role) -> None:
@@ -22,7 +23,10 @@ def set_role(user: object, role: Role) -> None:
 
 @require(Action.manage_users)
 def user_list(request: HttpRequest) -> HttpResponse:
-    users = [(u, role_of(u) if u.is_active else None) for u in get_user_model().objects.order_by("username")]
+    users = [
+        (u, role_of(u) if u.is_active else None, site_of(u))
+        for u in get_user_model().objects.order_by("username")
+    ]
     return render(request, "registry/users.html", {"users": users, "roles": ROLE_DESCRIPTIONS})
 
 
@@ -34,7 +38,9 @@ def user_create(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             user = get_user_model().objects.create_user(d["username"], password=d["password"])
             set_role(user, Role(d["role"]))
-            record(request, "create_user", detail={"username": user.username, "role": d["role"]})
+            set_site(user, d["site"], Role(d["role"]))
+            detail = {"username": user.username, "role": d["role"], "site": d["site"].strip() or "every site"}
+            record(request, "create_user", detail=detail)
         return HttpResponseRedirect(reverse("user_list"))
     return render(request, "registry/user_form.html", {"form": form, "target": None})
 
@@ -47,7 +53,11 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     current = role_of(target)
     form = UserEditForm(
         request.POST or None,
-        initial={"role": current.value if current else "", "is_active": target.is_active},
+        initial={
+            "role": current.value if current else "",
+            "site": site_of(target) or "",
+            "is_active": target.is_active,
+        },
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -61,6 +71,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.errors:
             with transaction.atomic():
                 set_role(target, Role(d["role"]))
+                set_site(target, d["site"], Role(d["role"]))
                 target.is_active = d["is_active"]
                 if d["new_password"]:
                     target.set_password(d["new_password"])
@@ -71,6 +82,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     detail={
                         "username": target.username,
                         "role": d["role"],
+                        "site": d["site"].strip() or "every site",
                         "active": d["is_active"],
                         "password_reset": bool(d["new_password"]),
                     },

@@ -58,7 +58,7 @@ def _render(
 
 @require(Action.edit_clinical)
 def visit_create(request: HttpRequest, code: str) -> HttpResponse:
-    patient = get_patient(code)
+    patient = get_patient(request, code)
     prev = _previous(patient, None)
     initial: dict[str, object] = {
         "kind": "onset" if prev is None else "assessment",
@@ -80,7 +80,7 @@ def visit_create(request: HttpRequest, code: str) -> HttpResponse:
 
 @require(Action.edit_clinical)
 def visit_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
-    patient = get_patient(code)
+    patient = get_patient(request, code)
     visit = Visit.objects.filter(patient=patient, pk=pk).first()
     if visit is None:
         raise Http404("no such visit")
@@ -95,7 +95,7 @@ def visit_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 @require_POST
 def visit_sign(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     """Sign a visit: later edits need a reason for change."""
-    patient = get_patient(code)
+    patient = get_patient(request, code)
     visit = Visit.objects.filter(patient=patient, pk=pk).first()
     if visit is None:
         raise Http404("no such visit")

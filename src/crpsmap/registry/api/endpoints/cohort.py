@@ -15,6 +15,7 @@ from crpsmap.registry.api.schemas import Error, ExportOptions, InvalidInput, Sta
 from crpsmap.registry.pseudonyms import PseudonymisationError, PseudonymKey
 from crpsmap.registry.reports import dashboard_report, selected_histories
 from crpsmap.registry.roles import Action, allowed
+from crpsmap.registry.sites import limit_filters, site_of
 from crpsmap.registry.transfer import export_detail, export_histories, refuse_research_export, research_key
 
 router = Router(tags=["cohort"])
@@ -47,7 +48,8 @@ def cohort_statistics(request: HttpRequest, filters: Query[StatisticsFilters]) -
     """The dashboard's summary numbers for the patients the filters select (site, onset period), with
     their definitions (admin, clinician, researcher). The same computation as the dashboard, from the
     registry's current data; it describes this clinic and is no prediction."""
-    chosen = {"site": filters.site or "", "onset_from": filters.onset_from, "onset_to": filters.onset_to}
+    asked = {"site": filters.site or "", "onset_from": filters.onset_from, "onset_to": filters.onset_to}
+    chosen = limit_filters(request.user, asked)
     _, stats = dashboard_report(chosen)
     _, provenances = selected_histories(chosen)
     figures = stats.figures.to_dict()
@@ -88,7 +90,7 @@ def export_cohort_csv(request: HttpRequest, options: Query[ExportOptions]) -> Ht
     try:
         if research:
             key = research_key(layout="csv_long", request=request)
-        histories = export_histories(research=research, key=key)
+        histories = export_histories(research=research, key=key, site=site_of(request.user))
     except PseudonymisationError as exc:
         if key is not None:  # a refused key is audited by research_key itself
             refuse_research_export(str(exc), layout="csv_long", request=request)

@@ -36,6 +36,7 @@ from crpsmap.registry.api.schemas import (
 from crpsmap.registry.histories import history_of
 from crpsmap.registry.models import ClinicalEvent, Patient, Treatment, Visit
 from crpsmap.registry.roles import Action
+from crpsmap.registry.sites import site_for_new_patient, site_of, visible_patients
 from crpsmap.registry.views.common import save_row
 from crpsmap.spread import classify
 
@@ -46,9 +47,10 @@ ONE: dict[int, Any] = {**LIST, 404: Error}
 CREATE: dict[int, Any] = {**LIST, 400: Error}
 
 
-def get_patient(code: str) -> Patient:
-    """The patient, or a 404 naming the code."""
-    patient = Patient.objects.filter(code=code).first()
+def get_patient(request: HttpRequest, code: str) -> Patient:
+    """The patient, or a 404 naming the code (also for a patient of a site the token's user may not see:
+    sites.py)."""
+    patient = visible_patients(request.user).filter(code=code).first()
     if patient is None:
         raise HttpError(404, f"no patient with code {code!r}")
     return patient
@@ -78,7 +80,7 @@ def event_out(e: ClinicalEvent) -> dict[str, Any]:
 @router.get("/patients", response={200: PatientPage, **LIST}, **access(Action.list_patients, PatientFilters))
 def list_patients(request: HttpRequest, filters: Query[PatientFilters]) -> dict[str, Any]:
     """The patients, by code, a page at a time (admin, clinician, researcher). Pseudonymous."""
-    qs = Patient.objects.order_by("code")
+    qs = visible_patients(request.user).order_by("code")
     if filters.site is not None:
         qs = qs.filter(site=filters.site)
     count = qs.count()
@@ -96,7 +98,11 @@ def list_patients(request: HttpRequest, filters: Query[PatientFilters]) -> dict[
 
 @router.post("/patients", response={201: PatientOut, 409: Error, **CREATE}, **access(Action.edit_clinical))
 def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
-    """Add a pseudonymous patient (admin, clinician): 409 when the code is taken."""
+    """Add a pseudonymous patient (admin, clinician): 409 when the code is taken; 403 when a user limited
+    to one site names another (no site: the user's own)."""
+    limited = site_of(request.user)
+    if limited is not None and payload.site not in ("", limited):
+        raise HttpError(403, f"this account is limited to site {limited!r}")
     if Patient.objects.filter(code=payload.code).exists():
         raise HttpError(409, f"patient {payload.code!r} is already in the registry")
     p = Patient(
@@ -104,7 +110,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str,
         sex=payload.sex.value,
         birth_year=payload.birth_year,
         crps_type=payload.crps_type.value,
-        site=payload.site,
+        site=site_for_new_patient(request.user, payload.site),
     )
     try:
         save_row(p, request)
@@ -117,7 +123,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str,
 def patient_history(request: HttpRequest, code: Code) -> dict[str, Any]:
     """A patient's history: visits, events (trauma, surgery, infection) and treatments, in date order
     (admin, clinician, researcher). No identity, no notes."""
-    p = get_patient(code)
+    p = get_patient(request, code)
     return {
         "patient": patient_out(p),
         "visits": [visit_out(v) for v in Visit.objects.filter(patient=p).order_by("date", "seq")],
@@ -133,7 +139,7 @@ def patient_history(request: HttpRequest, code: Code) -> dict[str, Any]:
 def patient_spread(request: HttpRequest, code: Code) -> dict[str, Any]:
     """The classifier's reading of the patient's records: spread events with their Maleki and van Rijn
     patterns, direction and trigger (admin, clinician, researcher). Computed on read, as on the page."""
-    p = get_patient(code)
+    p = get_patient(request, code)
     history = history_of(
         p,
         Visit.objects.filter(patient=p),
@@ -163,7 +169,7 @@ def create_visit(request: HttpRequest, code: Code, payload: VisitIn) -> Status[d
     """A site pushes a visit (onset or assessment) with its regions and values (admin, clinician).
     Totals follow from CSS items and Budapest categories when given; a visit before the patient's birth
     year is refused (422, field `date`)."""
-    p = get_patient(code)
+    p = get_patient(request, code)
     data = payload.model_dump()
     for key in ("css_items", "budapest_symptom_categories", "budapest_sign_categories"):
         if data[key] is not None:
@@ -182,7 +188,7 @@ def create_visit(request: HttpRequest, code: Code, payload: VisitIn) -> Status[d
 )
 def create_event(request: HttpRequest, code: Code, payload: EventIn) -> Status[dict[str, Any]]:
     """A trauma, surgery or infection with the regions it touched (admin, clinician)."""
-    p = get_patient(code)
+    p = get_patient(request, code)
     e = ClinicalEvent(
         patient=p, date=payload.date, kind=payload.kind.value, regions=[str(r) for r in payload.regions]
     )
