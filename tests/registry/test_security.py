@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from crpsmap.registry import accounts
 from crpsmap.registry import settings as production
-from crpsmap.registry.models import Patient, PatientIdentity, Visit
+from crpsmap.registry.models import AuditEvent, Patient, PatientIdentity, Visit
 from crpsmap.registry.roles import Role
 from registry_support import IDENTITY_NAME, IDENTITY_RECORD, make_user
 
@@ -126,6 +126,52 @@ def test_session_cookie_flags_and_expiry(alice: User) -> None:
     Session.objects.filter(pk=s.pk).update(expire_date=timezone.now() - timezone.timedelta(seconds=1))
     r = c.get("/patients/")
     assert r.status_code == 302 and r["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_idle_session_ends_and_signed_in_pages_are_not_cached(alice: User) -> None:
+    import time
+
+    from crpsmap.registry.config import DEFAULT_IDLE_MINUTES
+    from crpsmap.registry.idle import LAST_SEEN, TOUCH_EVERY
+
+    c = Client()
+    assert _login("alice", client=c).status_code == 302
+    r = c.get("/patients/")
+    assert r.status_code == 200 and "no-store" in r["Cache-Control"]
+
+    def last_seen(seconds_ago: int) -> None:
+        session = c.session
+        session[LAST_SEEN] = int(time.time()) - seconds_ago
+        session.save()
+
+    limit = DEFAULT_IDLE_MINUTES * 60
+    last_seen(limit - 30)  # active within the limit: the session goes on, its moment is renewed
+    assert c.get("/patients/").status_code == 200
+    assert int(time.time()) - c.session[LAST_SEEN] < TOUCH_EVERY
+    key = c.cookies["sessionid"].value
+    last_seen(limit + 1)
+    r = c.get("/patients/?site=North")
+    assert r.status_code == 302 and r["Location"].startswith("/login/?next=/patients/")
+    assert not Session.objects.filter(session_key=key).exists()
+    assert c.get("/patients/").status_code == 302  # and stays ended
+    line = AuditEvent.objects.filter(action="session_idle_timeout").get()
+    assert line.username == "alice" and line.detail["idle_seconds"] > limit
+
+
+def test_idle_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    from crpsmap.registry.config import IDLE_ENV, SettingsError, idle_limit_seconds
+
+    monkeypatch.setenv(IDLE_ENV, "15")
+    assert idle_limit_seconds() == 900
+    for bad in ("0", "-5", "ten", "1.5"):
+        monkeypatch.setenv(IDLE_ENV, bad)
+        with pytest.raises(SettingsError, match=IDLE_ENV):
+            idle_limit_seconds()
+    # a command that starts the registry says so, exit 2, no traceback
+    cmd = [sys.executable, "-m", "crpsmap", "registry", "migrate"]
+    r = subprocess.run(cmd, env={**env, IDLE_ENV: "ten"}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "$CRPSMAP_IDLE_MINUTES='ten'" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.django_db

@@ -31,12 +31,15 @@ DatabaseOption = Annotated[
 
 def _registry(database: str | None, *, migrate: bool = True) -> str:
     """Start Django on the database; a bad URL or an unreachable database is an error (exit 2)."""
+    from crpsmap.registry.config import SettingsError
     from crpsmap.registry.runtime import setup
 
     try:
         return setup(database, migrate=migrate)
     except typer.Exit:
         raise
+    except SettingsError as exc:  # another setting of the environment
+        fail(str(exc))
     except Exception as exc:  # a wrong URL, a refused connection, an unreadable file
         where = _safe(database) if database else "(default)"
         fail(f"database {where}: {exc}")

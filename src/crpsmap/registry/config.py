@@ -17,6 +17,23 @@ import platformdirs
 DATABASE_ENV = "CRPSMAP_DATABASE"
 SECRET_ENV = "CRPSMAP_SECRET_KEY"  # nosec B105 # the name of an environment variable, not a secret
 DATA_DIR_ENV = "CRPSMAP_DATA_DIR"
+IDLE_ENV = "CRPSMAP_IDLE_MINUTES"
+DEFAULT_IDLE_MINUTES = 30
+
+
+class SettingsError(ValueError):
+    """An environment setting the registry cannot use; the message names the variable."""
+
+
+def idle_limit_seconds() -> int:
+    """How long a signed-in session may be idle (registry/idle.py): `$CRPSMAP_IDLE_MINUTES`, a whole
+    number of minutes, at least 1 (default 30)."""
+    raw = os.environ.get(IDLE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_IDLE_MINUTES * 60
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"${IDLE_ENV}={raw!r}: give a whole number of minutes, at least 1")
+    return int(raw) * 60
 
 
 def data_dir() -> Path:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from crpsmap.registry.config import DATABASE_ENV, database_settings, normalise_database, secret_key
+from crpsmap.registry.config import (
+    DATABASE_ENV,
+    database_settings,
+    idle_limit_seconds,
+    normalise_database,
+    secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = secret_key()
@@ -36,6 +42,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed the second factor
+    "crpsmap.registry.idle.IdleTimeoutMiddleware",  # idle sessions end; signed-in answers are not cached
     "crpsmap.registry.otp.SecondFactorMiddleware",  # no page until the second factor is given when it is due
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -73,6 +80,7 @@ LOGOUT_REDIRECT_URL = "/login/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 3600
+CRPSMAP_IDLE_SECONDS = idle_limit_seconds()  # a session idle this long ends (registry/idle.py)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
