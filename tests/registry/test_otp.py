@@ -67,8 +67,13 @@ def _login(c: Client, name: str) -> Any:
 
 
 def _enrol(c: Client) -> bytes:
-    """Enrol from the page as the user would: read the otpauth:// URI, answer with the current code."""
-    page = c.get("/account/second-factor/").content.decode()
+    """Enrol from the page as the user would: the password again, then read the otpauth:// URI (and
+    answer with the current code)."""
+    first = c.get("/account/second-factor/").content.decode()
+    assert "otpauth://" not in first and 'name="password"' in first  # no key before the password
+    r = c.post("/account/second-factor/", {"password": PASSWORD})
+    assert r.status_code == 302, r.content.decode()[-1500:]
+    page = c.get(r["Location"]).content.decode()
     uri = re.search(r'value="(otpauth://totp/[^"]+)"', page)
     assert uri is not None, page[-2000:]
     query = parse_qs(urlsplit(unquote(uri.group(1).replace("&amp;", "&"))).query)
@@ -241,3 +246,35 @@ def test_only_admins_set_the_policy(client_for: Any) -> None:
     for role in ("clinician", "researcher", "auditor"):
         assert client_for(role).post("/users/security/", {"totp-clinician": "on"}).status_code == 403
     assert not RoleSecurityPolicy.objects.exists()
+
+
+@pytest.mark.django_db
+def test_second_factor_set_up_only_after_the_password_again(clock: list[float]) -> None:
+    _user("dora", Role.clinician)
+    c = Client()
+    assert _login(c, "dora")["Location"] == "/"
+    for _ in range(4):
+        r = c.post("/account/second-factor/", {"password": "not her password"})
+        assert r.status_code == 200 and "wrong password" in r.content.decode()
+        assert "otpauth://" not in r.content.decode()
+    lines = AuditEvent.objects.filter(action="reauthentication_failed").order_by("id")
+    assert [e.detail["failures"] for e in lines] == [1, 2, 3, 4]
+    # the fifth wrong password ends the session
+    r = c.post("/account/second-factor/", {"password": "not her password"})
+    assert r.status_code == 302 and r["Location"] == "/login/"
+    assert c.get("/patients/").status_code == 302
+    assert not TOTPDevice.objects.filter(user__username="dora").exists()
+    # signed in again: the password opens the set-up for a while, then it is asked again
+    c = Client()
+    _login(c, "dora")
+    key = _enrol(c)
+    assert AuditEvent.objects.filter(action="reauthenticated", username="dora").count() == 1
+    from crpsmap.registry.views import otp as otp_views
+
+    session = c.session
+    session[otp_views.REAUTH_AT] = session[otp_views.REAUTH_AT] - otp_views.REAUTH_SECONDS - 1
+    session.save()
+    page = c.get("/account/second-factor/").content.decode()
+    assert "otpauth://" not in page and 'name="password"' in page
+    assert c.post("/account/second-factor/", {"token": totp(key, clock[0])}).status_code == 200
+    assert not TOTPDevice.objects.filter(user__username="dora", confirmed=True).exists()

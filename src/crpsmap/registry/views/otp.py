@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -33,6 +34,47 @@ class TokenForm(forms.Form):
         return str(self.cleaned_data["token"]).strip()
 
 
+class PasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+#: a second factor is set up only within this many seconds of entering the password again (ASVS 7.5.1)
+REAUTH_SECONDS = 300
+REAUTH_AT = "crpsmap_reauth_at"
+REAUTH_FAILURES = "crpsmap_reauth_failures"
+#: wrong passwords on the enrolment page before the session is ended
+REAUTH_MAX_FAILURES = 5
+
+
+def _reauthenticate(request: HttpRequest) -> HttpResponse | None:
+    """None when the user gave the password within REAUTH_SECONDS; else the password step (a page, or
+    after too many wrong passwords the end of the session). A stolen session alone cannot set up a
+    second factor of its own."""
+    at = request.session.get(REAUTH_AT)
+    if isinstance(at, int | float) and time.time() - at <= REAUTH_SECONDS:
+        return None
+    form = PasswordForm(request.POST if "password" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        if request.user.check_password(form.cleaned_data["password"]):
+            request.session[REAUTH_AT] = time.time()
+            request.session.pop(REAUTH_FAILURES, None)
+            record(request, "reauthenticated", detail={"for": "second factor"})
+            return HttpResponseRedirect(reverse("otp_enrol") + "?next=" + safe_next(request))
+        failures = int(request.session.get(REAUTH_FAILURES, 0)) + 1
+        record(request, "reauthentication_failed", detail={"for": "second factor", "failures": failures})
+        if failures >= REAUTH_MAX_FAILURES:
+            logout(request)
+            return HttpResponseRedirect(reverse("login"))
+        request.session[REAUTH_FAILURES] = failures
+        form.add_error("password", "wrong password")
+    context = {"enrolled": False, "reauth": form, "next": safe_next(request)}
+    return render(request, "registry/otp_enrol.html", context)
+
+
 def safe_next(request: HttpRequest) -> str:
     """The `next` page of the request if it is one of ours, else the landing page."""
     value = request.POST.get("next") or request.GET.get("next") or "/"
@@ -46,6 +88,9 @@ def enrol(request: HttpRequest) -> HttpResponse:
     """Show the key of a new TOTP device (otpauth:// URI and base32 text) and confirm it with one code."""
     if confirmed_device(request.user) is not None:
         return render(request, "registry/otp_enrol.html", {"enrolled": True})
+    step = _reauthenticate(request)
+    if step is not None:
+        return step
     device = new_device(request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
