@@ -37,6 +37,7 @@ class Action(StrEnum):
     view_audit = "view_audit"  # the audit trail
     manage_users = "manage_users"  # user accounts and roles
     own_second_factor = "own_second_factor"  # enrol one's own TOTP second factor (registry/otp.py)
+    own_sessions = "own_sessions"  # list and end one's own other sessions (registry/own_sessions.py)
 
 
 R = Role
@@ -53,6 +54,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.view_audit: frozenset({R.admin, R.auditor}),
     Action.manage_users: frozenset({R.admin}),
     Action.own_second_factor: frozenset(Role),
+    Action.own_sessions: frozenset(Role),
 }
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     R.admin: "everything, including user accounts",

@@ -8,10 +8,13 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from crpsmap.registry.audit import record
+from crpsmap.registry.own_sessions import remember_login
 
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        remember_login(request)
     record(request, "login", user=user)
 
 

@@ -2,7 +2,18 @@
 
 from django.urls import include, path
 
-from crpsmap.registry.views import audit, auth, dashboard, events, otp, patients, transfer, users, visits
+from crpsmap.registry.views import (
+    account,
+    audit,
+    auth,
+    dashboard,
+    events,
+    otp,
+    patients,
+    transfer,
+    users,
+    visits,
+)
 
 urlpatterns = [
     path("", include("crpsmap.registry.api.urls")),  # /api/... and the admins' token pages
@@ -11,6 +22,7 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.logout_view, name="logout"),
     path("account/second-factor/", otp.enrol, name="otp_enrol"),
+    path("account/sessions/", account.own_sessions, name="own_sessions"),
     path("patients/", patients.patient_list, name="patient_list"),
     path("patients/new/", patients.patient_create, name="patient_create"),
     path("patients/<str:code>/", patients.patient_page, name="patient_page"),
