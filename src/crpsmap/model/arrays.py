@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crpsmap.model.effects import N_BUILTIN_INTERVENTIONS
 from crpsmap.model.network import N_HEMI, N_ORGAN, N_SPINAL
+from crpsmap.model.recorder import Recording
 
-#: intervention channels (columns of iv_start / iv_stop)
-IV_VAGAL, IV_SYSTEMIC, IV_GLIA, IV_INTRATHECAL, IV_CLEAR = range(5)
-N_IV = 5
+#: columns of iv_start / iv_stop that always exist: the built-in interventions (effects.BUILTIN); a
+#: registered intervention adds one (interventions.schedule), and inputs with fewer columns are valid
+N_IV = N_BUILTIN_INTERVENTIONS
 NEVER = np.iinfo(np.int64).max // 4
 
 
@@ -29,8 +31,8 @@ class PatientInputs:
     ev_step: np.ndarray  # (P, E) int64 step of a drive pulse, -1 = none (sorted per patient)
     ev_unit: np.ndarray  # (P, E) int64 area unit that gets the pulse, or -1 = acute infection
     ev_amp: np.ndarray  # (P, E) pulse amplitude
-    iv_start: np.ndarray  # (P, N_IV) int64 first step an intervention is on
-    iv_stop: np.ndarray  # (P, N_IV) int64 first step it is off again
+    iv_start: np.ndarray  # (P, K) int64 first step intervention column k is on (effects.CATALOGUE)
+    iv_stop: np.ndarray  # (P, K) int64 first step it is off again
     visit_day: np.ndarray  # (P, V) int64 day (from injury) of each observation, -1 = none; ascending
 
     @property
@@ -64,6 +66,7 @@ class RunOutput:
     O: np.ndarray  # (P, N_ORGAN) organs  # noqa: E741
     B: np.ndarray  # (P,) blood cytokine
     V: np.ndarray  # (P,) vagal tone
+    recording: Recording | None = None  # chosen states over time, when the run had a Recorder
 
     @classmethod
     def empty(cls, n: int, n_visits: int) -> RunOutput:

@@ -18,7 +18,7 @@ from crpsmap.history import MIN_BIRTH_YEAR, CRPSType, PatientHistory, Provenance
 from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.interventions import Intervention, schedule
 from crpsmap.model.params import CohortParams
-from crpsmap.model.rng import STREAM_DEMOGRAPHY, STREAM_EVENTS, STREAM_OBSERVE, STREAM_VISITS, Draws
+from crpsmap.model.rng import Draw, Draws, Stream
 
 #: no virtual record is dated after this day (the project's "today"); fixed so output is reproducible
 LATEST_DATE = dt.date(2026, 11, 25)
@@ -89,11 +89,11 @@ def _draw_site(u_limb: np.ndarray, u_side: np.ndarray, u_site: np.ndarray, cp: C
     return np.where(up, units_up[side, i_up], units_lo[side, i_lo])
 
 
-def _poisson_days(d: Draws, counter0: int, rate_per_year: float, slots: int, n_days: int) -> np.ndarray:
+def _poisson_days(d: Draws, gaps_draw: Draw, rate_per_year: float, slots: int, n_days: int) -> np.ndarray:
     """Event days of a Poisson process (one uniform per slot); -1 beyond the horizon."""
     if rate_per_year <= 0 or slots == 0:
         return np.full((d.keys.shape[0], max(slots, 0)), -1, dtype=np.int64)
-    u = d.uniform(counter0, slots)
+    u = d.uniform(gaps_draw, slots)
     gaps = -np.log1p(-u) * 365.25 / rate_per_year
     days = np.ceil(np.cumsum(gaps, axis=1)).astype(np.int64)
     return np.where(days < n_days, days, -1)
@@ -115,40 +115,46 @@ def draw_patients(
     """
     patients = np.asarray(patients, dtype=np.int64)
     n = patients.shape[0]
-    d = Draws(seed, patients, STREAM_DEMOGRAPHY)
-    female = d.uniform(0) < cp.p_female
-    age = np.clip(cp.age_mean + cp.age_sd * d.normal(1), 18.0, 90.0)
-    onset_unit = _draw_site(d.uniform(2), d.uniform(3), d.uniform(4), cp)
-    fracture = d.uniform(5) < cp.p_fracture
-    spontaneous = d.uniform(6) < cp.p_spontaneous
-    amp = np.where(fracture, cp.drive_fracture, cp.drive_other) * np.exp(cp.drive_sd * d.normal(7))
-    gain = np.exp(cp.gain_mu + cp.gain_sd * d.normal(8))
-    v0 = np.clip(cp.v0_mean * np.exp(cp.v0_sd * d.normal(9) - 0.5 * cp.v0_sd**2), 0.05, 1.0)
-    chronic = d.uniform(10) < cp.p_chronic_infection
-    infection = np.where(chronic, cp.infection_level * np.exp(0.3 * d.normal(11)), 0.0)
+    d = Draws(seed, patients, Stream.DEMOGRAPHY)
+    female = d.uniform(Draw.FEMALE) < cp.p_female
+    age = np.clip(cp.age_mean + cp.age_sd * d.normal(Draw.AGE), 18.0, 90.0)
+    onset_unit = _draw_site(
+        d.uniform(Draw.ONSET_LIMB), d.uniform(Draw.ONSET_SIDE), d.uniform(Draw.ONSET_SITE), cp
+    )
+    fracture = d.uniform(Draw.FRACTURE) < cp.p_fracture
+    spontaneous = d.uniform(Draw.SPONTANEOUS) < cp.p_spontaneous
+    severity = np.exp(cp.drive_sd * d.normal(Draw.SEVERITY))
+    amp = np.where(fracture, cp.drive_fracture, cp.drive_other) * severity
+    gain = np.exp(cp.gain_mu + cp.gain_sd * d.normal(Draw.GAIN))
+    v0 = np.clip(cp.v0_mean * np.exp(cp.v0_sd * d.normal(Draw.VAGAL_TONE) - 0.5 * cp.v0_sd**2), 0.05, 1.0)
+    chronic = d.uniform(Draw.CHRONIC_INFECTION) < cp.p_chronic_infection
+    infection = np.where(chronic, cp.infection_level * np.exp(0.3 * d.normal(Draw.INFECTION_LEVEL)), 0.0)
     end = window_end(n_days)
     start = end - dt.timedelta(days=ONSET_WINDOW_DAYS)
-    injury = start.toordinal() + np.floor(d.uniform(12) * ONSET_WINDOW_DAYS).astype(np.int64)
+    injury = start.toordinal() + np.floor(d.uniform(Draw.INJURY_DATE) * ONSET_WINDOW_DAYS).astype(np.int64)
     injury_year = np.array([dt.date.fromordinal(int(x)).year for x in injury], dtype=np.int64)
     birth_year = np.maximum(injury_year - np.floor(age).astype(np.int64), MIN_BIRTH_YEAR)
 
     # later events: traumas and surgeries (one process, kind drawn), acute infections
-    e = Draws(seed, patients, STREAM_EVENTS)
+    e = Draws(seed, patients, Stream.EVENTS)
     years = n_days / 365.25
     slots = int(math.ceil(EVENT_SLOTS_PER_YEAR * years)) + 2
     rate_ts = cp.trauma_rate + cp.surgery_rate
-    ts_day = _poisson_days(e, 0, rate_ts, slots, n_days)
-    is_surgery = e.uniform(1000, slots) < (cp.surgery_rate / rate_ts if rate_ts > 0 else 0.0)
+    ts_day = _poisson_days(e, Draw.TRAUMA_GAPS, rate_ts, slots, n_days)
+    is_surgery = e.uniform(Draw.IS_SURGERY, slots) < (cp.surgery_rate / rate_ts if rate_ts > 0 else 0.0)
     random_site = _draw_site(
-        e.uniform(2000, slots).ravel(), e.uniform(3000, slots).ravel(), e.uniform(4000, slots).ravel(), cp
+        e.uniform(Draw.EVENT_LIMB, slots).ravel(),
+        e.uniform(Draw.EVENT_SIDE, slots).ravel(),
+        e.uniform(Draw.EVENT_SITE, slots).ravel(),
+        cp,
     ).reshape(n, slots)
     # half of the surgeries are on the CRPS limb: the inciting area itself [D]
-    on_limb = is_surgery & (e.uniform(5000, slots) < 0.5)
+    on_limb = is_surgery & (e.uniform(Draw.SURGERY_ON_LIMB, slots) < 0.5)
     ts_unit = np.where(on_limb, onset_unit[:, None], random_site)
-    ts_amp = cp.drive_other * np.exp(cp.drive_sd * e.normal(6000, slots))
+    ts_amp = cp.drive_other * np.exp(cp.drive_sd * e.normal(Draw.EVENT_SEVERITY, slots))
     inf_slots = int(math.ceil(cp.acute_infection_rate * years * 2)) + 2
-    inf_day = _poisson_days(e, 7000, cp.acute_infection_rate, inf_slots, n_days)
-    inf_amp = cp.acute_infection_level * np.exp(0.3 * e.normal(8000, inf_slots))
+    inf_day = _poisson_days(e, Draw.INFECTION_GAPS, cp.acute_infection_rate, inf_slots, n_days)
+    inf_amp = cp.acute_infection_level * np.exp(0.3 * e.normal(Draw.INFECTION_SEVERITY, inf_slots))
 
     ev_day = np.concatenate([np.zeros((n, 1), dtype=np.int64), ts_day, inf_day], axis=1)
     ev_kind = np.concatenate(
@@ -202,13 +208,14 @@ def draw_patients(
 
 def first_visit(seed: int, patients: np.ndarray, cp: CohortParams) -> np.ndarray:
     """Day of the diagnostic first visit: screen_day (beyond normal healing) plus a referral delay."""
-    d = Draws(seed, np.asarray(patients, dtype=np.int64), STREAM_VISITS)
-    return (cp.screen_day + np.floor(d.uniform(0) * (cp.first_visit_delay + 1))).astype(np.int64)
+    d = Draws(seed, np.asarray(patients, dtype=np.int64), Stream.VISITS)
+    delay = np.floor(d.uniform(Draw.REFERRAL_DELAY) * (cp.first_visit_delay + 1))
+    return (cp.screen_day + delay).astype(np.int64)
 
 
 def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int) -> np.ndarray:
     """Visit days: referral after screening, quarterly in year one, then half-yearly, jitter, drop-out."""
-    d = Draws(seed, patients, STREAM_VISITS)
+    d = Draws(seed, patients, Stream.VISITS)
     n = patients.shape[0]
     first = first_visit(seed, patients, cp)
     n1 = int(365 // cp.visit_interval_1)
@@ -218,10 +225,10 @@ def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int
         t += cp.visit_interval_2
         nominal.append(t)
     nom = np.array(nominal)
-    jitter = np.rint((d.uniform(1, len(nom)) * 2.0 - 1.0) * cp.visit_jitter)
+    jitter = np.rint((d.uniform(Draw.VISIT_JITTER, len(nom)) * 2.0 - 1.0) * cp.visit_jitter)
     jitter[:, 0] = 0.0
     days = (first[:, None] + nom[None, :] + jitter).astype(np.int64)
-    stay = d.uniform(1000, len(nom)) >= cp.dropout_per_visit
+    stay = d.uniform(Draw.DROPOUT, len(nom)) >= cp.dropout_per_visit
     stay[:, 0] = True
     # a patient who leaves after visit k has no visit k+1 onwards
     alive = np.cumprod(np.concatenate([np.ones((n, 1), dtype=bool), stay[:, :-1]], axis=1), axis=1).astype(
@@ -306,10 +313,10 @@ def histories(
     atlas = load_atlas()
     slugs = atlas.unit_slugs
     rows = np.arange(demo.patient.shape[0]) if rows is None else rows
-    obs = Draws(seed, demo.patient[rows], STREAM_OBSERVE)
+    obs = Draws(seed, demo.patient[rows], Stream.OBSERVE)
     limbs = tuple(atlas.limb_unit_mask.values())
     nv = int(demo.is_visit.sum(axis=1).max()) if len(rows) else 0
-    z = obs.normal(0, nv)
+    z = obs.normal(Draw.HRV_NOISE, nv)
     result: list[PatientHistory] = []
     for k, r in enumerate(rows):
         inj = int(demo.injury_date[r])

@@ -1,7 +1,6 @@
-"""Time-scheduled interventions: which model channel each acts on, and when it is given.
-
-Strengths live in ModelParams (vns_dV, e_sys, e_glia, e_IT, tau_clear); an Intervention only says when.
-Model output only: these are hypothesis tests in a simulator, not treatment advice.
+"""Time-scheduled interventions: when each is given. What each does is a row of the table of effects
+(effects.py: the channel of the equations it acts on and the ModelParams strength); an Intervention only
+says when. Model output only: these are hypothesis tests in a simulator, not treatment advice.
 """
 
 from __future__ import annotations
@@ -11,19 +10,10 @@ from typing import Literal
 
 import numpy as np
 
-from crpsmap.model.arrays import IV_CLEAR, IV_GLIA, IV_INTRATHECAL, IV_SYSTEMIC, IV_VAGAL, N_IV, NEVER
+from crpsmap.model.arrays import NEVER
+from crpsmap.model.effects import CATALOGUE, intervention_columns
 
-#: name -> (channel, what it does in the model)
-CATALOGUE: dict[str, tuple[int, str]] = {
-    "vagal_stimulation": (
-        IV_VAGAL,
-        "vagal tone V raised by vns_dV (inflammatory reflex, central inhibition)",
-    ),
-    "anti_inflammatory": (IV_SYSTEMIC, "peripheral (blood) cytokine production scaled by 1 - e_sys"),
-    "glial_inhibitor": (IV_GLIA, "microglial activation rate scaled by 1 - e_glia (minocycline-like)"),
-    "intrathecal_anticytokine": (IV_INTRATHECAL, "spinal cytokine activity scaled by 1 - e_IT"),
-    "infection_cleared": (IV_CLEAR, "chronic infection drive decays with time constant tau_clear"),
-}
+__all__ = ["CATALOGUE", "Anchor", "Intervention", "parse_intervention", "schedule"]
 
 Anchor = Literal["enrolment", "injury"]
 
@@ -50,6 +40,7 @@ class Intervention:
 
     @property
     def channel(self) -> int:
+        """The column of this intervention in PatientInputs.iv_start / iv_stop."""
         return CATALOGUE[self.name][0]
 
 
@@ -71,10 +62,12 @@ def parse_intervention(text: str) -> Intervention:
 def schedule(
     interventions: tuple[Intervention, ...], enrolment_day: np.ndarray, steps_per_day: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-patient (start, stop) steps of each channel; a channel given twice keeps its last schedule."""
+    """Per-patient (start, stop) steps of each intervention column; one given twice keeps its last
+    schedule. One column per registered intervention (effects.intervention_columns)."""
     n = enrolment_day.shape[0]
-    start = np.full((n, N_IV), NEVER, dtype=np.int64)
-    stop = np.full((n, N_IV), NEVER, dtype=np.int64)
+    k = len(intervention_columns())
+    start = np.full((n, k), NEVER, dtype=np.int64)
+    stop = np.full((n, k), NEVER, dtype=np.int64)
     for iv in interventions:
         base = enrolment_day if iv.anchor == "enrolment" else np.zeros(n, dtype=np.int64)
         start[:, iv.channel] = (base + iv.start_day) * steps_per_day

@@ -12,19 +12,13 @@ import math
 import numba
 import numpy as np
 
-from crpsmap.model.arrays import (
-    IV_CLEAR,
-    IV_GLIA,
-    IV_INTRATHECAL,
-    IV_SYSTEMIC,
-    IV_VAGAL,
-    PatientInputs,
-    RunOutput,
-)
+from crpsmap.model.arrays import PatientInputs, RunOutput
+from crpsmap.model.effects import N_CHANNELS, Channel, EffectTable, default_table
 from crpsmap.model.network import N_SEG, N_SPINAL, Coupling, Topology, coupling, topology
 from crpsmap.model.params import PI, ModelParams
+from crpsmap.model.recorder import N_STATES, STATE_ID, Recorder
 from crpsmap.model.reference import ASC_NORM, RunConfig
-from crpsmap.model.rng import NODE_STRIDE, STREAM_NOISE, normal_nb, stream_key_nb
+from crpsmap.model.rng import NODE_STRIDE, Draw, normal_nb, stream_key_nb
 
 # parameter indices as compile-time constants
 _a_M, _a_A, _k_M, _gamma_M, _h, _n_eff = PI["a_M"], PI["a_A"], PI["k_M"], PI["gamma_M"], PI["h"], PI["n_eff"]
@@ -42,7 +36,55 @@ _w_csf, _k_R, _gamma_R, _a_asc, _w_desc, _lat = (
 _b_0, _beta, _kappa, _b_O = PI["b_0"], PI["beta_bbb"], PI["kappa"], PI["b_O"]
 _eps_V, _v_r, _K_B, _lam_V, _w_vinh = PI["eps_V"], PI["v_r"], PI["K_B"], PI["lam_V"], PI["w_vinh"]
 _k_O, _gamma_O, _b_OB, _v_org = PI["k_O"], PI["gamma_O"], PI["b_OB"], PI["v_org"]
-_vns, _e_sys, _e_glia, _e_IT = PI["vns_dV"], PI["e_sys"], PI["e_glia"], PI["e_IT"]
+# channels of the table of effects (effects.py) and recordable states (recorder.py), as constants
+_F_ACT, _F_AST, _F_CYT = (
+    int(Channel.MICROGLIA_ACTIVATION),
+    int(Channel.ASTROCYTE_ACTIVATION),
+    int(Channel.SPINAL_CYTOKINE),
+)
+_F_DESC, _F_SUP, _F_ORG = (
+    int(Channel.DESCENDING),
+    int(Channel.SUPRASPINAL_ACTIVATION),
+    int(Channel.ORGAN_ACTIVATION),
+)
+_F_BBB, _F_BLOOD = int(Channel.BBB_INFLUX), int(Channel.BLOOD_PRODUCTION)
+_F_VAG, _F_INF = int(Channel.VAGAL_TONE), int(Channel.INFECTION_DECAY)
+_N_CH = N_CHANNELS
+_NOISE_STREAM, _NOISE_FIRST = int(Draw.MICROGLIA_NOISE.stream), Draw.MICROGLIA_NOISE.first
+_R_M, _R_A, _R_RHO, _R_C, _R_S, _R_U = (STATE_ID[k] for k in ("M", "A", "rho", "c", "s", "u"))
+_R_R, _R_O, _R_B, _R_V, _R_IC, _R_IA = (STATE_ID[k] for k in ("R", "O", "B", "V", "I_chr", "I_ac"))
+
+
+@numba.njit(cache=True, nogil=True)
+def _rec_nodes(rec, o, ti, p0, x):  # type: ignore[no-untyped-def]
+    if o >= 0:
+        for i in range(x.shape[0]):
+            for b in range(x.shape[1]):
+                rec[p0 + b, ti, o + i] = x[i, b]
+
+
+@numba.njit(cache=True, nogil=True)
+def _rec_lane(rec, o, ti, p0, x):  # type: ignore[no-untyped-def]
+    if o >= 0:
+        for b in range(x.shape[0]):
+            rec[p0 + b, ti, o] = x[b]
+
+
+@numba.njit(cache=True, nogil=True)
+def _record(rec, off, ti, p0, M, A, rho, c, s, u, R, O, B, V, I_chr, I_ac):  # type: ignore[no-untyped-def]  # noqa: E741
+    """Write one recorded day of a block of patients (states are node x lane arrays)."""
+    _rec_nodes(rec, off[_R_M], ti, p0, M)
+    _rec_nodes(rec, off[_R_A], ti, p0, A)
+    _rec_nodes(rec, off[_R_RHO], ti, p0, rho)
+    _rec_nodes(rec, off[_R_C], ti, p0, c)
+    _rec_nodes(rec, off[_R_S], ti, p0, s)
+    _rec_nodes(rec, off[_R_U], ti, p0, u)
+    _rec_nodes(rec, off[_R_R], ti, p0, R)
+    _rec_nodes(rec, off[_R_O], ti, p0, O)
+    _rec_lane(rec, off[_R_B], ti, p0, B)
+    _rec_lane(rec, off[_R_V], ti, p0, V)
+    _rec_lane(rec, off[_R_IC], ti, p0, I_chr)
+    _rec_lane(rec, off[_R_IA], ti, p0, I_ac)
 
 
 BLOCK = 64  # patients per SIMD block: the inner loops run over a block's lanes and vectorise
@@ -82,6 +124,13 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     iv_start,
     iv_stop,
     visit_day,
+    f_base,
+    f_slot_ch,
+    f_slot_val,
+    f_add,
+    rec_every,
+    rec_off,
+    rec,
     visit_mask,
     visit_v,
     oM,
@@ -93,7 +142,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     oB,
     oV,
 ):
-    dt, dec_u, dec_ac, dec_clear, Kh, Ks2, KA4, KR2, KO2, theta, persist = (
+    dt, dec_u, dec_ac, Kh, Ks2, KA4, KR2, KO2, theta, persist = (
         k[0],
         k[1],
         k[2],
@@ -104,7 +153,6 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
         k[7],
         k[8],
         k[9],
-        k[10],
     )
     a_M, a_A, k_M, gamma_M, h, n_eff = pv[_a_M], pv[_a_A], pv[_k_M], pv[_gamma_M], pv[_h], pv[_n_eff]
     k_A, gamma_A, w_AA = pv[_k_A], pv[_gamma_A], pv[_w_AA]
@@ -114,7 +162,6 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     b_0, beta, kappa, b_O = pv[_b_0], pv[_beta], pv[_kappa], pv[_b_O]
     eps_V, v_r, K_B, lam_V, w_vinh = pv[_eps_V], pv[_v_r], pv[_K_B], pv[_lam_V], pv[_w_vinh]
     k_O, gamma_O, b_OB, v_org = pv[_k_O], pv[_gamma_O], pv[_b_OB], pv[_v_org]
-    vns, e_sys, e_glia, e_IT = pv[_vns], pv[_e_sys], pv[_e_glia], pv[_e_IT]
     h4 = h == 4.0
     noisy = n_eff > 0.0
     inv_neff = 1.0 / n_eff if noisy else 0.0
@@ -123,11 +170,14 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     nv = visit_day.shape[1]
     n_blocks = patient.shape[0] // BLOCK
     inv_n = 1.0 / N_SPINAL
+    n_slot = iv_start.shape[1]
+    n_rec = rec.shape[1]
+    rec_c = rec_every > 0 and rec_off[_R_C] >= 0
     for blk in numba.prange(n_blocks):
         p0 = blk * BLOCK
         key = np.empty(BLOCK, dtype=np.uint64)
         for b in range(BLOCK):
-            key[b] = stream_key_nb(np.uint64(seed), np.uint64(patient[p0 + b]), np.uint64(STREAM_NOISE))
+            key[b] = stream_key_nb(np.uint64(seed), np.uint64(patient[p0 + b]), np.uint64(_NOISE_STREAM))
         M = np.zeros((N_SPINAL, BLOCK))
         A = np.zeros((N_SPINAL, BLOCK))
         Mn = np.zeros((N_SPINAL, BLOCK))
@@ -152,11 +202,19 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
         g = np.empty(BLOCK)
         ev = np.zeros(BLOCK, dtype=np.int64)
         vi = np.zeros(BLOCK, dtype=np.int64)
+        f = np.empty((_N_CH, BLOCK))  # channel values of the table of effects, this step
         it_f = np.empty(BLOCK)
         lam_f = np.empty(BLOCK)
         sys_f = np.empty(BLOCK)
         vns_d = np.empty(BLOCK)
-        clr = np.empty(BLOCK, dtype=np.bool_)
+        clr_f = np.empty(BLOCK)
+        kA_f = np.empty(BLOCK)
+        kR_f = np.empty(BLOCK)
+        kO_f = np.empty(BLOCK)
+        wd_f = np.empty(BLOCK)
+        beta_f = np.empty(BLOCK)
+        cst = np.zeros((N_SPINAL, BLOCK)) if rec_c else np.zeros((0, BLOCK))
+        ti = 0
         base0 = np.empty(BLOCK)
         base1 = np.empty(BLOCK)
         betaB = np.empty(BLOCK)
@@ -170,7 +228,9 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
             B[b] = (1.0 - eps_V * V[b]) * (b_0 + I_chr[b])
             g[b] = gain[p0 + b]
         for n in range(n_steps):
-            # 1. drive pulses and treatment factors (per lane)
+            # is this the last step of a recorded day (the spinal cytokine c is kept only then)?
+            keep_c = rec_c and (n + 1) % spd == 0 and ((n + 1) // spd) % rec_every == 0
+            # 1. drive pulses and channel values of the table of effects (per lane)
             for b in range(BLOCK):
                 r = p0 + b
                 while ev[b] < n_ev and ev_step[r, ev[b]] >= 0 and ev_step[r, ev[b]] <= n:
@@ -185,12 +245,25 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                         else:
                             I_ac[b] += ev_amp[r, e]
                     ev[b] = e + 1
-                it_f[b] = 1.0 - e_IT if iv_start[r, IV_INTRATHECAL] <= n < iv_stop[r, IV_INTRATHECAL] else 1.0
-                gl = 1.0 - e_glia if iv_start[r, IV_GLIA] <= n < iv_stop[r, IV_GLIA] else 1.0
-                lam_f[b] = k_M * g[b] * gl
-                sys_f[b] = 1.0 - e_sys if iv_start[r, IV_SYSTEMIC] <= n < iv_stop[r, IV_SYSTEMIC] else 1.0
-                vns_d[b] = vns if iv_start[r, IV_VAGAL] <= n < iv_stop[r, IV_VAGAL] else 0.0
-                clr[b] = iv_start[r, IV_CLEAR] <= n < iv_stop[r, IV_CLEAR]
+                for ch in range(_N_CH):
+                    f[ch, b] = f_base[ch]
+                for kk in range(n_slot):
+                    ch = f_slot_ch[kk]
+                    if ch >= 0 and iv_start[r, kk] <= n < iv_stop[r, kk]:
+                        if f_add[ch]:
+                            f[ch, b] += f_slot_val[kk]
+                        else:
+                            f[ch, b] *= f_slot_val[kk]
+                it_f[b] = f[_F_CYT, b]
+                lam_f[b] = k_M * g[b] * f[_F_ACT, b]
+                sys_f[b] = f[_F_BLOOD, b]
+                vns_d[b] = f[_F_VAG, b]
+                clr_f[b] = f[_F_INF, b]
+                kA_f[b] = k_A * f[_F_AST, b]
+                kR_f[b] = k_R * f[_F_SUP, b]
+                kO_f[b] = k_O * f[_F_ORG, b]
+                wd_f[b] = w_desc * f[_F_DESC, b]
+                beta_f[b] = beta * f[_F_BBB, b]
             # 2. cytokine production, lane-wise constants
             for b in range(BLOCK):
                 base0[b] = 0.0
@@ -200,9 +273,9 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     base0[b] += q[i, b]
             for b in range(BLOCK):
                 common = w_csf * (base0[b] * inv_n) - w_vinh * V[b]
-                base1[b] = common + w_desc * (lat * R[1, b] + (1.0 - lat) * R[0, b])
-                base0[b] = common + w_desc * (lat * R[0, b] + (1.0 - lat) * R[1, b])
-                betaB[b] = beta * B[b]
+                base1[b] = common + wd_f[b] * (lat * R[1, b] + (1.0 - lat) * R[0, b])
+                base0[b] = common + wd_f[b] * (lat * R[0, b] + (1.0 - lat) * R[1, b])
+                betaB[b] = beta_f[b] * B[b]
                 s0[b] = 0.0
                 s1[b] = 0.0
                 stot[b] = 0.0
@@ -237,11 +310,14 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     sside[b] += max(si - s_asc, 0.0)
                     cb[b] = c
                     chb[b] = c2 * c2
+                if keep_c:
+                    for b in range(BLOCK):
+                        cst[i, b] = cb[b]
                 if not h4:
                     for b in range(BLOCK):
                         chb[b] = cb[b] ** h
                 if noisy:
-                    ctr = np.uint64(n * NODE_STRIDE + i)
+                    ctr = np.uint64(_NOISE_FIRST + n * NODE_STRIDE + i)
                     for b in range(BLOCK):
                         zb[b] = normal_nb(key[b], ctr)
                 for b in range(BLOCK):
@@ -258,7 +334,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     a = A[i, b]
                     xA = m + w_AA * a + ga[b]
                     xa4 = (xA * xA) * (xA * xA)
-                    An[i, b] = a + dt * (k_A * (xa4 / (KA4 + xa4)) * (1.0 - a) - gamma_A * a)
+                    An[i, b] = a + dt * (kA_f[b] * (xa4 / (KA4 + xa4)) * (1.0 - a) - gamma_A * a)
                     rh = rho[i, b]
                     rho[i, b] = rh + dt * (k_rho * m * (1.0 - rh) - gamma_rho * rh)
             # 5. hemispheres and organs
@@ -266,9 +342,9 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                 asc0 = a_asc * (lat * s0[b] + (1.0 - lat) * s1[b]) / ASC_NORM
                 asc1 = a_asc * (lat * s1[b] + (1.0 - lat) * s0[b]) / ASC_NORM
                 a2 = asc0 * asc0
-                R[0, b] = R[0, b] + dt * (k_R * (a2 / (KR2 + a2)) * (1.0 - R[0, b]) - gamma_R * R[0, b])
+                R[0, b] = R[0, b] + dt * (kR_f[b] * (a2 / (KR2 + a2)) * (1.0 - R[0, b]) - gamma_R * R[0, b])
                 a2 = asc1 * asc1
-                R[1, b] = R[1, b] + dt * (k_R * (a2 / (KR2 + a2)) * (1.0 - R[1, b]) - gamma_R * R[1, b])
+                R[1, b] = R[1, b] + dt * (kR_f[b] * (a2 / (KR2 + a2)) * (1.0 - R[1, b]) - gamma_R * R[1, b])
                 osum[b] = 0.0
             for o in range(n_org):
                 for b in range(BLOCK):
@@ -282,7 +358,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     xO = cw[b] * inv_cnt + b_OB * B[b]
                     x2 = xO * xO
                     oo = O[o, b]
-                    oo = oo + dt * (k_O * (x2 / (KO2 + x2)) * (1.0 - oo) - gamma_O * oo)
+                    oo = oo + dt * (kO_f[b] * (x2 / (KO2 + x2)) * (1.0 - oo) - gamma_O * oo)
                     O[o, b] = oo
                     osum[b] += oo
             for i in range(N_SPINAL):
@@ -297,8 +373,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                 Vn = v0[p0 + b] + vns_d[b] + v_r * Bn / (K_B + Bn) - lam_V * (stot[b] * inv_n)
                 V[b] = min(max(Vn, 0.0), 1.0)
                 I_ac[b] = I_ac[b] * dec_ac
-                if clr[b]:
-                    I_chr[b] = I_chr[b] * dec_clear
+                I_chr[b] = I_chr[b] * clr_f[b]
             # 8. daily observation
             if (n + 1) % spd == 0:
                 day = (n + 1) // spd
@@ -330,6 +405,10 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                         visit_mask[r, vi[b]] = mask
                         visit_v[r, vi[b]] = V[b]
                         vi[b] += 1
+                # 9. recorder (recorder.py): chosen states at the end of every rec_every-th day
+                if rec_every > 0 and day % rec_every == 0 and ti < n_rec:
+                    _record(rec, rec_off, ti, p0, M, A, rho, cst, s, u, R, O, B, V, I_chr, I_ac)
+                    ti += 1
         for b in range(BLOCK):
             r = p0 + b
             for i in range(N_SPINAL):
@@ -365,6 +444,8 @@ def run_kernel(
     *,
     net: Coupling | None = None,
     topo: Topology | None = None,
+    effects: EffectTable | None = None,
+    record: Recorder | None = None,
 ) -> RunOutput:
     """Simulate all patients of `inp` for cfg.n_days (same contract as reference.run_reference)."""
     net = net or coupling(params)
@@ -376,7 +457,16 @@ def run_kernel(
     full = inp.take(np.concatenate([np.arange(n), np.full(pad, max(n - 1, 0))])) if pad else inp
     out = RunOutput.empty(n + pad, inp.visit_day.shape[1])
     if n == 0:
-        return RunOutput.empty(0, inp.visit_day.shape[1])
+        empty = RunOutput.empty(0, inp.visit_day.shape[1])
+        if record is not None:
+            empty.recording = record.empty(cfg.n_days)
+        return empty
+    plan = (effects or default_table()).plan(params, cfg.dt).columns(inp.iv_start.shape[1])
+    if record is not None:
+        rec_every, (rec_off, _) = int(record.every_days), record.layout()
+        rec = record.buffer(n + pad, cfg.n_days)
+    else:
+        rec_every, rec_off, rec = 0, np.full(N_STATES, -1, dtype=np.int64), np.zeros((0, 0, 0))
     no_idx, no_cnt = _sparse_rows(topo.node_organs)
     org_idx = np.ascontiguousarray(topo.organ_nodes)
     # padded neighbour lists must be compact (valid entries first) for the count-based loops
@@ -388,8 +478,11 @@ def run_kernel(
         topo.n_areas, topo.n_units,
         full.patient, full.gain, full.v0, full.infection, full.ev_step, full.ev_unit, full.ev_amp,
         full.iv_start, full.iv_stop, full.visit_day,
+        plan.base, plan.slot_channel, plan.slot_value, plan.additive, rec_every, rec_off, rec,
         out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V,
     )  # fmt: skip
     if pad:
-        out = RunOutput(**{f: getattr(out, f)[:n] for f in out.__dataclass_fields__})
+        out = RunOutput(**{f: getattr(out, f)[:n] for f in out.__dataclass_fields__ if f != "recording"})
+    if record is not None:
+        out.recording = record.split(inp.patient, cfg.n_days, rec[:n])
     return out

@@ -1,10 +1,12 @@
 """The readable NumPy reference of the dynamics: one synchronous step for all patients at once.
 
 This is the specification the fast kernel (kernel.py) is tested against; it favours clarity over speed.
-Equations (docs/model.md): q = a_M M + a_A A + u;  c = (1 - e_IT) [q + W q + w_csf mean(q) + desc
+Equations (docs/model.md): q = a_M M + a_A A + u;  c = f_cyt [q + W q + w_csf mean(q) + desc
 + beta (1 + kappa M) B + v_org E O - w_vinh V]+;  s = H(c; K_s, 2);  microglia by a chemical-Langevin
-tau-leap with activation k_M g (1 + pi rho)(1 - e_glia) H(c; K, h);  astrocytes, priming, hemispheres and
-organs by explicit Euler;  blood and vagal tone algebraic from the state just computed.
+tau-leap with activation k_M g (1 + pi rho) f_act H(c; K, h);  astrocytes, priming, hemispheres and
+organs by explicit Euler;  blood and vagal tone algebraic from the state just computed. The f_* are the
+per-step channel values of the table of effects (effects.py): 1 (or 0 for the vagal shift) unless an
+intervention or a switched-on mechanism row acts on them.
 """
 
 from __future__ import annotations
@@ -14,18 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crpsmap.model.arrays import (
-    IV_CLEAR,
-    IV_GLIA,
-    IV_INTRATHECAL,
-    IV_SYSTEMIC,
-    IV_VAGAL,
-    PatientInputs,
-    RunOutput,
-)
+from crpsmap.model.arrays import PatientInputs, RunOutput
+from crpsmap.model.effects import Channel, EffectTable, default_table
 from crpsmap.model.network import N_SEG, N_SPINAL, Coupling, Topology, coupling, topology
 from crpsmap.model.params import PI, ModelParams
-from crpsmap.model.rng import NODE_STRIDE, STREAM_NOISE, Draws
+from crpsmap.model.recorder import STATE_ID, STATES, Recorder
+from crpsmap.model.rng import NODE_STRIDE, Draw, Draws
 
 ASC_NORM = 5.0  # ascending input is normalised by ~one limb's worth of segments [D]
 
@@ -60,7 +56,6 @@ class RunConfig:
                 self.dt,
                 math.exp(-self.dt / v[PI["tau_heal"]]),
                 math.exp(-self.dt / self.tau_acute),
-                math.exp(-self.dt / v[PI["tau_clear"]]),
                 _pow(v[PI["K"]], v[PI["h"]]),
                 v[PI["K_s"]] ** 2,
                 _pow(v[PI["K_A"]], 4.0),
@@ -93,15 +88,22 @@ def run_reference(
     *,
     net: Coupling | None = None,
     topo: Topology | None = None,
+    effects: EffectTable | None = None,
+    record: Recorder | None = None,
 ) -> RunOutput:
-    """Simulate all patients of `inp` for cfg.n_days with NumPy arrays (patients x nodes)."""
+    """Simulate all patients of `inp` for cfg.n_days with NumPy arrays (patients x nodes).
+
+    effects: the table of effects (default: effects.default_table()); record: states to record over time
+    (RunOutput.recording).
+    """
     v = params.vector()
     if not params.mechanisms.infection:
         inp = inp.without_infection()
     net = net or coupling(params)
     topo = topo or topology()
     k = cfg.scalars(params)
-    dt, dec_u, dec_ac, dec_clear, Kh, Ks2, KA4, KR2, KO2, theta, persist = k
+    dt, dec_u, dec_ac, Kh, Ks2, KA4, KR2, KO2, theta, persist = k
+    plan = (effects or default_table()).plan(params, dt).columns(inp.iv_start.shape[1])
     W = net.dense_w()
     G = net.dense_g()
     E = topo.node_organs  # (N_SPINAL, N_ORGAN)
@@ -129,9 +131,12 @@ def run_reference(
     involved = np.zeros((P, topo.n_units), dtype=bool)
     next_visit = np.zeros(P, dtype=np.int64)
     rows = np.arange(P)
-    noise = Draws(cfg.seed, inp.patient, STREAM_NOISE)
+    noise = Draws(cfg.seed, inp.patient, Draw.MICROGLIA_NOISE.stream)
     lat = p["lat"]
     spd = cfg.steps_per_day
+    rec = record.buffer(P, cfg.n_days) if record is not None else np.zeros((P, 0, 0))
+    rec_off = record.layout()[0] if record is not None else np.zeros(0, dtype=np.int64)
+    rec_t = 0
 
     for n in range(cfg.n_steps):
         # 1. drive pulses of this step (injury, trauma, surgery -> dermatome nodes; infection -> blood)
@@ -146,7 +151,7 @@ def run_reference(
                 ok = local & (nodes >= 0)
                 u[rows[ok], nodes[ok]] += inp.ev_amp[ok, e]
             I_ac += np.where(hit & (unit < 0), inp.ev_amp[:, e], 0.0)
-        on = (inp.iv_start <= n) & (n < inp.iv_stop)  # (P, N_IV)
+        f = plan.factors(inp.iv_start, inp.iv_stop, n)  # (P, channels): the table of effects this step
         # 2. cytokine (quasi-steady) and sensitisation
         q = p["a_M"] * M + p["a_A"] * A + u
         desc_own = lat * R + (1.0 - lat) * R[:, ::-1]  # (P, 2): descending input per body side
@@ -154,12 +159,12 @@ def run_reference(
             q
             + q @ W.T
             + p["w_csf"] * q.mean(axis=1, keepdims=True)
-            + p["w_desc"] * desc_own[:, side]
-            + p["beta_bbb"] * (1.0 + p["kappa"] * M) * B[:, None]
+            + (p["w_desc"] * f[:, Channel.DESCENDING])[:, None] * desc_own[:, side]
+            + (p["beta_bbb"] * f[:, Channel.BBB_INFLUX])[:, None] * (1.0 + p["kappa"] * M) * B[:, None]
             + p["v_org"] * (O @ E.T)
             - p["w_vinh"] * V[:, None]
         )
-        c = np.maximum(c, 0.0) * (1.0 - p["e_IT"] * on[:, IV_INTRATHECAL])[:, None]
+        c = np.maximum(c, 0.0) * f[:, Channel.SPINAL_CYTOKINE][:, None]
         s = _hill2(c, Ks2)
         # 3. microglia: chemical-Langevin tau-leap (demographic noise of n_eff units per node)
         lam = (
@@ -167,47 +172,47 @@ def run_reference(
             * inp.gain[:, None]
             * net.node_gain
             * (1.0 + p["pi_rho"] * rho)
-            * (1.0 - p["e_glia"] * on[:, IV_GLIA])[:, None]
+            * f[:, Channel.MICROGLIA_ACTIVATION][:, None]
             * _hill_h(c, h, Kh)
         )
         up = lam * (1.0 - M)
         down = p["gamma_M"] * M
         M_new = M + (up - down) * dt
         if n_eff > 0.0:
-            z = noise.normal(n * NODE_STRIDE, N_SPINAL)
+            z = noise.normal(Draw.MICROGLIA_NOISE.first + n * NODE_STRIDE, N_SPINAL)
             M_new = M_new + np.sqrt((up + down) * dt / n_eff) * z
         M_new = np.clip(M_new, 0.0, 1.0)
         # 4. astrocytes (gap-junction coupled), priming
         xA = M + p["w_AA"] * A + A @ G.T
-        A_new = A + dt * (p["k_A"] * _hill_h(xA, 4.0, KA4) * (1.0 - A) - p["gamma_A"] * A)
+        k_A = (p["k_A"] * f[:, Channel.ASTROCYTE_ACTIVATION])[:, None]
+        A_new = A + dt * (k_A * _hill_h(xA, 4.0, KA4) * (1.0 - A) - p["gamma_A"] * A)
         rho = rho + dt * (p["k_rho"] * M * (1.0 - rho) - p["gamma_rho"] * rho)
         # 5. hemispheres (lateralised ascending input), organs
         s_up = np.maximum(s - p["s_asc"], 0.0)
         s_side = np.stack([s_up[:, :N_SEG].sum(axis=1), s_up[:, N_SEG:].sum(axis=1)], axis=1)
         asc = p["a_asc"] * (lat * s_side + (1.0 - lat) * s_side[:, ::-1]) / ASC_NORM
-        R = R + dt * (p["k_R"] * _hill2(asc, KR2) * (1.0 - R) - p["gamma_R"] * R)
+        k_R = (p["k_R"] * f[:, Channel.SUPRASPINAL_ACTIVATION])[:, None]
+        R = R + dt * (k_R * _hill2(asc, KR2) * (1.0 - R) - p["gamma_R"] * R)
         xO = (s @ E) / organ_n + p["b_OB"] * B[:, None]
-        O = O + dt * (p["k_O"] * _hill2(xO, KO2) * (1.0 - O) - p["gamma_O"] * O)  # noqa: E741
+        k_O = (p["k_O"] * f[:, Channel.ORGAN_ACTIVATION])[:, None]
+        O = O + dt * (k_O * _hill2(xO, KO2) * (1.0 - O) - p["gamma_O"] * O)  # noqa: E741
         M, A = M_new, A_new
         # 6. blood and vagal tone (algebraic, from the state just computed)
         infl = I_chr + I_ac
         B = (
             (1.0 - p["eps_V"] * V)
-            * (1.0 - p["e_sys"] * on[:, IV_SYSTEMIC])
+            * f[:, Channel.BLOOD_PRODUCTION]
             * (p["b_0"] + infl + p["b_O"] * O.sum(axis=1))
         )
         V = np.clip(
-            inp.v0
-            + p["vns_dV"] * on[:, IV_VAGAL]
-            + p["v_r"] * B / (p["K_B"] + B)
-            - p["lam_V"] * s.mean(axis=1),
+            inp.v0 + f[:, Channel.VAGAL_TONE] + p["v_r"] * B / (p["K_B"] + B) - p["lam_V"] * s.mean(axis=1),
             0.0,
             1.0,
         )
         # 7. decay of inputs
         u = u * dec_u
         I_ac = I_ac * dec_ac
-        I_chr = np.where(on[:, IV_CLEAR], I_chr * dec_clear, I_chr)
+        I_chr = I_chr * f[:, Channel.INFECTION_DECAY]
         # 8. once a day: which areas are symptomatic, persistence, visits
         if (n + 1) % spd == 0:
             day = (n + 1) // spd
@@ -228,6 +233,15 @@ def run_reference(
                 out.visit_mask[rows[due], slot[due]] = mask[due]
                 out.visit_v[rows[due], slot[due]] = V[due]
                 next_visit = next_visit + due
+            if record is not None and day % record.every_days == 0:
+                now = {"M": M, "A": A, "rho": rho, "c": c, "s": s, "u": u, "R": R, "O": O}
+                now |= {"B": B[:, None], "V": V[:, None], "I_chr": I_chr[:, None], "I_ac": I_ac[:, None]}
+                for name in record.states:
+                    o = int(rec_off[STATE_ID[name]])
+                    rec[:, rec_t, o : o + STATES[name][0]] = now[name]
+                rec_t += 1
     out.M[:], out.A[:], out.rho[:], out.s[:] = M, A, rho, s
     out.R[:], out.O[:], out.B[:], out.V[:] = R, O, B, V
+    if record is not None:
+        out.recording = record.split(inp.patient, cfg.n_days, rec)
     return out

@@ -16,9 +16,11 @@ import numpy as np
 from crpsmap.history import PatientHistory
 from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.cohort import Demography, draw_patients, histories
+from crpsmap.model.effects import EffectTable, default_table
 from crpsmap.model.interventions import Intervention
 from crpsmap.model.network import N_NODES, coupling, topology
 from crpsmap.model.params import CohortParams, ModelParams
+from crpsmap.model.recorder import Recorder, Recording
 from crpsmap.model.reference import RunConfig
 
 Backend = Callable[..., RunOutput]
@@ -49,6 +51,7 @@ class ChunkResult:
     stop: int
     cases: np.ndarray  # injury indices that converted, ascending
     histories: list[PatientHistory]
+    recording: Recording | None = None  # the cases' recorded states (rows = cases), with Sim(record=...)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Clinic:
     histories: list[PatientHistory]
     n_injuries: int  # injuries screened to find the patients (indices 0..n_injuries-1)
     n_cases: int  # cases found (= patients asked for; histories can be fewer only if a horizon is too short)
+    recording: Recording | None = None  # the cases' recorded states (rows = cases), with Sim(record=...)
 
     @property
     def conversion(self) -> float:
@@ -67,7 +71,12 @@ class Clinic:
 
 @dataclass(frozen=True)
 class Sim:
-    """A configured simulation. Same arguments -> bit-identical output (no global state, no clock)."""
+    """A configured simulation. Same arguments -> bit-identical output (no global state, no clock).
+
+    effects: the table of effects (effects.py; default: built-in rows plus registered ones, taken when the
+    Sim is made); record: states to record over time during follow-up (recorder.py; screening runs are
+    never recorded).
+    """
 
     params: ModelParams = field(default_factory=ModelParams)
     cohort: CohortParams = field(default_factory=CohortParams)
@@ -76,6 +85,8 @@ class Sim:
     dt: float = 0.25
     interventions: tuple[Intervention, ...] = ()
     backend: str = "kernel"
+    effects: EffectTable = field(default_factory=default_table)
+    record: Recorder | None = None
 
     @property
     def n_days(self) -> int:
@@ -92,10 +103,20 @@ class Sim:
             tau_acute=c.acute_infection_days,
         )
 
-    def run(self, inputs: PatientInputs, n_days: int | None = None) -> RunOutput:
+    def run(
+        self, inputs: PatientInputs, n_days: int | None = None, *, record: Recorder | None = None
+    ) -> RunOutput:
         """Run the dynamics for prepared inputs (the backend is the only difference)."""
         p = self.params
-        return _backend(self.backend)(p, self.config(n_days), inputs, net=coupling(p), topo=topology())
+        return _backend(self.backend)(
+            p,
+            self.config(n_days),
+            inputs,
+            net=coupling(p),
+            topo=topology(),
+            effects=self.effects,
+            record=record,
+        )
 
     def screen(self, patients: np.ndarray) -> np.ndarray:
         """Which injuries are CRPS: a body area involved at the diagnostic first visit, which comes
@@ -116,21 +137,25 @@ class Sim:
         inputs, demo = draw_patients(
             self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, self.interventions
         )
-        return demo, self.run(inputs)
+        return demo, self.run(inputs, record=self.record)
 
     def follow(self, patients: np.ndarray) -> list[PatientHistory]:
         """Full follow-up of the given (case) injuries, with this Sim's interventions, as histories."""
+        return self._follow(patients)[0]
+
+    def _follow(self, patients: np.ndarray) -> tuple[list[PatientHistory], Recording | None]:
         patients = np.asarray(patients, dtype=np.int64)
         if patients.size == 0:
-            return []
+            return [], None if self.record is None else self.record.empty(self.n_days)
         demo, out = self.follow_arrays(patients)
-        return histories(self.seed, demo, out, self.cohort, self.interventions)
+        return histories(self.seed, demo, out, self.cohort, self.interventions), out.recording
 
     def chunk(self, start: int, stop: int) -> ChunkResult:
         """Screen injuries start..stop-1 and follow the cases: the unit of work of a parallel job."""
         idx = np.arange(start, stop, dtype=np.int64)
         cases = idx[self.screen(idx)] if idx.size else idx
-        return ChunkResult(start, stop, cases, self.follow(cases))
+        hist, rec = self._follow(cases)
+        return ChunkResult(start, stop, cases, hist, rec)
 
     def find_cases(
         self, n: int, *, block: int = 2048, progress: Callable[[int, int], None] | None = None
@@ -172,11 +197,17 @@ class Sim:
             n, block=block, progress=(lambda c, s: progress("screen", c, n)) if progress else None
         )
         out: list[PatientHistory] = []
+        recs: list[Recording] = []
         for i in range(0, cases.size, follow_block):
-            out += self.follow(cases[i : i + follow_block])
+            hist, rec = self._follow(cases[i : i + follow_block])
+            out += hist
+            recs += [rec] if rec is not None else []
             if progress is not None:
                 progress("follow", min(i + follow_block, cases.size), n)
-        return Clinic(out, screened, int(cases.size))
+        recording = None
+        if self.record is not None:
+            recording = Recording.concat(recs) if recs else self.record.empty(self.n_days)
+        return Clinic(out, screened, int(cases.size), recording)
 
 
 def node_days(n_patients: int, n_days: int) -> float:
