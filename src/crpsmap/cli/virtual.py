@@ -32,6 +32,7 @@ from crpsmap.cli.model import (
 )
 from crpsmap.cli.options import Off, Scheduler, Seed, Years
 from crpsmap.outputs import atomic_path, atomic_write_text
+from crpsmap.trial.limits import DEFAULT_DRAWS, MAX_DRAWS
 
 
 def trial(
@@ -71,13 +72,38 @@ def trial(
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML page to write")] = Path("trial.html"),
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
+    draws: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_DRAWS,
+            help=f"parameter draws (1-{MAX_DRAWS}): each runs the whole trial with posterior model "
+            "parameters and the intervention's strength from its effect prior",
+        ),
+    ] = DEFAULT_DRAWS,
+    point: Annotated[
+        bool,
+        typer.Option(
+            "--point",
+            help="one run at the point parameters and the model's default strength (the old behaviour: "
+            "ignores parameter and effect-size uncertainty; intervals are simulation noise only)",
+        ),
+    ] = False,
 ) -> None:
-    """Virtual trial: control vs intervention on the same virtual patients (MODEL RESULT, not evidence)."""
+    """Virtual trial: control vs intervention on the same virtual patients (MODEL RESULT, not evidence).
+
+    By default the trial runs over --draws draws of the model parameters (the bundled posterior; the point
+    defaults when it is absent, which is said) and of the intervention's strength (its effect prior), so
+    that its intervals include parameter and effect-size uncertainty, not only simulation noise.
+    """
     from rich.progress import Progress
 
+    from crpsmap.calibrate.draws import default_draws
     from crpsmap.model import Mechanisms, ModelParams
-    from crpsmap.trial import DISCLAIMER, TrialSpec, run_trial, write_trial_page
+    from crpsmap.trial import DISCLAIMER, TrialResult, TrialSpec, run_trial, write_trial_page
     from crpsmap.trial.page import summary_line
+    from crpsmap.trial.priors import PRIORS
+    from crpsmap.trial.uncertainty import DrawsTrialResult, ParameterSource, run_trial_draws
 
     check_name("intervention", intervention, intervention_names())
     check_mechanisms(off or [])
@@ -94,27 +120,58 @@ def trial(
         )
     except (ValueError, TypeError) as exc:
         fail(str(exc))
+    if point and draws != DEFAULT_DRAWS:
+        fail("--point runs one trial at the point parameters; it takes no --draws")
+    if not point and intervention not in PRIORS:
+        fail(f"--intervention {intervention} has no effect prior (crpsmap.trial.priors); use --point")
     check_output_paths([output, json_out])
+    posterior = None if point else default_draws()
+    if not point and posterior is None:
+        warn(ParameterSource.of(None).label)
+    result: TrialResult | DrawsTrialResult
     with (
         cluster.dask(scheduler, workers, local_default=False) as client,
         Progress(console=err_console, transient=True) as bar,
     ):
+        rounds = None if point else bar.add_task("parameter draws", total=draws)
         screen = bar.add_task("enrolling virtual CRPS patients", total=patients)
         follow = bar.add_task("following both arms", total=patients)
 
         def progress(stage: str, done: int, total: int) -> None:
+            if stage == "draw":
+                if rounds is not None:
+                    bar.update(rounds, completed=done)
+                bar.reset(screen)
+                bar.reset(follow)
+                return
             bar.update(screen if stage == "screen" else follow, completed=done)
 
         try:
-            result = run_trial(spec, block=block, client=client, progress=progress)
+            if point:
+                result = run_trial(spec, block=block, client=client, progress=progress)
+            else:
+                result = run_trial_draws(
+                    spec,
+                    posterior,
+                    draws=draws,
+                    block=block,
+                    client=client,
+                    progress=progress,
+                    runner=run_trial,
+                )
         except RuntimeError as exc:
             no_cases(exc)
             raise
     write_trial_page(result, output, json_out)
     say(summary_line(result))
-    if result.n and result.observed_after_start == 0:
+    seen = (
+        result.observed_after_start
+        if isinstance(result, TrialResult)
+        else min(d.result.observed_after_start for d in result.draws)
+    )
+    if result.n and seen == 0:
         warn(
-            f"no patient was seen after day {start} of the intervention; "
+            f"no patient was seen after day {start} of the intervention (in at least one draw); "
             "try an earlier --start or more --years"
         )
     files = f"page: {output}" + (f"; JSON: {json_out}" if json_out else "")

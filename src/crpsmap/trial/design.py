@@ -139,6 +139,13 @@ def follow_pair(
     return a, b
 
 
+def screening_block(n: int) -> int:
+    """Injuries screened per step to find n cases: about 8 per case (1 in 6 injuries converts), 256 to
+    2048. Why: small trials (tests, many draws) need not screen 2,048 injuries; the cases found do not
+    depend on the block size (Sim.find_cases, tested in tests/model)."""
+    return int(min(2048, max(256, 8 * n)))
+
+
 def _blocks(cases: np.ndarray, block: int) -> list[np.ndarray]:
     if block < 1:
         raise ValueError("block must be at least 1")
@@ -183,7 +190,9 @@ def run_trial(
     control, treated = spec.sims()
     n = spec.patients
     cases, screened = control.find_cases(
-        n, progress=(lambda c, s: progress("screen", c, n)) if progress else None
+        n,
+        block=screening_block(n),
+        progress=(lambda c, s: progress("screen", c, n)) if progress else None,
     )
     done = 0
 
