@@ -6,7 +6,7 @@ chunk of patients can be shipped to a worker as plain arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +18,17 @@ from crpsmap.model.recorder import Recording
 #: registered intervention adds one (interventions.schedule), and inputs with fewer columns are valid
 N_IV = N_BUILTIN_INTERVENTIONS
 NEVER = np.iinfo(np.int64).max // 4
+
+
+def no_priming() -> np.ndarray:
+    """The neutral initial priming: an empty (0, N_SPINAL) array, i.e. every node starts at rho = 0
+    (an empty array also leaves digests of the inputs unchanged)."""
+    return np.zeros((0, N_SPINAL))
+
+
+def no_share() -> np.ndarray:
+    """The neutral T-cell share: an empty (0,) array, i.e. phi_i = 0 for every patient."""
+    return np.zeros(0)
 
 
 @dataclass(frozen=True)
@@ -34,10 +45,29 @@ class PatientInputs:
     iv_start: np.ndarray  # (P, K) int64 first step intervention column k is on (effects.CATALOGUE)
     iv_stop: np.ndarray  # (P, K) int64 first step it is off again
     visit_day: np.ndarray  # (P, V) int64 day (from injury) of each observation, -1 = none; ascending
+    #: (P, N_SPINAL) initial priming rho(0) per node (patient-level modifiers: age, prior pain), or the
+    #: empty (0, N_SPINAL) array = all zero, today's model
+    rho0: np.ndarray = field(default_factory=no_priming)
+    #: (P,) share phi_i of microglial activation through T cells (sex modifier), or empty = all zero
+    phi: np.ndarray = field(default_factory=no_share)
 
     @property
     def n(self) -> int:
         return int(self.patient.shape[0])
+
+    def check_priming(self) -> None:
+        """rho0 must be empty (no priming) or one row of N_SPINAL values in [0, 1] per patient; phi
+        empty or one share in [0, 1] per patient."""
+        r = self.rho0
+        if r.shape[0] == 0:
+            return
+        if r.shape != (self.n, N_SPINAL):
+            raise ValueError(f"rho0 has shape {r.shape}; expected (0, {N_SPINAL}) or ({self.n}, {N_SPINAL})")
+        if not (np.all(r >= 0.0) and np.all(r <= 1.0)):
+            raise ValueError("rho0 (initial priming) must lie in [0, 1]")
+        phi = self.phi
+        if phi.shape[0] and (phi.shape != (self.n,) or not (np.all(phi >= 0.0) and np.all(phi <= 1.0))):
+            raise ValueError(f"phi must be empty or ({self.n},) values in [0, 1], got shape {phi.shape}")
 
     def without_infection(self) -> PatientInputs:
         """The same patients with chronic and acute infection drive removed (mechanism switched off)."""
@@ -48,8 +78,15 @@ class PatientInputs:
     def take(self, rows: np.ndarray) -> PatientInputs:
         """The inputs of a subset of patients (same streams: a patient's trajectory does not change)."""
         return PatientInputs(
-            **{k: np.ascontiguousarray(getattr(self, k)[rows]) for k in self.__dataclass_fields__}
+            **{
+                k: np.ascontiguousarray(getattr(self, k) if self._unset(k) else getattr(self, k)[rows])
+                for k in self.__dataclass_fields__
+            }
         )
+
+    def _unset(self, name: str) -> bool:
+        """An optional per-patient input left at its empty neutral value (kept empty by take)."""
+        return name in ("rho0", "phi") and getattr(self, name).shape[0] == 0
 
 
 @dataclass

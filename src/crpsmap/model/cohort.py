@@ -12,11 +12,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from crpsmap.atlas import load_atlas
 from crpsmap.history import MIN_BIRTH_YEAR, CRPSType, PatientHistory, Provenance, Record, RecordKind, Sex
-from crpsmap.model.arrays import PatientInputs, RunOutput
+from crpsmap.model.arrays import PatientInputs, RunOutput, no_priming, no_share
 from crpsmap.model.interventions import Intervention, schedule
+from crpsmap.model.network import N_SPINAL, node
 from crpsmap.model.params import CohortParams
 from crpsmap.model.rng import Draw, Draws, Stream
 
@@ -34,6 +36,13 @@ UPPER_SITES = (("hand", 1.0), ("wrist", 0.5), ("forearm", 0.25), ("elbow", 0.1),
 LOWER_SITES = (("foot", 1.0), ("ankle", 0.8), ("lower_leg", 0.25), ("knee", 0.25), ("hip", 0.05))
 TRAUMA, SURGERY = 0, 1
 EVENT_SLOTS_PER_YEAR = 1.0  # slots reserved per year of follow-up per event process (cap on events)
+#: patient-level modifiers (docs/plausibility.md 4.5): age priming rises linearly from AGE_PRIMING_FROM
+#: and is full AGE_PRIMING_SPAN years later [D]; prior chronic pain primes these segments on both sides
+AGE_PRIMING_FROM = 40.0
+AGE_PRIMING_SPAN = 30.0
+PRIOR_PAIN_SEGMENTS = ("L4", "L5", "S1")  # low back [D]: the commonest chronic pain site (assumed)
+#: width of the interquartile range of a standard normal, 2 * Phi^-1(0.75) (= 1.349)
+NORMAL_IQR = float(2.0 * ndtri(0.75))
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,10 @@ class Demography:
     ev_unit: np.ndarray  # (P, E) area unit (trauma/surgery) or -1
     visit_day: np.ndarray  # (P, O) observation days (clinic visits and recall days), ascending, -1 none
     is_visit: np.ndarray  # (P, O) True where the observation is a clinic visit
+    #: (P,) disease duration at evaluation T_i in years (visits stop at injury + T_i), or None when the
+    #: follow-up horizon is fixed (CohortParams.horizon_median_years = 0)
+    duration_years: np.ndarray | None = None
+    prior_pain: np.ndarray | None = None  # (P,) bool: prior chronic pain (None when the modifier is off)
 
 
 def window_end(n_days: int) -> dt.date:
@@ -169,6 +182,7 @@ def draw_patients(
     )
     ev_step = np.where(ev_day >= 0, ev_day * steps_per_day, -1)
 
+    rho0, prior_pain = initial_priming(age, d.uniform(Draw.PRIOR_PAIN), cp)
     visit_day = clinic_visits(seed, patients, cp, n_days)
     if not visits:  # screening: only the first (diagnostic) visit, whatever the horizon
         visit_day = np.ascontiguousarray(first_visit(seed, patients, cp)[:, None])
@@ -188,6 +202,8 @@ def draw_patients(
         iv_start=iv_start,
         iv_stop=iv_stop,
         visit_day=visit_day,
+        rho0=rho0,
+        phi=np.where(female, cp.phi_female, 0.0) if cp.phi_female > 0.0 else no_share(),
     )
     demo = Demography(
         patient=patients,
@@ -202,8 +218,78 @@ def draw_patients(
         ev_unit=ev_unit,
         visit_day=visit_day,
         is_visit=is_visit,
+        duration_years=disease_durations(seed, patients, cp, n_days),
+        prior_pain=prior_pain,
     )
     return inputs, demo
+
+
+def initial_priming(
+    age: np.ndarray, u_prior: np.ndarray, cp: CohortParams
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Initial priming rho(0) per spinal node from the patient-level modifiers, and who has prior pain.
+
+    Age: rho_age * clip((age - 40) / 30, 0, 1) on every spinal node (older microglia respond more); prior
+    chronic pain (a share p_prior_pain, drawn from u_prior): + rho_prior on L4-S1 of both sides (two-hit
+    priming); capped at 1. With both modifiers off the empty array is returned, so today's model runs
+    bit for bit (docs/plausibility.md 4.5).
+    """
+    prior_on = cp.p_prior_pain > 0.0 and cp.rho_prior > 0.0
+    if cp.rho_age <= 0.0 and not prior_on:
+        return no_priming(), None
+    n = age.shape[0]
+    rho0 = np.zeros((n, N_SPINAL))
+    rho0 += (cp.rho_age * np.clip((age - AGE_PRIMING_FROM) / AGE_PRIMING_SPAN, 0.0, 1.0))[:, None]
+    prior = u_prior < cp.p_prior_pain
+    if prior_on:
+        rho0[:, prior_pain_nodes()] += np.where(prior, cp.rho_prior, 0.0)[:, None]
+    return np.ascontiguousarray(np.minimum(rho0, 1.0)), prior
+
+
+def prior_pain_nodes() -> np.ndarray:
+    """Spinal nodes primed by prior chronic pain: PRIOR_PAIN_SEGMENTS on both sides."""
+    segs = load_atlas().spinal_segments
+    return np.array(
+        [node(side, segs.index(s)) for side in (0, 1) for s in PRIOR_PAIN_SEGMENTS], dtype=np.int64
+    )
+
+
+def duration_distribution(cp: CohortParams) -> tuple[float, float] | None:
+    """(log median, sigma) of the log-normal disease duration (years), or None when the horizon is fixed.
+
+    sigma = |log q3 - log q1| / 1.349 (the quartiles of a normal lie +-0.674 sigma from its median): the
+    quartiles set the spread, the median its own centre, so every combination inside the documented
+    ranges is valid (a sensitivity analysis may vary them independently). A quartile of 0 means no spread
+    (every T_i equals the median). Raises ValueError for a negative value.
+    """
+    m, q1, q3 = cp.horizon_median_years, cp.horizon_q1_years, cp.horizon_q3_years
+    if min(m, q1, q3) < 0.0:
+        raise ValueError(f"disease-duration quartiles must not be negative, got {q1}, {m}, {q3}")
+    if m <= 0.0:
+        return None
+    if q1 <= 0.0 or q3 <= 0.0:
+        return math.log(m), 0.0
+    return math.log(m), abs(math.log(q3) - math.log(q1)) / NORMAL_IQR
+
+
+def disease_durations(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int) -> np.ndarray | None:
+    """Each patient's disease duration at evaluation T_i (years), or None when the horizon is fixed.
+
+    T_i ~ LogNormal(log median, sigma) truncated above at min(horizon_max_years, n_days / 365.25), drawn
+    by inversion from one uniform of its own stream (Draw.DISEASE_DURATION), so no other draw moves.
+    """
+    dist = duration_distribution(cp)
+    if dist is None:
+        return None
+    mu, sigma = dist
+    t_max = min(cp.horizon_max_years, n_days / 365.25)
+    patients = np.asarray(patients, dtype=np.int64)
+    if sigma == 0.0:
+        return np.full(patients.shape[0], min(math.exp(mu), t_max))
+    u = Draws(seed, patients, Stream.HORIZON).uniform(Draw.DISEASE_DURATION)
+    f_max = float(ndtr((math.log(t_max) - mu) / sigma))
+    p = np.maximum(u, 2.0**-54) * f_max
+    return np.asarray(np.exp(mu + sigma * ndtri(p)), dtype=np.float64)
 
 
 def first_visit(seed: int, patients: np.ndarray, cp: CohortParams) -> np.ndarray:
@@ -214,7 +300,8 @@ def first_visit(seed: int, patients: np.ndarray, cp: CohortParams) -> np.ndarray
 
 
 def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int) -> np.ndarray:
-    """Visit days: referral after screening, quarterly in year one, then half-yearly, jitter, drop-out."""
+    """Visit days: referral after screening, quarterly in year one, then half-yearly, jitter, drop-out,
+    and none after the patient's disease duration T_i when the follow-up horizon is drawn (4.4)."""
     d = Draws(seed, patients, Stream.VISITS)
     n = patients.shape[0]
     first = first_visit(seed, patients, cp)
@@ -235,6 +322,11 @@ def clinic_visits(seed: int, patients: np.ndarray, cp: CohortParams, n_days: int
         bool
     )
     ok = alive & (days <= n_days) & (days >= 1)
+    durations = disease_durations(seed, patients, cp, n_days)
+    if durations is not None:
+        # evaluated after T_i years of disease: no visit later (the diagnostic first visit always counts)
+        limit = np.maximum(first, np.floor(durations * 365.25).astype(np.int64))
+        ok &= days <= limit[:, None]
     return np.where(ok, days, -1)
 
 

@@ -46,6 +46,10 @@ class Channel(IntEnum):
     BLOOD_PRODUCTION = 7  # B x f                                  (anti_inflammatory)
     VAGAL_TONE = 8  # V + f (additive)                            (vagal_stimulation)
     INFECTION_DECAY = 9  # I_chr x f each step (1: no decay)       (infection_cleared)
+    #: the share phi_i of microglial activation that runs through adaptive immune (T) cells in women
+    #: (Sorge 2015): lambda_i x [(1 - phi_i) f_MICROGLIA + phi_i f_T]; no built-in intervention acts on
+    #: it yet (a T-cell-directed one is a registered row); unused while phi_female = 0
+    T_CELL_ACTIVATION = 10
 
 
 N_CHANNELS = len(Channel)

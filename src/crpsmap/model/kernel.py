@@ -49,6 +49,7 @@ _F_DESC, _F_SUP, _F_ORG = (
 )
 _F_BBB, _F_BLOOD = int(Channel.BBB_INFLUX), int(Channel.BLOOD_PRODUCTION)
 _F_VAG, _F_INF = int(Channel.VAGAL_TONE), int(Channel.INFECTION_DECAY)
+_F_TCELL = int(Channel.T_CELL_ACTIVATION)
 _N_CH = N_CHANNELS
 _NOISE_STREAM, _NOISE_FIRST = int(Draw.MICROGLIA_NOISE.stream), Draw.MICROGLIA_NOISE.first
 _R_M, _R_A, _R_RHO, _R_C, _R_S, _R_U = (STATE_ID[k] for k in ("M", "A", "rho", "c", "s", "u"))
@@ -124,6 +125,8 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     iv_start,
     iv_stop,
     visit_day,
+    rho0,
+    phi,
     f_base,
     f_slot_ch,
     f_slot_val,
@@ -171,6 +174,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     n_blocks = patient.shape[0] // BLOCK
     inv_n = 1.0 / N_SPINAL
     n_slot = iv_start.shape[1]
+    has_phi = phi.shape[0] > 0
     n_rec = rec.shape[1]
     rec_c = rec_every > 0 and rec_off[_R_C] >= 0
     for blk in numba.prange(n_blocks):
@@ -227,6 +231,10 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
             I_chr[b] = infection[p0 + b]
             B[b] = (1.0 - eps_V * V[b]) * (b_0 + I_chr[b])
             g[b] = gain[p0 + b]
+        if rho0.shape[0] > 0:  # patient-level modifiers: initial priming per node (else rho(0) = 0)
+            for i in range(N_SPINAL):
+                for b in range(BLOCK):
+                    rho[i, b] = rho0[p0 + b, i]
         for n in range(n_steps):
             # is this the last step of a recorded day (the spinal cytokine c is kept only then)?
             keep_c = rec_c and (n + 1) % spd == 0 and ((n + 1) // spd) % rec_every == 0
@@ -255,7 +263,11 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                         else:
                             f[ch, b] *= f_slot_val[kk]
                 it_f[b] = f[_F_CYT, b]
-                lam_f[b] = k_M * g[b] * f[_F_ACT, b]
+                if has_phi:  # sex modifier: a share phi of activation runs through T cells
+                    ph = phi[r]
+                    lam_f[b] = k_M * g[b] * ((1.0 - ph) * f[_F_ACT, b] + ph * f[_F_TCELL, b])
+                else:
+                    lam_f[b] = k_M * g[b] * f[_F_ACT, b]
                 sys_f[b] = f[_F_BLOOD, b]
                 vns_d[b] = f[_F_VAG, b]
                 clr_f[b] = f[_F_INF, b]
@@ -453,6 +465,7 @@ def run_kernel(
     if not params.mechanisms.infection:
         inp = inp.without_infection()
     n = inp.n
+    inp.check_priming()
     pad = (-n) % BLOCK
     full = inp.take(np.concatenate([np.arange(n), np.full(pad, max(n - 1, 0))])) if pad else inp
     out = RunOutput.empty(n + pad, inp.visit_day.shape[1])
@@ -477,7 +490,8 @@ def run_kernel(
         topo.overlap_idx, topo.overlap_w, _counts(topo.overlap_idx), topo.area_nodes,
         topo.n_areas, topo.n_units,
         full.patient, full.gain, full.v0, full.infection, full.ev_step, full.ev_unit, full.ev_amp,
-        full.iv_start, full.iv_stop, full.visit_day,
+        full.iv_start, full.iv_stop, full.visit_day, np.ascontiguousarray(full.rho0, dtype=np.float64),
+        np.ascontiguousarray(full.phi, dtype=np.float64),
         plan.base, plan.slot_channel, plan.slot_value, plan.additive, rec_every, rec_off, rec,
         out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V,
     )  # fmt: skip

@@ -252,6 +252,60 @@ class CohortParams:
         "(0 = the clinic sees spread only at visits)",
     )
 
+    # --- follow-up horizon (plausibility.md 4.4): OFF by default (0 = every patient followed Sim.years)
+    horizon_median_years: float = _p(
+        0.0,
+        "y",
+        0.0,
+        15.0,
+        "van Rijn 2011 disease duration at evaluation: NOT READ (patient table unreachable); "
+        "0 = off (fixed horizon of Sim.years); >0 = median of a log-normal duration [D], not calibrated",
+    )
+    horizon_q1_years: float = _p(
+        0.0, "y", 0.0, 15.0, "van Rijn 2011 lower quartile: NOT READ; 0 = no spread (every T_i = median) [D]"
+    )
+    horizon_q3_years: float = _p(
+        0.0, "y", 0.0, 30.0, "van Rijn 2011 upper quartile: NOT READ; 0 = no spread (every T_i = median) [D]"
+    )
+    horizon_max_years: float = _p(
+        15.0, "y", 1.0, 30.0, "[D] cap of the drawn durations (cost: every patient runs to the horizon)"
+    )
+    # --- patient-level modifiers (plausibility.md 4.5): OFF by default (0), not calibrated
+    rho_age: float = _p(
+        0.0,
+        "-",
+        0.0,
+        0.5,
+        "[D] initial priming of all spinal nodes at age >= 70, linear from 40: middle-aged microglia "
+        "respond more (Nikodemova et al., Physiol Genomics, doi:10.1152/physiolgenomics.00129.2015; Galbavy "
+        "2015 PLoS One doi:10.1371/journal.pone.0134394); 0 = off",
+    )
+    p_prior_pain: float = _p(
+        0.0,
+        "-",
+        0.0,
+        0.5,
+        "assumed (no prevalence source; design value 0.2): share of injured people with prior chronic "
+        "low-back pain (L4-S1 primed, both sides); 0 = off",
+    )
+    phi_female: float = _p(
+        0.0,
+        "-",
+        0.0,
+        1.0,
+        "[D] share of microglial activation routed through T cells in women (effects channel "
+        "T_CELL_ACTIVATION): rodent, Sorge 2015 Nat Neurosci 18:1081 doi:10.1038/nn.4053; Gregus 2021 "
+        "Pain 162:2186 doi:10.1097/j.pain.0000000000002215; design prior 0.5; 0 = off",
+    )
+    rho_prior: float = _p(
+        0.0,
+        "-",
+        0.0,
+        1.0,
+        "[D] initial priming of the prior-pain nodes: two-hit priming (Hains 2010 J Pain 11:1004; "
+        "Ferrari 2015 J Neurosci 35:495); 0 = off",
+    )
+
     def replace(self, **changes: Any) -> CohortParams:
         return dataclasses.replace(self, **changes)
 

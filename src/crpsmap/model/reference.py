@@ -118,7 +118,8 @@ def run_reference(
 
     M = np.zeros((P, N_SPINAL))
     A = np.zeros((P, N_SPINAL))
-    rho = np.zeros((P, N_SPINAL))
+    inp.check_priming()
+    rho = inp.rho0.astype(np.float64) if inp.rho0.shape[0] else np.zeros((P, N_SPINAL))
     R = np.zeros((P, 2))
     O = np.zeros((P, E.shape[1]))  # noqa: E741
     u = np.zeros((P, N_SPINAL))
@@ -152,6 +153,9 @@ def run_reference(
                 u[rows[ok], nodes[ok]] += inp.ev_amp[ok, e]
             I_ac += np.where(hit & (unit < 0), inp.ev_amp[:, e], 0.0)
         f = plan.factors(inp.iv_start, inp.iv_stop, n)  # (P, channels): the table of effects this step
+        act_f = f[:, Channel.MICROGLIA_ACTIVATION]
+        if inp.phi.shape[0]:  # sex modifier: a share phi of activation runs through T cells (Sorge 2015)
+            act_f = (1.0 - inp.phi) * act_f + inp.phi * f[:, Channel.T_CELL_ACTIVATION]
         # 2. cytokine (quasi-steady) and sensitisation
         q = p["a_M"] * M + p["a_A"] * A + u
         desc_own = lat * R + (1.0 - lat) * R[:, ::-1]  # (P, 2): descending input per body side
@@ -172,7 +176,7 @@ def run_reference(
             * inp.gain[:, None]
             * net.node_gain
             * (1.0 + p["pi_rho"] * rho)
-            * f[:, Channel.MICROGLIA_ACTIVATION][:, None]
+            * act_f[:, None]
             * _hill_h(c, h, Kh)
         )
         up = lam * (1.0 - M)

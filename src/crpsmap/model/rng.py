@@ -43,6 +43,7 @@ class Stream(IntEnum):
     EVENTS = 3  # new traumas, surgeries, acute infections
     VISITS = 4  # visit jitter, referral delay, drop-out
     OBSERVE = 5  # HRV measurement noise
+    HORIZON = 6  # disease duration at evaluation (follow-up horizon of the matched cohort)
 
 
 NODE_STRIDE = 128  # counters per step in the noise stream (>= number of noisy nodes)
@@ -69,6 +70,7 @@ class Draw(Enum):
     CHRONIC_INFECTION = (Stream.DEMOGRAPHY, 10, 1)
     INFECTION_LEVEL = (Stream.DEMOGRAPHY, 11, 1)
     INJURY_DATE = (Stream.DEMOGRAPHY, 12, 1)
+    PRIOR_PAIN = (Stream.DEMOGRAPHY, 13, 1)  # prior chronic (low-back) pain: two-hit priming
     # later events: one value per event slot
     TRAUMA_GAPS = (Stream.EVENTS, 0, BLOCK_SPAN)  # waiting times of traumas and surgeries
     IS_SURGERY = (Stream.EVENTS, 1000, BLOCK_SPAN)
@@ -83,6 +85,8 @@ class Draw(Enum):
     REFERRAL_DELAY = (Stream.VISITS, 0, 1)
     VISIT_JITTER = (Stream.VISITS, 1, BLOCK_SPAN - 1)  # one per nominal visit; the first is unused
     DROPOUT = (Stream.VISITS, 1000, BLOCK_SPAN)
+    # follow-up horizon: one disease duration per patient
+    DISEASE_DURATION = (Stream.HORIZON, 0, 1)
     # observation
     HRV_NOISE = (Stream.OBSERVE, 0, BLOCK_SPAN)  # one per clinic visit
     # dynamics (kernel and reference): counter = step * NODE_STRIDE + node, unbounded
