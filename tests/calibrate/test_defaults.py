@@ -1,4 +1,5 @@
-"""The defaults are the kept fit to van Rijn 2011, and the default virtual clinic lands in its intervals.
+"""The defaults are the kept fit to van Rijn 2011, the default virtual clinic lands in its intervals, and
+the bundled posterior of the defaults belongs to that fit.
 
 Judged as the issue asks: the default clinic (800 patients, 5 years, seed 0) written as the CSV that
 `crpsmap simulate` writes, read back, and compared with the literature by the code of `crpsmap report`.
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from crpsmap.calibrate.fit import DEFAULT_FREE, apply
+from crpsmap.calibrate import van_rijn_2011
+from crpsmap.calibrate.draws import default_draws
+from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, apply
 from crpsmap.io.csv_long import read_csv_text, write_csv_text
 from crpsmap.model import CohortParams, ModelParams, Sim
 from crpsmap.stats.summary import cohort_statistics
@@ -71,3 +74,25 @@ def test_default_clinic_spread_order_is_mostly_identifiable(
     """Not a figure the fit may trade away: van Rijn could tell the second limb in 72 of 89 patients."""
     c = report_of_default_clinic["vanrijn2011_first_to_second_spread_fraction"]
     assert c["cohort"]["proportion"] >= 0.6, c["cohort"]
+
+
+def test_bundled_posterior_belongs_to_the_defaults_fit() -> None:
+    """The bundled posterior (scripts/posterior_defaults.py --posterior, docs/posterior.md) is of the six
+    fitted parameters, given van Rijn 2011, with the search box as its uniform prior; if the box, the free
+    set or the targets change, it is stale and this fails."""
+    draws = default_draws()
+    assert draws is not None, "run scripts/posterior_defaults.py --posterior"
+    assert draws.names == DEFAULT_FREE
+    assert draws.to_dict()["model_output"] is True and "MODEL OUTPUT" in draws.what
+    settings = draws.settings
+    assert {k: tuple(v) for k, v in settings["prior"].items()} == SEARCH_RANGES
+    assert settings["targets"] == van_rijn_2011().to_dict()
+    assert len(draws) == settings["population"] and abs(float(draws.weights.sum()) - 1) < 1e-9
+    for i, name in enumerate(draws.names):
+        lo, hi = SEARCH_RANGES[name]
+        assert lo <= draws.values[:, i].min() and draws.values[:, i].max() <= hi, name
+    # the draws give the parameters the trials run with: each a valid ModelParams / CohortParams
+    model, cohort = draws.params(0)
+    for i, name in enumerate(draws.names):
+        obj = model if name in ModelParams.__dataclass_fields__ else cohort
+        assert getattr(obj, name) == draws.values[0, i]

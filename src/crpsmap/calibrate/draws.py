@@ -5,7 +5,10 @@ checks and the report run over these draws so that their intervals carry paramet
 simulation noise. The file format is JSON (model output, labelled as such):
 
     {"model_output": true, "what": "...", "method": "...", "names": [...], "groups": {name: "model"|"cohort"},
-     "draws": [[v1, v2, ...], ...], "weights": [w1, ...], "settings": {...}}
+     "draws": [[v1, v2, ...], ...], "weights": [w1, ...], "settings": {...}, "checks": {...}}
+
+`checks` (optional) holds what was checked about the posterior after it was made (simulation-based
+calibration, predictive checks, seed coverage; calibrate/sbc.py, calibrate/predictive.py).
 """
 
 from __future__ import annotations
@@ -13,16 +16,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crpsmap.model import CohortParams, ModelParams
+from crpsmap.outputs import atomic_open
 
 #: the bundled posterior of the defaults fitted to van Rijn 2011 (written by scripts/posterior_defaults.py)
 DEFAULT_POSTERIOR = "posterior-vanrijn2011.json"
@@ -38,6 +40,7 @@ class PosteriorDraws:
     method: str = ""
     what: str = ""
     settings: Mapping[str, Any] = field(default_factory=dict)
+    checks: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=float)
@@ -84,6 +87,7 @@ class PosteriorDraws:
             "draws": self.values.tolist(),
             "weights": self.weights.tolist(),
             "settings": dict(self.settings),
+            "checks": dict(self.checks),
         }
 
     @classmethod
@@ -95,6 +99,7 @@ class PosteriorDraws:
             method=str(data.get("method", "")),
             what=str(data.get("what", "")),
             settings=dict(data.get("settings", {})),
+            checks=dict(data.get("checks", {})),
         )
 
 
@@ -116,17 +121,11 @@ def apply(
 
 
 def save_draws(draws: PosteriorDraws, path: str | os.PathLike[str]) -> None:
-    """Write atomically (temporary file in the same folder, then rename)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=target.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(draws.to_dict(), fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically (crpsmap.outputs.atomic_open: a temporary file beside `path`, then rename;
+    readable like any other output file)."""
+    with atomic_open(path) as fh:
+        json.dump(draws.to_dict(), fh, indent=1)
+        fh.write("\n")
 
 
 def load_draws(path: str | os.PathLike[str]) -> PosteriorDraws:
@@ -140,4 +139,3 @@ def default_draws() -> PosteriorDraws | None:
     if not ref.is_file():
         return None
     return PosteriorDraws.from_dict(json.loads(ref.read_text(encoding="utf-8")))
-

@@ -4,7 +4,9 @@ pyABC is used rather than ELFI because it is a maintained, pure-Python ABC-SMC w
 thresholds and a Dask sampler, so the same cluster that runs cohorts runs the posterior. The distance
 is the calibration objective of `distance.py` (G statistic + implausible-conversion penalty);
 populations shrink the threshold towards the chi-square 95% point (4 degrees of freedom) inflated for
-the simulation's own noise.
+the simulation's own noise. `Posterior.to_draws` hands the weighted sample on as `PosteriorDraws`, the
+one format that trials and checks read (calibrate/draws.py); docs/posterior.md shows the bundled
+posterior of the defaults and its checks.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import hashlib
 import logging
 import math
 import os
+import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +26,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from crpsmap.calibrate.distance import objective
+from crpsmap.calibrate.draws import PosteriorDraws
 from crpsmap.calibrate.fit import FreeParam, apply, compact, simulate_summary
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
@@ -48,6 +52,10 @@ class Posterior:
     epsilon: float
     populations: int
     simulations: int
+    #: the acceptance threshold and the number of simulations of each generation (the run's trace)
+    epsilons: tuple[float, ...] = ()
+    generation_simulations: tuple[int, ...] = ()
+    method: str = ""
 
     def mean(self) -> dict[str, float]:
         return {n: float(np.sum(self.weights * self.samples[:, i])) for i, n in enumerate(self.names)}
@@ -77,19 +85,51 @@ class Posterior:
             }
         return out
 
+    def sd(self) -> dict[str, float]:
+        """Weighted standard deviation per parameter (how much the data narrowed each prior)."""
+        m = self.mean()
+        return {
+            n: float(np.sqrt(np.sum(self.weights * (self.samples[:, i] - m[n]) ** 2)))
+            for i, n in enumerate(self.names)
+        }
+
+    def to_draws(self, what: str = "", settings: Mapping[str, Any] | None = None) -> PosteriorDraws:
+        """The weighted sample as the hand-over format of calibrate/draws.py (with this run's trace)."""
+        trace = {
+            "epsilon": self.epsilon,
+            "populations": self.populations,
+            "simulations": self.simulations,
+            "epsilons": list(self.epsilons),
+            "generation_simulations": list(self.generation_simulations),
+        }
+        return PosteriorDraws(
+            names=self.names,
+            values=self.samples,
+            weights=self.weights,
+            method=self.method or METHOD,
+            what=what,
+            settings={**trace, **dict(settings or {})},
+        )
+
     def to_dict(self) -> dict[str, Any]:
         ci = self.interval()
         summary = self.summary()
         return {
-            "method": "pyABC ABC-SMC, G-statistic distance",
+            "method": self.method or METHOD,
             "epsilon": self.epsilon,
             "populations": self.populations,
             "simulations": self.simulations,
+            "epsilons": list(self.epsilons),
             "parameters": {
                 n: {"mean": m, "ci_low": ci[n][0], "ci_high": ci[n][1], **summary[n]}
                 for n, m in self.mean().items()
             },
         }
+
+
+#: how the posteriors of this module are made (recorded with their draws)
+METHOD = "pyABC ABC-SMC, distance = G statistic + interval and conversion penalties (calibrate/distance.py)"
+METHOD_NO_CONVERSION = "pyABC ABC-SMC, distance = G statistic + interval penalty (no conversion penalty)"
 
 
 def _stats_vector(stats: dict[str, Any]) -> dict[str, float]:
@@ -115,8 +155,20 @@ def abc_posterior(
     generations: int = 4,
     seed: int = 0,
     client: Any | None = None,
+    max_simulations: int | None = None,
+    conversion_penalty: bool = True,
+    history: str | os.PathLike[str] | None = None,
 ) -> Posterior:
-    """ABC-SMC posterior of `free` parameters (uniform priors on their ranges) given `targets`."""
+    """ABC-SMC posterior of `free` parameters (uniform priors on their ranges) given `targets`.
+
+    `max_simulations` caps the run's cost (pyABC stops after the generation that passes it).
+    `history`: a file for pyABC's database, kept after the run; when it already holds a run, that run is
+    continued (up to `generations` and `max_simulations` more), so a long posterior can be computed in
+    short pieces on a shared machine. The same targets, parameters and settings must be passed again.
+    `conversion_penalty=False` drops the plausible-conversion term from the distance: simulation-based
+    calibration (calibrate/sbc.py) draws its true values from the plain uniform prior, and a penalty
+    outside the likelihood would then be a second, unstated prior.
+    """
     import pyabc
 
     for name in ("ABC", "ABC.History", "ABC.Sampler", "ABC.Distance", "ABC.Epsilon", "ABC.Adaptation"):
@@ -131,7 +183,10 @@ def abc_posterior(
         return _stats_vector(simulate_summary(sim, n_patients))
 
     def distance(x: dict[str, float], _x0: dict[str, float]) -> float:
-        return objective(targets, _as_stats(x))
+        stats = _as_stats(x)
+        if not conversion_penalty:
+            stats["conversion"] = None
+        return objective(targets, stats)
 
     prior = pyabc.Distribution(**{f.name: pyabc.RV("uniform", f.low, f.high - f.low) for f in free})
     if client is None:
@@ -140,20 +195,37 @@ def abc_posterior(
         sampler = pyabc.sampler.DaskDistributedSampler(dask_client=client)
     np.random.seed(seed)
     abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler)
-    folder = tempfile.mkdtemp(prefix="crpsmap-abc-")
-    abc.new("sqlite:///" + os.path.join(folder, "abc.db"), {"multi_limb": 0.0})
+    folder = None if history is not None else tempfile.mkdtemp(prefix="crpsmap-abc-")
+    db = os.fspath(history) if history is not None else os.path.join(str(folder), "abc.db")
+    done = 0
+    if history is not None and os.path.exists(db):
+        done = int(abc.load("sqlite:///" + db).total_nr_simulations)
+    else:
+        abc.new("sqlite:///" + db, {"multi_limb": 0.0})
     inflate = 1 + targets.patients / max(n_patients, 1)
     floor = float(chi2.ppf(0.95, df=4)) * inflate
-    history = abc.run(minimum_epsilon=floor, max_nr_populations=generations)
-    df, w = history.get_distribution()
-    names = tuple(f.name for f in free)
-    pops = history.get_all_populations()
-    eps = float(pops["epsilon"].iloc[-1]) if len(pops) else math.nan
-    return Posterior(
-        names=names,
-        samples=df[list(names)].to_numpy(dtype=float),
-        weights=np.asarray(w, dtype=float) / float(np.sum(w)),
-        epsilon=eps,
-        populations=int(history.max_t) + 1,
-        simulations=int(history.total_nr_simulations),
-    )
+    try:
+        history_ = abc.run(
+            minimum_epsilon=floor,
+            max_nr_populations=generations,
+            max_total_nr_simulations=np.inf if max_simulations is None else done + max_simulations,
+        )
+        df, w = history_.get_distribution()
+        names = tuple(f.name for f in free)
+        pops = history_.get_all_populations()
+        pops = pops[pops["t"] >= 0]  # row t = -1 is pyABC's calibration sample from the prior
+        eps = float(pops["epsilon"].iloc[-1]) if len(pops) else math.nan
+        return Posterior(
+            names=names,
+            samples=df[list(names)].to_numpy(dtype=float),
+            weights=np.asarray(w, dtype=float) / float(np.sum(w)),
+            epsilon=eps,
+            populations=int(history_.max_t) + 1,
+            simulations=int(history_.total_nr_simulations),
+            epsilons=tuple(float(e) for e in pops["epsilon"]),
+            generation_simulations=tuple(int(n) for n in pops["samples"]),
+            method=METHOD if conversion_penalty else METHOD_NO_CONVERSION,
+        )
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
