@@ -17,7 +17,7 @@ This module builds `app` and registers the commands. The modules:
 - limits, checks, options: what a user may give, checked before any work; options several commands share
 - atlas (`region`), cohort (`classify`, `report`, `demo`), convert (`convert`, `redcap dictionary`),
   fhir (`fhir`), virtual (`trial`, `simulate`), calibration (`calibrate`) with calibration_table (what it
-  prints), registry (`serve`, `registry ...`)
+  prints), sensitivity (`sensitivity`), registry (`serve`, `registry ...`)
 - model (the simulator's names and option checks) and cluster (Dask) for the commands that simulate
 
 Heavy libraries (the simulator, Dask, Django, statsmodels...) are imported inside the commands, so that
@@ -37,6 +37,7 @@ from crpsmap.cli.registry import registry_app, serve
 from crpsmap.cli.registry_backup import registry_backup, registry_restore
 from crpsmap.cli.registry_token import token_app
 from crpsmap.cli.running import DEBUG_ENV, CrpsmapTyper, main, root, run
+from crpsmap.cli.sensitivity import sensitivity
 from crpsmap.cli.virtual import simulate, trial
 
 __all__ = ["DEBUG_ENV", "app", "main", "mechanism_names", "print_calibration", "run", "sig"]
@@ -57,6 +58,7 @@ app.command()(fhir)
 app.command(cls=ModelCommand)(trial)
 app.command(cls=ModelCommand)(simulate)
 app.command()(calibrate)
+app.command()(sensitivity)
 app.add_typer(redcap_app, name="redcap")
 registry_app.command("backup")(registry_backup)
 registry_app.command("restore")(registry_restore)
