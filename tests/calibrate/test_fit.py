@@ -12,7 +12,7 @@ import pytest
 
 from crpsmap.calibrate import fit, targets_from_histories, van_rijn_2011
 from crpsmap.calibrate.fit import DEFAULT_FREE, FreeParam, apply, evaluate, free_params
-from crpsmap.calibrate.mechanisms import CANDIDATES, compare_mechanisms
+from crpsmap.calibrate.mechanisms import CANDIDATES, Budget, compare_mechanisms
 from crpsmap.calibrate.posterior import abc_posterior
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client
@@ -85,7 +85,10 @@ def test_abc_recovers_a_known_parameter() -> None:
 
 def test_mechanism_comparison_weighs_candidates() -> None:
     cands = [c for c in CANDIDATES if c.name in ("spinal", "all")]
-    cmp = compare_mechanisms(van_rijn_2011(), base=BASE, candidates=cands, n_patients=60, n_trials=2, seed=4)
+    budget = Budget(starts=1, trials=2, startup=1, patients=60, heldout_seeds=3, heldout_patients=60)
+    cmp = compare_mechanisms(
+        van_rijn_2011(), base=BASE, candidates=cands, budget=budget, ranges={"gain_mu": (-0.7, -0.5)}, seed=4
+    )
     weights = [f.weight for f in cmp.fits]
     assert abs(sum(weights) - 1) < 1e-12 and all(0 <= w <= 1 for w in weights)
     assert cmp.favoured.weight == max(weights)

@@ -151,6 +151,8 @@ def test_no_model_comparison_by_default(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(bundled_comparison() is None, reason="no bundled comparison")
 def test_bundled_comparison_when_asked_for_says_what_it_was_fitted_to(tmp_path: Path) -> None:
+    from crpsmap.calibrate.mechanisms import CANNOT_TELL_APART
+
     csv = tmp_path / "clinic.csv"
     write_csv(random_histories(40, seed=12, validate=True), csv)
     write_report(csv, tmp_path / "r.html", show_bundled_mechanisms=True)
@@ -162,7 +164,65 @@ def test_bundled_comparison_when_asked_for_says_what_it_was_fitted_to(tmp_path: 
     assert sentence.startswith("This comparison was fitted to van Rijn et al. 2011 (185 patients)")
     assert "not the patients of this report" in sentence and "clinic.csv" not in sentence
     assert "inside one hypothesis" in section  # what it compares
-    assert "AIC units behind" in section and "less certain than the weights suggest" in section
+    # the bundled comparison carries its spread, recovery and baseline, and the report shows them
+    bundled = bundled_comparison() or {}
+    for c in bundled["candidates"]:
+        s = c["criterion"]["with_conversion"]
+        assert f"{s['mean']:.1f} ± {s['sd']:.1f}" in section
+    assert (CANNOT_TELL_APART in section) is (not bundled["verdict"]["with_conversion"]["separated"])
+    assert "Model recovery" in section and "Does a mechanism beat a description?" in section
+
+
+def _comparison(means: tuple[float, float], sd: float) -> dict[str, Any]:
+    """A minimal comparison JSON: two explanations whose held-out AIC has these means and this SD."""
+    cands = []
+    for i, (name, mean) in enumerate(zip(("first", "second"), means, strict=True)):
+        block = {"mean": mean, "sd": sd, "share_best": 1.0 - i, "values": [mean - sd, mean + sd]}
+        cands.append(
+            {
+                "name": name,
+                "label": f"explanation {name}",
+                "free": ["w_lr"],
+                "n_parameters": 1,
+                "criterion": {"with_conversion": block, "without_conversion": block},
+                "heldout_deviance": mean - 2,
+                "aic": mean,
+                "akaike_weight": 0.5,
+            }
+        )
+    return {
+        "targets": {"source": "van Rijn MA et al. J Neural Transm 2011", "multi_limb": {"denominator": 185}},
+        "budget": {"starts": 3, "trials": 8, "patients": 200, "heldout_seeds": 2, "heldout_patients": 200},
+        "years": 5,
+        "candidates": cands,
+    }
+
+
+@pytest.mark.parametrize(("means", "sd", "apart"), [((10.0, 11.0), 3.0, False), ((10.0, 30.0), 1.0, True)])
+def test_section_shows_the_spread_and_says_when_the_data_cannot_tell_apart(
+    means: tuple[float, float], sd: float, apart: bool
+) -> None:
+    from crpsmap.calibrate.mechanisms import CANNOT_TELL_APART, SPREAD_Z
+
+    html, _ = report_html(_hs(20), mechanisms=_comparison(means, sd))
+    section = re.sub(r"\s+", " ", html[html.index('id="why"') :])
+    for m in means:
+        assert f"{m:.1f} ± {sd:.1f}" in section  # mean ± SD of each explanation
+    overlap = means[0] + SPREAD_Z * sd >= means[1] - SPREAD_Z * sd
+    assert overlap is not apart
+    assert (CANNOT_TELL_APART in section) is overlap
+    assert ("the data favour “explanation first”" in section) is apart
+
+
+def test_an_old_comparison_without_spread_says_its_uncertainty_is_unknown() -> None:
+    from crpsmap.calibrate.mechanisms import CANNOT_TELL_APART
+
+    mech = _comparison((10.0, 30.0), 1.0)
+    for c in mech["candidates"]:
+        del c["criterion"]
+    html, _ = report_html(_hs(20), mechanisms=mech)
+    section = html[html.index('id="why"') :]
+    assert CANNOT_TELL_APART in section and "one held-out clinic per explanation" in section
 
 
 def test_a_comparison_without_metadata_is_tied_to_no_cohort() -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from crpsmap.calibrate.baseline import VAN_RIJN_2011_TRAUMA_SHARES
 from crpsmap.calibrate.distance import inside_intervals, simulated_shares
 from crpsmap.calibrate.draws import PosteriorDraws
 from crpsmap.calibrate.fit import compact, simulate_summary
@@ -40,7 +41,7 @@ from crpsmap.stats.table import ClassificationTable
 #: van Rijn et al. 2011 (abstract): "A trauma preceded the onset in the second limb in 37, 44 and 91%"
 #: of contralateral, ipsilateral and diagonal spread. Denominators are the pattern counts of the fit
 #: (49 / 30 / 14% of 72 = 35 / 22 / 10, derived); the trauma counts are share x denominator (derived).
-VAN_RIJN_TRAUMA = {"contralateral": 0.37, "ipsilateral": 0.44, "diagonal": 0.91}
+VAN_RIJN_TRAUMA = VAN_RIJN_2011_TRAUMA_SHARES
 #: Maleki et al. 2000: 27 patients whose CRPS spread (a sample selected for spread)
 MALEKI_N = 27
 #: the size of van Rijn's cohort, at which its figures are predicted

@@ -106,7 +106,11 @@ def calibrate(
     population: Annotated[int, typer.Option(min=4, max=10_000, help="ABC population size (4-10000)")] = 48,
     generations: Annotated[int, typer.Option(min=1, max=100, help="ABC generations (1-100)")] = 4,
     compare_mechanisms: Annotated[
-        bool, typer.Option("--compare-mechanisms", help="fit each mechanism set and weigh them (slow)")
+        bool,
+        typer.Option(
+            "--compare-mechanisms",
+            help="fit each mechanism set with equal budgets, judge on 20 held-out clinics (slow)",
+        ),
     ] = False,
     scheduler: Scheduler = None,
     workers: Workers = None,
@@ -164,10 +168,22 @@ def calibrate(
                 )
                 result["posterior"] = post.to_dict()
             if compare_mechanisms:
+                from crpsmap.calibrate.baseline import van_rijn_2011_trauma
+                from crpsmap.calibrate.mechanisms import Budget
                 from crpsmap.calibrate.mechanisms import compare_mechanisms as compare
 
+                # the same budget for every explanation: --trials clinics of --patients each (up to 3
+                # starts), then 20 held-out clinics and 10 recovery clinics of the cohort's size per
+                # explanation; van Rijn's trauma finding is the held-out figure only for that target
+                bar.update(task, description="comparing mechanisms (equal budgets)")
                 comparison = compare(
-                    targets, base=base, n_patients=patients, n_trials=trials, seed=seed, client=client
+                    targets,
+                    base=base,
+                    budget=Budget.of(trials, patients),
+                    seed=seed,
+                    client=client,
+                    heldout_trauma=van_rijn_2011_trauma(targets) if target is not None else None,
+                    recovery_replicates=10,
                 )
                 result["mechanisms"] = comparison.to_dict()
         except RuntimeError as exc:

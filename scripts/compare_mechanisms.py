@@ -1,0 +1,103 @@
+"""Make the bundled mechanism comparison for van Rijn 2011 (calibrate/fitted/mechanisms-vanrijn2011.json).
+
+Every explanation gets the same budget (calibrate/mechanisms.py, `Budget`); the criterion is computed on
+replicated held-out clinics with and without the conversion constraint; the model-recovery check
+(calibrate/recovery.py) and the Markov baseline (calibrate/baseline.py) come with it. The sizes used are
+written into the JSON (`budget`, `recovery`, `seconds`, `settings`) and into docs/calibration.md.
+
+Run (the bundled sizes; 41 minutes on 2 cores shared with other jobs at load 7-18, about 10 minutes
+estimated on 2 idle cores):
+    nice -n 10 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/compare_mechanisms.py
+Recompute the held-out trauma figures of an existing comparison from the held-out clinics it stores (no
+simulation; for a file written before those rules changed):
+    .venv/bin/python scripts/compare_mechanisms.py \\
+        --rejudge src/crpsmap/calibrate/fitted/mechanisms-vanrijn2011.json
+A bigger run (docs/calibration.md says what it would need), e.g.:
+    .venv/bin/python scripts/compare_mechanisms.py --trials 40 --patients 800 --heldout-patients 800 \\
+        --recovery 50 --workers 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rich.progress import Progress
+
+from crpsmap.calibrate import van_rijn_2011
+from crpsmap.calibrate.baseline import van_rijn_2011_trauma
+from crpsmap.calibrate.mechanisms import Budget, compare_mechanisms, rejudge_trauma
+from crpsmap.model import Sim
+from crpsmap.outputs import atomic_write_text
+from crpsmap.scale import dask_client
+
+FITTED = Path(__file__).resolve().parents[1] / "src" / "crpsmap" / "calibrate" / "fitted"
+
+
+def main() -> None:
+    d = Budget()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--starts", type=int, default=d.starts, help="searches per explanation")
+    ap.add_argument("--trials", type=int, default=d.trials, help="simulated clinics per search")
+    ap.add_argument("--startup", type=int, default=d.startup, help="of them, from the shared start design")
+    ap.add_argument("--patients", type=int, default=d.patients, help="virtual patients per search clinic")
+    ap.add_argument("--heldout-seeds", type=int, default=d.heldout_seeds, help="held-out clinics")
+    ap.add_argument("--heldout-patients", type=int, default=d.heldout_patients, help="their size")
+    ap.add_argument("--recovery", type=int, default=8, help="recovery clinics per explanation (0: none)")
+    ap.add_argument("--recovery-patients", type=int, default=185, help="their size (van Rijn: 185)")
+    ap.add_argument("--years", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("-o", "--output", type=Path, default=FITTED / "mechanisms-vanrijn2011.json")
+    ap.add_argument(
+        "--rejudge", type=Path, help="recompute the held-out trauma figures of this file, in place"
+    )
+    args = ap.parse_args()
+    targets = van_rijn_2011()
+    if args.rejudge is not None:
+        data = json.loads(args.rejudge.read_text(encoding="utf-8"))
+        data = rejudge_trauma(data, targets, van_rijn_2011_trauma(targets))
+        data["rejudged"] = "held-out trauma figures recomputed from the stored held-out clinics (--rejudge)"
+        atomic_write_text(args.rejudge, json.dumps(data, indent=1) + "\n")
+        print(f"held-out trauma figures recomputed in {args.rejudge}")
+        return
+    budget = Budget(
+        starts=args.starts,
+        trials=args.trials,
+        startup=args.startup,
+        patients=args.patients,
+        heldout_seeds=args.heldout_seeds,
+        heldout_patients=args.heldout_patients,
+    )
+    t0 = time.perf_counter()
+    with dask_client(workers=args.workers) as client, Progress() as bar:
+        task = bar.add_task("comparing mechanisms", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{stage}: {done}/{total}", completed=done, total=total)
+
+        cmp = compare_mechanisms(
+            targets,
+            base=Sim(years=args.years, seed=args.seed),
+            budget=budget,
+            seed=args.seed,
+            client=client,
+            progress=progress,
+            heldout_trauma=van_rijn_2011_trauma(targets),
+            recovery_replicates=args.recovery,
+            recovery_patients=args.recovery_patients,
+        )
+    out = cmp.to_dict()
+    out["script"] = "scripts/compare_mechanisms.py"
+    out["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    out["workers"] = args.workers
+    atomic_write_text(args.output, json.dumps(out, indent=1) + "\n")
+    print(cmp.sentence())
+    print(f"{out['seconds']} s; written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
