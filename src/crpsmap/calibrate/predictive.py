@@ -77,51 +77,14 @@ def published_figures(targets: Targets | None = None) -> list[Published]:
 
     vr = targets or van_rijn_2011()
     lit = load_targets()
-    out = [
-        Published(
-            f"limbs_{k}",
-            f"{k} limb{'s' if k > 1 else ''} at last follow-up",
-            None,
-            None,
-            None,
-            vr.source,
-            NOT_READ,
-        )
-        for k in (1, 2, 3, 4)
+    # figures van Rijn 2011 reports beyond its abstract: not read, so reported without a published value
+    unread = [(f"limbs_{k}", f"{k} limb{'s' if k > 1 else ''} at last follow-up") for k in (1, 2, 3, 4)]
+    unread += [
+        ("three_plus_of_multi", "3 or 4 limbs, of multi-limb patients"),
+        ("second_limb_km_median_days", "time to second limb, KM median (days)"),
+        ("second_limb_median_days_observed", "time to second limb among those with one (median, days)"),
     ]
-    out.append(
-        Published(
-            "three_plus_of_multi",
-            "3 or 4 limbs, of multi-limb patients",
-            None,
-            None,
-            None,
-            vr.source,
-            NOT_READ,
-        )
-    )
-    out.append(
-        Published(
-            "second_limb_km_median_days",
-            "time to second limb, KM median (days)",
-            None,
-            None,
-            None,
-            vr.source,
-            NOT_READ,
-        )
-    )
-    out.append(
-        Published(
-            "second_limb_median_days_observed",
-            "time to second limb among those with one (median, days)",
-            None,
-            None,
-            None,
-            vr.source,
-            NOT_READ,
-        )
-    )
+    out = [Published(key, label, None, None, None, vr.source, NOT_READ) for key, label in unread]
     n_pat = vr.pattern_denominator or vr.n_patterns
     fitted = [("multi_limb", "multi-limb share (fitted)", vr.multi_limb, vr.patients)]
     fitted += [(p, f"{p} second limb (fitted)", k, n_pat) for p, k in zip(PATTERNS, vr.patterns, strict=True)]

@@ -65,18 +65,6 @@ def visible_patients(user: Any) -> QuerySet[Patient]:
     return qs.filter(site=site) if site is not None else qs
 
 
-def visible_codes(user: Any) -> set[str] | None:
-    """The codes of the patients the user may see, or None for every patient."""
-    if site_of(user) is None:
-        return None
-    return set(visible_patients(user).values_list("code", flat=True))
-
-
-def can_see(user: Any, patient: Patient) -> bool:
-    site = site_of(user)
-    return site is None or patient.site == site
-
-
 def patient_for(user: Any, code: str) -> Patient:
     """The patient of that code if the user may see it; else 404, the same answer as an unknown code."""
     patient = visible_patients(user).filter(code=code).first()
