@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from crpsmap.history import PatientHistory, Provenance
@@ -47,14 +48,18 @@ __all__ = [
     "SEX_ALIASES",
     "VALUE_COLUMNS",
     "CsvRead",
+    "HistoryColumns",
     "csv_columns",
     "csv_header",
+    "history_columns",
     "history_rows",
+    "merge_columns",
     "needs_provenance",
     "read_csv",
     "read_csv_bytes",
     "read_csv_result",
     "read_csv_text",
+    "rows_text",
     "write_csv",
     "write_csv_text",
 ]
@@ -112,25 +117,43 @@ def write_csv_text(histories: Iterable[PatientHistory]) -> str:
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class HistoryColumns:
+    """The value columns one history fills and its extra columns in first-use order: what it adds to the
+    header (merged over a cohort by `merge_columns`)."""
+
+    values: frozenset[str]
+    extra: tuple[str, ...]
+
+
+def history_columns(h: PatientHistory) -> HistoryColumns:
+    extra: dict[str, None] = {}
+    for r in h.records:
+        for k in r.extra:
+            extra.setdefault(k)
+    used = frozenset(c for c in VALUE_COLUMNS if any(getattr(r, c) is not None for r in h.records))
+    return HistoryColumns(used, tuple(extra))
+
+
+def merge_columns(per_history: Iterable[HistoryColumns]) -> tuple[list[str], list[str]]:
+    """The value and extra columns of a cohort from its histories' own (see `csv_columns`)."""
+    extra: dict[str, None] = {}
+    used: set[str] = set()
+    for hc in per_history:
+        used |= hc.values
+        for k in hc.extra:
+            extra.setdefault(k)
+    shadowed = {column_for(k) for k in extra}
+    return [c for c in VALUE_COLUMNS if c in used or c in shadowed], list(extra)
+
+
 def csv_columns(histories: Sequence[PatientHistory]) -> tuple[list[str], list[str]]:
     """The value and extra columns that the histories use (what `write_csv` puts in the header).
 
     A value column is also written, empty, when an extra column is named like one of its aliases
     ("nrs" beside pain): with the column itself in the header, the alias is read back as an extra column.
     """
-    extra_cols: list[str] = []
-    for h in histories:
-        for r in h.records:
-            for k in r.extra:
-                if k not in extra_cols:
-                    extra_cols.append(k)
-    shadowed = {column_for(k) for k in extra_cols}
-    used_values = [
-        c
-        for c in VALUE_COLUMNS
-        if c in shadowed or any(getattr(r, c) is not None for h in histories for r in h.records)
-    ]
-    return used_values, extra_cols
+    return merge_columns(history_columns(h) for h in histories)
 
 
 def needs_provenance(histories: Sequence[PatientHistory], extra_columns: Sequence[str] = ()) -> bool:
@@ -166,6 +189,13 @@ def history_rows(
             + [format_cell(getattr(r, c)) for c in value_columns]
             + [r.extra.get(c, "") for c in extra_columns]
         )
+
+
+def rows_text(rows: Iterable[list[str]]) -> str:
+    """Rows as `write_csv` writes them (so pieces written apart join to the same bytes)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def write_csv(histories: Iterable[PatientHistory], dest: str | Path | io.TextIOBase) -> None:

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from crpsmap.history import PatientHistory
-from crpsmap.io.csv_long import write_csv_text
 from crpsmap.io.formats import ReadOptions, read_any
 from crpsmap.io.problems import HistoryImportError, ImportProblem
 from crpsmap.outputs import atomic_open
 from crpsmap.registry.audit import record
 from crpsmap.registry.clinic import current_histories
+from crpsmap.registry.export_cache import csv_text
 from crpsmap.registry.histories import ImportResult, import_histories
 from crpsmap.registry.models import Patient, Provenance
 from crpsmap.registry.pseudonyms import (
@@ -158,7 +158,7 @@ def export_text(histories: list[PatientHistory], layout: str, *, research: bool)
         system = RESEARCH_IDENTIFIER_SYSTEM if research else DEFAULT_IDENTIFIER_SYSTEM
         yield from iter_bundle_text(histories, identifier_system=system)
     else:
-        yield write_csv_text(histories)
+        yield csv_text(histories)
 
 
 def export_file(

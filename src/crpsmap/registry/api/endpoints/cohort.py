@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.errors import HttpError
 
-from crpsmap.io.csv_long import write_csv_text
 from crpsmap.registry.api.audit import add_detail
 from crpsmap.registry.api.auth import access
 from crpsmap.registry.api.schemas import Error, ExportOptions, InvalidInput, StatisticsFilters, StatisticsOut
+from crpsmap.registry.export_cache import csv_text
 from crpsmap.registry.pseudonyms import PseudonymisationError, PseudonymKey
 from crpsmap.registry.reports import dashboard_report, selected_histories
 from crpsmap.registry.roles import Action, allowed
@@ -97,7 +97,7 @@ def export_cohort_csv(request: HttpRequest, options: Query[ExportOptions]) -> Ht
         raise HttpError(503, f"no research export: {exc}") from None
     detail = export_detail("csv_long", len(histories), key)
     add_detail(request, export=detail)
-    response = HttpResponse(write_csv_text(histories), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(csv_text(histories), content_type="text/csv; charset=utf-8")
     name = "crpsmap-research.csv" if key is not None else "crpsmap-registry.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
