@@ -195,15 +195,16 @@ class Server:
         return out
 
     def cpu_s(self) -> float | None:
-        """CPU seconds used so far by the server's processes."""
+        """CPU seconds used so far by the server's processes (the report processes included)."""
         stats = self._stats()
         if stats is None:
             return None
         return sum(int(f[11]) + int(f[12]) for f in stats) / os.sysconf("SC_CLK_TCK")
 
     def workers(self) -> int | None:
+        """The master's own children (each worker's report process is a grandchild)."""
         stats = self._stats()
-        return len(stats) - 1 if stats else None
+        return sum(1 for f in stats if int(f[1]) == self.proc.pid) if stats else None
 
     def log_tail(self) -> str:
         self._log.flush()

@@ -5,7 +5,9 @@ The report fits a Cox model (stats/cox.py), about half a second of CPU for 800 p
 inside the request after every write made one dashboard per write wait that long and held its worker
 (and every other request of that worker) meanwhile. So the page (`served_report`) shows the newest
 report it has for the selection, computed at most `REFRESH_AFTER_SECONDS` before, while a background
-thread computes the report of the current data; the report says the moment of the data it shows. A
+thread has the report of the current data computed in the worker's child process (report_process.py:
+in a thread of the worker it still held Python's lock from the worker's requests); the report says the
+moment of the data it shows. A
 report older than `SHOW_AT_MOST_SECONDS` is never shown for changed data: that request computes.
 Programs (the API's statistics, `dashboard_report`) always get the report of the current data.
 """
@@ -22,6 +24,7 @@ from typing import Any
 from crpsmap.history import PatientHistory
 from crpsmap.registry import clinic
 from crpsmap.registry.models import Patient
+from crpsmap.registry.report_process import report_in_child
 from crpsmap.report.api import report_html
 from crpsmap.stats.summary import CohortStatistics
 
@@ -111,13 +114,21 @@ def _select(filters: Filters) -> _Selection:
     return _Selection(snap.version, histories, "registry, " + ", ".join(parts), read, as_of)
 
 
-def _compute(sel: _Selection) -> Report:
-    html, stats = report_html(
-        sel.histories,
-        title="Does CRPS spread? Registry dashboard",
-        source=sel.source,
-        data_note=data_note(sel.as_of),
-    )
+def _compute(sel: _Selection, *, in_child: bool = False) -> Report:
+    """The report of a selection; `in_child`: in the worker's child process (report_process.py), or here
+    if that fails (logged)."""
+    kwargs: dict[str, Any] = {
+        "title": "Does CRPS spread? Registry dashboard",
+        "source": sel.source,
+        "data_note": data_note(sel.as_of),
+    }
+    if in_child:
+        try:
+            html, stats = report_in_child(sel.histories, **kwargs)
+            return Report(sel.version, html, stats, sel.read, sel.as_of)
+        except Exception:
+            log.warning("the dashboard report's child process failed; computing it here", exc_info=True)
+    html, stats = report_html(sel.histories, **kwargs)
     return Report(sel.version, html, stats, sel.read, sel.as_of)
 
 
@@ -198,7 +209,7 @@ def _refresh_in_background(key: tuple[Any, ...], filters: Filters) -> None:
 def _refresh(key: tuple[Any, ...], sel: _Selection) -> None:
     try:
         with _compute_lock:
-            _store(key, _compute(sel))
+            _store(key, _compute(sel, in_child=True))
     except Exception:  # the page keeps showing the previous report and tries again on a later request
         log.warning("background refresh of the dashboard report failed", exc_info=True)
 
