@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from django.db import connection
 
 from crpsmap.history import PatientHistory
 from crpsmap.registry.histories import load_histories
+from crpsmap.registry.kept import PerObject
 from crpsmap.registry.models import ClinicalEvent, Patient, Treatment, Visit
 from crpsmap.spread import Classification, classify_all
 from crpsmap.stats.survival import KMCurve, fit_km, second_limb_data
@@ -111,14 +112,29 @@ def _share_at(curve: KMCurve, durations: list[float], years: int) -> ShareAt:
     return ShareAt(years, 1.0 - curve.survival[k], 1.0 - curve.ci_high[k], 1.0 - curve.ci_low[k], at_risk)
 
 
+#: each patient's row of the time-to-second-limb table, kept per classification (kept.py): after a write
+#: only the patients written are tabulated again (the whole table cost ~6 ms per write in every worker)
+_km_rows: PerObject[tuple[str, float, int] | None] = PerObject()
+
+
+def _km_row(c: Classification) -> tuple[str, float, int] | None:
+    """(girdle of the first limb, days, second limb seen) as `second_limb_data` gives it; None: the
+    patient is not in that table (no onset, no limb, ambiguous first limb)."""
+    data, _ = second_limb_data([c])
+    if not data.patient_ids:
+        return None
+    return data.girdle[0], float(data.durations[0]), int(data.observed[0])
+
+
 def like_this_by_girdle(results: list[Classification]) -> dict[str, LikeThis]:
-    data, _ = second_limb_data(results)
+    rows = [_km_rows.get(c, None, partial(_km_row, c)) for c in results]
     out: dict[str, LikeThis] = {}
     for girdle in ("upper", "lower"):
-        sel = [i for i, g in enumerate(data.girdle) if g == girdle]
+        sel = [r for r in rows if r is not None and r[0] == girdle]
         if not sel:
             continue
-        dur, obs = data.durations[sel], data.observed[sel]
+        dur = np.array([r[1] for r in sel], dtype=float)
+        obs = np.array([r[2] for r in sel], dtype=int)
         out_g = _like_this_of(girdle, dur, obs)
         if out_g is not None:
             out[girdle] = out_g
@@ -194,6 +210,7 @@ def _build(version: tuple[Any, ...]) -> ClinicSnapshot:
     codes = dict(Patient.objects.order_by("id").values_list("id", "code"))
     histories = load_histories()
     results = list(classify_all(histories))
+    _km_rows.keep_only(results)
     return ClinicSnapshot(
         version,
         {h.patient_id: h for h in histories},
@@ -224,7 +241,9 @@ def _update(snap: ClinicSnapshot, version: tuple[Any, ...], changed: set[int]) -
         classifications[h.patient_id] = c
     codes = dict(sorted(codes.items()))
     results = [classifications[code] for code in codes.values() if code in classifications]
-    return ClinicSnapshot(version, histories, classifications, like_this_by_girdle(results), codes)
+    like_this = like_this_by_girdle(results)
+    _km_rows.keep_only(results)
+    return ClinicSnapshot(version, histories, classifications, like_this, codes)
 
 
 def current_histories() -> list[PatientHistory]:
