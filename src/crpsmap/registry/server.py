@@ -52,6 +52,17 @@ def warm_caches() -> None:
         log.warning("could not warm the registry caches", exc_info=True)
 
 
+def _start_report_process(worker: Any) -> None:
+    """gunicorn hook: each worker starts its dashboard-report process (registry/report_process.py) at once,
+    in the background, instead of at the first refresh under load."""
+    from crpsmap.registry import report_process
+
+    try:
+        report_process.start()
+    except Exception:  # the first refresh starts it instead (or computes in the worker)
+        log.warning("could not start the dashboard report process", exc_info=True)
+
+
 def serve(host: str, port: int, *, workers: int | None = None, threads: int = 8) -> None:
     """Serve until interrupted: `workers` processes (default: `default_workers()`) of `threads`
     threads each. SQLite in WAL mode serves several processes (writers queue on its lock)."""
@@ -74,5 +85,6 @@ def serve(host: str, port: int, *, workers: int | None = None, threads: int = 8)
             "errorlog": "-",
             "loglevel": "warning",
             "proc_name": "crpsmap-registry",
+            "post_worker_init": _start_report_process,
         },
     ).run()
