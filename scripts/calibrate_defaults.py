@@ -1,12 +1,22 @@
-"""Reproduce the fit that sets the simulator's defaults (van Rijn et al. 2011), and the mechanism comparison.
+"""Reproduce the fit that sets the simulator's defaults (van Rijn et al. 2011), or check the defaults.
 
 Run (the kept settings): `.venv/bin/python scripts/calibrate_defaults.py --trials 150 --patients 2400`
-(about 20 minutes on 2 cores), then copy `best` into model/params.py; then
-`.venv/bin/python scripts/calibrate_defaults.py --mechanisms-only` for the mechanism comparison.
-Writes src/crpsmap/calibrate/fitted/vanrijn2011.json (best parameters, rounded to 3 significant digits,
-with the G statistic, the default clinic's figures, the validation of the best trials on fresh virtual
-patients and the fitted clinic under seeds 0-5) and mechanisms-vanrijn2011.json. The defaults in
-model/params.py must equal the fitted values: tests/calibrate/test_defaults.py checks that they do.
+(about 20 minutes on 2 cores), then copy `best` into model/params.py. Writes (atomically)
+src/crpsmap/calibrate/fitted/vanrijn2011.json (best parameters, rounded to 3 significant digits, with
+the G statistic, the default clinic's figures, the validation of the best trials on fresh virtual
+patients and the fitted clinic under seeds 0-5). The defaults in model/params.py must equal the fitted
+values: tests/calibrate/test_defaults.py checks that they do.
+
+`--check-only` fits nothing: it prints (JSON) the current defaults' objective, G, conversion (overall,
+among fractures, among other injuries; calibrate/conversion.py) and the four van Rijn intervals for
+seeds 0 .. --check-seeds - 1 of --check-patients virtual patients, e.g. after the plausible conversion
+band changed (docs/calibration.md):
+    nice -n 19 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/calibrate_defaults.py --check-only \
+        --check-seeds 5 --check-patients 400
+
+The mechanism comparison is scripts/compare_mechanisms.py (this script's former --mechanisms and
+--mechanisms-only options ran the old comparison, which started every explanation from this fit; they
+were removed so that one script makes the bundled comparison).
 """
 
 from __future__ import annotations
@@ -16,16 +26,26 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.progress import Progress
 
 from crpsmap.calibrate import fit, van_rijn_2011
-from crpsmap.calibrate.distance import deviance, deviance_parts, inside_intervals
+from crpsmap.calibrate.conversion import clinic_conversion
+from crpsmap.calibrate.distance import (
+    PLAUSIBLE_CONVERSION,
+    conversion_penalty,
+    deviance,
+    deviance_parts,
+    inside_intervals,
+    objective,
+)
 from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, apply, compact, free_params, simulate_summary
-from crpsmap.calibrate.mechanisms import compare_mechanisms
 from crpsmap.calibrate.targets import Targets
 from crpsmap.model import Sim
+from crpsmap.outputs import atomic_write_text
 from crpsmap.scale import dask_client
 
 FITTED = Path(__file__).resolve().parents[1] / "src" / "crpsmap" / "calibrate" / "fitted"
@@ -48,17 +68,17 @@ def main() -> None:
         "--validate-seeds", type=int, nargs="*", default=[1, 2, 3], help="... on these fresh seeds"
     )
     ap.add_argument("--check-patients", type=int, default=800, help="clinic size of the final check")
-    ap.add_argument("--mechanisms", action="store_true", help="also compare mechanism sets")
-    ap.add_argument("--mechanism-trials", type=int, default=40)
-    ap.add_argument("--mechanism-patients", type=int, default=800, help="clinic size per mechanism trial")
     ap.add_argument(
-        "--mechanisms-only",
+        "--check-only",
         action="store_true",
-        help="skip the fit: compare mechanisms starting from the current defaults (= the kept fit)",
+        help="fit nothing: print the current defaults' objective and conversion for --check-seeds seeds",
     )
+    ap.add_argument("--check-seeds", type=int, default=5, help="seeds 0..N-1 of --check-only")
     args = ap.parse_args()
-    if args.mechanisms_only:
-        compare(args, Sim(years=args.years, seed=args.seed))
+    if args.check_only:
+        t0 = time.perf_counter()
+        rows = check_defaults(Sim(years=args.years), van_rijn_2011(), args.check_patients, args.check_seeds)
+        print(json.dumps(summarise_check(rows, time.perf_counter() - t0), indent=1))
         return
 
     targets = van_rijn_2011()
@@ -97,10 +117,8 @@ def main() -> None:
             "seeds_check": seeds_check(base, rounded, targets, args.check_patients),
         }
         FITTED.mkdir(parents=True, exist_ok=True)
-        (FITTED / "vanrijn2011.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(FITTED / "vanrijn2011.json", json.dumps(out, indent=1) + "\n")
         print(json.dumps({k: out[k] for k in ("best", "deviance", "default_clinic", "fit_seconds")}))
-    if args.mechanisms:
-        compare(args, apply(base, rounded))
 
 
 def seeds_check(
@@ -114,28 +132,53 @@ def seeds_check(
     return out
 
 
-def compare(args: argparse.Namespace, fitted_base: Sim) -> None:
-    """Compare the mechanism sets, each refitted from `fitted_base`, and bundle the result."""
-    targets = van_rijn_2011()
-    t1 = time.perf_counter()
-    with dask_client(workers=args.workers) as client, Progress() as bar:
-        task2 = bar.add_task("comparing mechanisms", total=None)
-        cmp = compare_mechanisms(
-            targets,
-            base=fitted_base,
-            n_patients=args.mechanism_patients,
-            n_trials=args.mechanism_trials,
-            seed=args.seed,
-            client=client,
-            progress=lambda name, d, n: bar.update(task2, description=f"{name}: trial {d}/{n}"),
+def check_defaults(base: Sim, targets: Targets, n: int, seeds: int) -> list[dict[str, Any]]:
+    """The defaults (`base`) with seeds 0..seeds-1: objective (G + interval + conversion penalty at the
+    current PLAUSIBLE_CONVERSION), G, the conversion split and the four van Rijn intervals. Model output."""
+    rows = []
+    for s in range(seeds):
+        sim = dataclasses.replace(base, seed=s)
+        st = simulate_summary(sim, n)
+        conv = clinic_conversion(sim, n)  # the same screening again (deterministic), split by injury kind
+        if conv.overall.proportion != st["conversion"]:
+            raise RuntimeError("the conversion split does not match the clinic's funnel")
+        rows.append(
+            {
+                "seed": s,
+                "patients": n,
+                "objective": objective(targets, st),
+                "deviance": deviance(targets, st),
+                "conversion_penalty": conversion_penalty(st["conversion"]),
+                **compact(st),
+                "conversion_split": conv.to_dict(),
+                "inside": inside_intervals(targets, st),
+            }
         )
-    d = cmp.to_dict()
-    d["script"] = "scripts/calibrate_defaults.py --mechanisms"
-    d["settings"] = vars(args)
-    d["seconds"] = round(time.perf_counter() - t1, 1)
-    FITTED.mkdir(parents=True, exist_ok=True)
-    (FITTED / "mechanisms-vanrijn2011.json").write_text(json.dumps(d, indent=1) + "\n", encoding="utf-8")
-    print(cmp.sentence())
+    return rows
+
+
+def summarise_check(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """Means and ranges over seeds of what `check_defaults` measured."""
+
+    def span(get: Callable[[dict[str, Any]], Any]) -> dict[str, float]:
+        vals = [float(get(r)) for r in rows]
+        return {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals)}
+
+    def split(kind: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda r: r["conversion_split"][kind]["proportion"]
+
+    return {
+        "model_output": True,
+        "what": "current defaults, objective at the plausible conversion band",
+        "plausible_conversion": list(PLAUSIBLE_CONVERSION),
+        "seconds": round(seconds, 1),
+        **{k: span(lambda r, k=k: r[k]) for k in ("objective", "deviance", "conversion_penalty")},
+        "conversion": span(lambda r: r["conversion"]),
+        "conversion_fractures": span(split("fractures")),
+        "conversion_other": span(split("other_injuries")),
+        "inside_all_four": sum(all(v is True for v in r["inside"].values()) for r in rows),
+        "seeds": rows,
+    }
 
 
 if __name__ == "__main__":

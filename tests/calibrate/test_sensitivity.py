@@ -366,7 +366,7 @@ def test_design_summary_counts_runs_inside_van_rijns_intervals() -> None:
     at_van_rijn = {
         "multi_limb": t.multi_limb / t.patients,
         **{p: k / 72 for p, k in zip(("contralateral", "ipsilateral", "diagonal"), t.patterns, strict=True)},
-        "conversion": 0.1,
+        "conversion": 0.04,  # inside distance.PLAUSIBLE_CONVERSION (1-7%)
     }
     everything = {"multi_limb": 1.0, "contralateral": math.nan, "conversion": 0.9}
     d = sens.design_summary([at_van_rijn, everything, {**at_van_rijn, "diagonal": 0.5}], t)

@@ -74,14 +74,20 @@ def test_a_pattern_the_model_never_produces_costs_finitely() -> None:
 
 
 def test_conversion_outside_the_plausible_range_is_penalised() -> None:
-    from crpsmap.calibrate.distance import conversion_penalty, objective
+    from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, conversion_penalty, objective
 
-    assert conversion_penalty(0.05) == 0 and conversion_penalty(0.2) == 0 and conversion_penalty(None) == 0
-    assert conversion_penalty(0.25) == pytest.approx(25.0)
+    # the sourced band for fractures under strict criteria (docs/plausibility.md 3.1): Dijkstra 2003 1%,
+    # Moseley 2014 3.8%, Beerthuizen 2012 7.0%
+    assert PLAUSIBLE_CONVERSION == (0.01, 0.07)
+    lo, hi = PLAUSIBLE_CONVERSION
+    assert conversion_penalty(0.05) == 0 and conversion_penalty(None) == 0
+    assert conversion_penalty(lo) == 0 and conversion_penalty(hi) == 0
+    assert conversion_penalty(hi + 0.05) == pytest.approx(25.0)  # (5 points outside)^2
     assert conversion_penalty(0.0) == pytest.approx(1.0)
+    assert conversion_penalty(0.16) == pytest.approx(81.0)  # about the default clinic's 16%: 9 points
     s = stats(89, 185, 35, 22, 10)
     assert objective(van_rijn_2011(), {**s, "conversion": 0.4}) == pytest.approx(
-        deviance(van_rijn_2011(), s) + 400
+        deviance(van_rijn_2011(), s) + 33.0**2
     )
 
 

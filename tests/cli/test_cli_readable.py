@@ -155,6 +155,60 @@ def test_calibration_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "MODEL OUTPUT" in out
 
 
+def _comparison(means: tuple[float, float], sd: float) -> object:
+    """A two-explanation comparison with given held-out AIC means and SD (values mean +- sd)."""
+    from crpsmap.calibrate import van_rijn_2011
+    from crpsmap.calibrate.mechanisms import (
+        CANDIDATES,
+        CRITERIA,
+        Budget,
+        HeldOut,
+        MechanismComparison,
+        MechanismFit,
+        Spread,
+    )
+    from crpsmap.model import Sim
+
+    fits = []
+    for i, (cand, m) in enumerate(zip(CANDIDATES[:2], means, strict=True)):
+        crit = {c: Spread((m - sd, m + sd)) for c in CRITERIA}
+        share = {CRITERIA[0]: 1.0 - i, CRITERIA[1]: 0.5}
+        held = {c: HeldOut({}, []) for c in CRITERIA}
+        fits.append(MechanismFit(cand, [], held, crit, crit, {}, weight=0.5, share_best=share))
+    budget = Budget(heldout_seeds=2, heldout_patients=185)
+    return MechanismComparison(fits, van_rijn_2011(), budget, 5.0, 0, (1, 2), Sim(), {})
+
+
+@pytest.mark.parametrize("apart", [False, True])
+def test_mechanism_table_shows_the_spread_not_akaike_weights(
+    apart: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The held-out AIC mean ± SD and the share won, with and without the constraint; the verdict by the
+    comparison's rule, with the report's sentence when the explanations cannot be told apart."""
+    from crpsmap.calibrate.mechanisms import CANDIDATES, CANNOT_TELL_APART
+
+    sd = 2.0
+    means = (50.0, 80.0) if apart else (50.0, 53.0)  # intervals mean +- 2 SD: apart, overlapping
+    fitted, _ = _fit_and_posterior()
+    cli.print_calibration(fitted, None, _comparison(means, sd), Path("c.json"))  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert "Akaike" not in out and "weight" not in out
+    # Spread((m - sd, m + sd)) has SD sd * sqrt(2) (n - 1 in the denominator)
+    first = next(x for x in out.splitlines() if CANDIDATES[0].label[:20] in x)
+    second = next(x for x in out.splitlines() if CANDIDATES[1].label[:20] in x)
+    shown_sd = f"{sd * 2**0.5:.1f}"
+    assert f"{means[0]:.1f} ± {shown_sd}" in first and "100%" in first and "50%" in first
+    assert f"{means[1]:.1f} ± {shown_sd}" in second and "0%" in second
+    assert out.index(first) < out.index(second)  # lowest mean AIC first
+    flat = " ".join(out.split())
+    assert "2 held-out clinics of 185" in flat
+    if apart:
+        assert CANNOT_TELL_APART not in flat and "the data favour" in flat
+    else:
+        assert flat.count(CANNOT_TELL_APART) == 2  # with and without the constraint
+        assert "the data favour" not in flat
+
+
 def test_posterior_summary_is_weighted() -> None:
     _, post = _fit_and_posterior()
     s = post.summary()  # type: ignore[attr-defined]

@@ -339,3 +339,21 @@ def test_write_report_writes_atomically(tmp_path: Path, monkeypatch: pytest.Monk
     write_report(_hs(10), tmp_path / "r.html", tmp_path / "r.json")
     assert calls == ["r.html", "r.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.json"]  # no temporary file left
+
+
+def test_a_plain_mechanisms_view_renders_with_its_further_figures() -> None:
+    """The template reads `extra` from every "why" view: a plain MechanismsView (not only the report's
+    own subclass) renders, with and without further figures."""
+    from crpsmap.report.templating import render, trusted
+    from crpsmap.report.view import Figure, MechanismsView, ReportView, Table
+
+    def page(mech: MechanismsView) -> str:
+        view = ReportView(title="t", meta="m", notes=(), headline="h", css=trusted(""), mechanisms=mech)
+        return render("report.html", v=view)
+
+    plain = MechanismsView("fitted to X", "scope", "verdict", "", Table(columns=(), rows=()), "cap")
+    assert plain.extra == ()
+    assert "verdict" in page(plain)
+    more = dataclasses.replace(plain, extra=(Figure(heading="A further figure", caption="c"),))
+    html = page(more)
+    assert "A further figure" in html and html.index("verdict") < html.index("A further figure")

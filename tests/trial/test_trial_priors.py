@@ -87,6 +87,17 @@ def test_quantiles_follow_the_distribution() -> None:
         EffectPrior("glial_inhibitor", "e_glia", "normal", 0.0, 1.0, scale="rmssd_ms")
 
 
+def test_vns_prior_covers_all_that_wolf_2021_supports() -> None:
+    """The prior's central 95% (in ms of RMSSD change) contains Wolf's whole 95% interval times Nunan's SD,
+    its upper bound included, and is centred on Wolf's g; it is not wider than it needs to be (the
+    wider side of the interval sets it)."""
+    p = prior_for("vagal_stimulation")
+    lo, mid, hi = (p.scale_quantile(q) for q in (0.025, 0.5, 0.975))
+    assert lo <= HUMAN_LOW_MS and hi >= HUMAN_HIGH_MS, (lo, hi)
+    assert mid == pytest.approx(0.014 * NUNAN_SD_MS)
+    assert min(HUMAN_LOW_MS - lo, hi - HUMAN_HIGH_MS) == pytest.approx(0.0, abs=1e-9)
+
+
 def _model_rmssd_change(vns_dv: float) -> float:
     """The simulator's paired RMSSD difference (intervention − control, ms) for a given vns_dV."""
     spec = TrialSpec("vagal_stimulation", patients=60, years=1.0, seed=2, params=ModelParams(vns_dV=vns_dv))

@@ -38,7 +38,10 @@ FIGURES: dict[str, str] = {
     "contralateral": "share of identifiable second limbs on the other side, same girdle (49%)",
     "ipsilateral": "share of identifiable second limbs on the same side, other girdle (30%)",
     "diagonal": "share of identifiable second limbs on the other side, other girdle (14%)",
-    "conversion": "share of injuries that become CRPS (plausible range 1-20%, not a van Rijn figure)",
+    "conversion": (
+        "share of injuries that become CRPS (plausible range "
+        f"{PLAUSIBLE_CONVERSION[0]:.0%}-{PLAUSIBLE_CONVERSION[1]:.0%}, not a van Rijn figure)"
+    ),
     "four_limbs": "share of patients with all four limbs involved at last follow-up (not fitted)",
 }
 #: the figures the calibration fits (G statistic, docs/calibration.md): these have a sampling error at

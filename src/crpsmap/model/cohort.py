@@ -31,7 +31,11 @@ MODEL_LABEL = {"source": "model"}  # extra column on every record: this is model
 RECALLED = {"dated": "recall"}  # extra column on records dated by the patient's recall, not at a visit
 _NO_DAY = np.iinfo(np.int64).max
 
-# onset sites within a limb (area stem, weight); hand most often (Pendon 2017), then wrist [D]
+# onset sites within a limb (area stem, weight); hand most often (Pendon 2017), then wrist [D]. These
+# weights alone set the site: the hand is 1 / 1.95 = 51% of upper-limb onsets. CohortParams.p_hand is NOT
+# read: making it act would move the site boundaries of the cumulative table below and so change the site
+# of some patients in every default clinic (no longer bit-identical to the calibrated one), and it has no
+# lower-limb counterpart. A refit may adopt it (docs/calibration.md).
 UPPER_SITES = (("hand", 1.0), ("wrist", 0.5), ("forearm", 0.25), ("elbow", 0.1), ("shoulder", 0.1))
 LOWER_SITES = (("foot", 1.0), ("ankle", 0.8), ("lower_leg", 0.25), ("knee", 0.25), ("hip", 0.05))
 TRAUMA, SURGERY = 0, 1
@@ -54,6 +58,7 @@ class Demography:
     birth_year: np.ndarray
     injury_date: np.ndarray  # ordinal (datetime.date.toordinal)
     onset_unit: np.ndarray  # area unit of the inciting injury
+    fracture: np.ndarray  # (P,) bool: the inciting injury was a fracture (conversion by injury kind)
     spontaneous: np.ndarray  # no recorded eliciting event
     chronic_infection: np.ndarray
     ev_day: np.ndarray  # (P, E) day of trauma/surgery/acute infection, -1 none
@@ -134,7 +139,7 @@ def draw_patients(
     onset_unit = _draw_site(
         d.uniform(Draw.ONSET_LIMB), d.uniform(Draw.ONSET_SIDE), d.uniform(Draw.ONSET_SITE), cp
     )
-    fracture = d.uniform(Draw.FRACTURE) < cp.p_fracture
+    fracture = injury_is_fracture(seed, patients, cp)
     spontaneous = d.uniform(Draw.SPONTANEOUS) < cp.p_spontaneous
     severity = np.exp(cp.drive_sd * d.normal(Draw.SEVERITY))
     amp = np.where(fracture, cp.drive_fracture, cp.drive_other) * severity
@@ -211,6 +216,7 @@ def draw_patients(
         birth_year=birth_year,
         injury_date=injury,
         onset_unit=onset_unit,
+        fracture=fracture,
         spontaneous=spontaneous,
         chronic_infection=chronic,
         ev_day=ev_day,
@@ -222,6 +228,14 @@ def draw_patients(
         prior_pain=prior_pain,
     )
     return inputs, demo
+
+
+def injury_is_fracture(seed: int, patients: np.ndarray, cp: CohortParams) -> np.ndarray:
+    """Was each inciting injury a fracture (else a sprain, contusion or other)? One uniform of its own
+    counter (Draw.FRACTURE), so the flag can be read for every injury screened without drawing anything
+    else: conversion among fractures is compared with fracture cohorts (calibrate/conversion.py)."""
+    d = Draws(seed, np.asarray(patients, dtype=np.int64), Stream.DEMOGRAPHY)
+    return np.asarray(d.uniform(Draw.FRACTURE) < cp.p_fracture)
 
 
 def initial_priming(

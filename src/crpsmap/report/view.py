@@ -115,19 +115,10 @@ class CoxView:
 
 
 @dataclass(frozen=True)
-class CandidateRow:
-    label: str
-    free: str
-    heldout_deviance: str
-    aic: str
-    delta_aic: str
-    weight: str
-
-
-@dataclass(frozen=True)
 class MechanismsView:
     """The model's "why" section. `fitted_to` is its first sentence: the data the comparison was fitted to,
-    from the comparison's own metadata."""
+    from the comparison's own metadata. `extra`: further figures (model recovery, the baseline), which the
+    template reads from every view."""
 
     fitted_to: str
     scope: str
@@ -135,6 +126,7 @@ class MechanismsView:
     uncertainty: str
     table: Table
     caption: str
+    extra: tuple[Figure, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -75,10 +75,14 @@ def vns_dv_from_rmssd(delta_ms: float, cohort: CohortParams) -> float:
 def human_rmssd_change_ms() -> tuple[float, float]:
     """(mean, sd) in ms of the human RMSSD response to taVNS vs sham: Wolf's g × Nunan's SD of RMSSD.
 
-    The sd is read from Wolf's 95% interval as a normal one (half-width / 1.96).
+    The sd is read from Wolf's 95% interval as a normal one, from its wider side: (larger distance from g
+    to either end) / 1.96. Wolf's shortest interval is not centred on g (g + 0.118, g - 0.117), and the
+    plain half-width left the prior's 97.5% point (+1.97 ms) just below Wolf's upper bound (+1.98 ms);
+    this way the prior's central 95% contains all of what Wolf 2021 supports, its upper bound included.
     """
     lo, hi = TAVNS_HRV_G_CI95
-    return TAVNS_HRV_G * RMSSD_SD_MS, (hi - lo) / (2 * _Z975) * RMSSD_SD_MS
+    half = max(hi - TAVNS_HRV_G, TAVNS_HRV_G - lo)
+    return TAVNS_HRV_G * RMSSD_SD_MS, half / _Z975 * RMSSD_SD_MS
 
 
 def human_rmssd_range_ms() -> tuple[float, float]:
@@ -197,8 +201,9 @@ def _vns_prior() -> EffectPrior:
             f"taVNS vs sham in 16 single-blind studies of healthy people: Hedges' g {TAVNS_HRV_G} (95% "
             f"shortest credible interval {TAVNS_HRV_G_CI95[0]} to {TAVNS_HRV_G_CI95[1]}), strong evidence "
             f"for no change; times the between-person SD of short-term RMSSD (42 ± {RMSSD_SD_MS:g} ms) "
-            f"this is {mean:+.2f} ms ({lo:+.2f} to {hi:+.2f}). Acute stimulation in healthy people: "
-            "chronic stimulation in patients is not covered."
+            f"this is {mean:+.2f} ms ({lo:+.2f} to {hi:+.2f}); the prior's sd is set from the wider side "
+            "of that interval, so its central 95% contains the whole of it. Acute stimulation in healthy "
+            "people: chronic stimulation in patients is not covered."
         ),
         sources=(WOLF_2021, NUNAN_2010),
     )
