@@ -2,11 +2,16 @@
 
 Usage: .venv/bin/python scripts/plausibility_check.py [--patients 800] [--seeds 20] [--years 5]
        [--horizon-years 1 2 3 4] [--output src/crpsmap/calibrate/fitted/plausibility-defaults.json]
+       [--limb-representations] [--c-ips X] [--c-hom X] [--c-diag X] [--c-desc X] [--g-cervical X]
 
-Each seed is a new clinic of the same default parameters (new virtual patients). The output (model output,
-written atomically) holds every seed's headline figures, their spread over seeds, the share of seeds
-inside each literature range, the full figures of the first seed, and the multi-limb share of the first
-seed's clinic re-simulated at shorter horizons. docs/plausibility.md reports the numbers.
+Each seed is a new clinic of the same parameters (new virtual patients): the defaults, or the defaults
+with the per-limb supraspinal nodes switched on (--limb-representations, docs/plausibility.md 4.2) and
+any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set; nothing is refitted.
+The output (model output, written atomically) holds every seed's headline figures and the four van Rijn
+2011 figures the calibration fits (with whether each lies in its 95% interval), their spread over seeds,
+the share of seeds inside each literature range and inside all four van Rijn intervals, the full figures
+of the first seed, and the multi-limb share of the first seed's clinic re-simulated at shorter horizons
+(`--horizon-years` with no value skips it). docs/plausibility.md reports the numbers.
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ from typing import Any
 from crpsmap.calibrate.plausibility import (
     compare,
     headline,
-    measure_sim,
+    measure,
     multi_limb_by_sim_years,
     references,
     save_json,
+    van_rijn_figures,
 )
-from crpsmap.model import Sim
+from crpsmap.model import Mechanisms, ModelParams, Sim
+
+#: command-line options that set a ModelParams field (None: keep the default)
+PARAM_OPTIONS = ("c_ips", "c_hom", "c_diag", "c_desc", "g_cervical")
 
 DEFAULT_OUTPUT = (
     Path(__file__).resolve().parent.parent / "src/crpsmap/calibrate/fitted/plausibility-defaults.json"
@@ -53,14 +62,25 @@ def main() -> None:
     ap.add_argument("--years", type=float, default=5.0)
     ap.add_argument("--horizon-years", type=float, nargs="*", default=[1, 2, 3, 4])
     ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    ap.add_argument(
+        "--limb-representations",
+        action="store_true",
+        help="four supraspinal nodes, one per limb, instead of two hemisphere nodes (not refitted)",
+    )
+    for name in PARAM_OPTIONS:
+        ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, help=f"ModelParams.{name}")
     args = ap.parse_args()
+    changes = {n: getattr(args, n) for n in PARAM_OPTIONS if getattr(args, n) is not None}
+    params = ModelParams(mechanisms=Mechanisms(limb_representations=args.limb_representations), **changes)
 
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
     for seed in range(args.seeds):
         t0 = time.perf_counter()
-        figures = measure_sim(Sim(years=args.years, seed=seed), args.patients)
+        clinic = Sim(params=params, years=args.years, seed=seed).clinic(args.patients)
+        figures = measure(clinic.histories, n_injuries=clinic.n_injuries)
+        vr = van_rijn_figures(clinic.histories)
         head = headline(figures)
         n = figures["patients"]
         per_seed.append(
@@ -72,6 +92,7 @@ def main() -> None:
                     h: p["all"]["proportion"] for h, p in figures["multi_limb_by_horizon"].items()
                 },
                 "conversion_count": figures["conversion"],
+                "van_rijn": vr,
                 "seconds": time.perf_counter() - t0,
             }
         )
@@ -82,12 +103,16 @@ def main() -> None:
             f"four limbs {fmt(head['four_limbs'])}, "
             f"arm onsets with shoulder {fmt(head['arm_onset_shoulder'])}, "
             f"cranium/face {fmt(head['cranium_or_face'])}, head/neck {fmt(head['cranial_any'])}, "
-            f"visceral {fmt(head['visceral'])} ({time.perf_counter() - t0:.1f} s)",
+            f"visceral {fmt(head['visceral'])}, van Rijn "
+            + "/".join(fmt(v) for v in vr["shares"].values())
+            + f" inside all: {vr['inside_all']} ({time.perf_counter() - t0:.1f} s)",
             flush=True,
         )
     assert first is not None
     t0 = time.perf_counter()
-    by_sim_years = multi_limb_by_sim_years(Sim(years=args.years, seed=0), args.patients, args.horizon_years)
+    by_sim_years = multi_limb_by_sim_years(
+        Sim(params=params, years=args.years, seed=0), args.patients, args.horizon_years
+    )
     horizon_seconds = time.perf_counter() - t0
 
     summary = []
@@ -117,15 +142,25 @@ def main() -> None:
             h: spread([s["multi_limb_at_years"][h] for s in per_seed])
             for h in per_seed[0]["multi_limb_at_years"]
         },
+        "van_rijn": {
+            k: {
+                **spread([s["van_rijn"]["shares"][k] for s in per_seed]),
+                "seeds_inside": sum(s["van_rijn"]["inside"][k] is True for s in per_seed),
+            }
+            for k in per_seed[0]["van_rijn"]["shares"]
+        },
+        "van_rijn_seeds_inside_all": sum(s["van_rijn"]["inside_all"] for s in per_seed),
     }
     out = {
         "model_output": True,
         "what": (
-            "Plausibility figures of the default virtual clinic (model output, not patients; no treatment "
+            "Plausibility figures of a virtual clinic (model output, not patients; no treatment "
             "advice): crpsmap.calibrate.plausibility over several seeds, each a new clinic of the same "
-            "default parameters"
+            "parameters (the defaults unless `changes` or `limb_representations` say otherwise; not refitted)"
         ),
         "settings": {
+            "limb_representations": args.limb_representations,
+            "changes": changes,
             "patients": args.patients,
             "seeds": list(range(args.seeds)),
             "years": args.years,
@@ -155,6 +190,12 @@ def main() -> None:
         )
     for k, v in by_key["limb_count_share"].items():
         print(f"limbs {k}: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
+    for k, v in by_key["van_rijn"].items():
+        print(
+            f"van Rijn {k}: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])}), "
+            f"inside {v['seeds_inside']}/{args.seeds}"
+        )
+    print(f"inside all four van Rijn intervals: {by_key['van_rijn_seeds_inside_all']}/{args.seeds} seeds")
     for h, v in by_key["multi_limb_at_years"].items():
         print(f"multi-limb {h} years after onset: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
     print("multi-limb at the end of follow-up, clinic simulated with each horizon (seed 0):")

@@ -137,6 +137,7 @@ class FitResult:
     mechanisms_off: tuple[str, ...]
     trials: list[dict[str, Any]] = field(default_factory=list)
     validation: list[dict[str, Any]] = field(default_factory=list)
+    variants_on: tuple[str, ...] = ()  # structural variants of the model fitted (Mechanisms.variants)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,14 +152,14 @@ class FitResult:
             "years": self.years,
             "seed": self.seed,
             "mechanisms_off": list(self.mechanisms_off),
+            "variants_on": list(self.variants_on),
             "trials": self.trials,
             "validation": self.validation,
         }
 
 
 def _mechanisms_off(sim: Sim) -> tuple[str, ...]:
-    m = sim.params.mechanisms
-    return tuple(f.name for f in dataclasses.fields(m) if not getattr(m, f.name))
+    return sim.params.mechanisms.switched_off()
 
 
 def _evaluate_all(
@@ -280,4 +281,5 @@ def fit(
         mechanisms_off=_mechanisms_off(base),
         trials=records,
         validation=validation,
+        variants_on=base.params.mechanisms.variants_on(),
     )

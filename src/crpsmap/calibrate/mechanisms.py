@@ -337,11 +337,7 @@ class MechanismFit:
             "free": list(free),
             "n_parameters": self.k,
             "tuned_parameters": list(self.candidate.tuned()),
-            "mechanisms_off": [
-                f.name
-                for f in dataclasses.fields(self.candidate.mechanisms)
-                if not getattr(self.candidate.mechanisms, f.name)
-            ],
+            "mechanisms_off": list(self.candidate.mechanisms.switched_off()),
             "simulations": self.simulations,
             "patients_simulated": self.patients_simulated,
             "starts": [

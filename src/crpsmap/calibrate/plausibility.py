@@ -27,6 +27,8 @@ from typing import Any, Literal
 import numpy as np
 
 from crpsmap.atlas import LIMBS, load_atlas
+from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, inside_intervals, simulated_shares
+from crpsmap.calibrate.targets import summary_statistics, van_rijn_2011
 from crpsmap.history import INVOLVEMENT_KINDS, TRAUMA_KINDS, PatientHistory, Provenance
 from crpsmap.model import Sim
 from crpsmap.model.cohort import is_recalled
@@ -102,8 +104,7 @@ def references() -> tuple[Reference, ...]:
         Reference(
             "conversion",
             "injuries that become CRPS",
-            0.01,
-            0.07,
+            *PLAUSIBLE_CONVERSION,  # the fit's band is this sourced range (calibrate/distance.py)
             "sourced",
             "Moseley GL et al. J Pain 2014;15(1):16-23, doi:10.1016/j.jpain.2013.08.009: 3.8% "
             "(95% CI 2.9-4.8) of 1,549 wrist fractures within 4 months; Beerthuizen A et al. Pain "
@@ -561,6 +562,22 @@ def measure_sim(sim: Sim, n_patients: int, *, years: Sequence[float] = HORIZON_Y
     """The plausibility figures of a virtual clinic of `n_patients` (model output), with its conversion."""
     clinic = sim.clinic(n_patients)
     return measure(clinic.histories, n_injuries=clinic.n_injuries, years=years)
+
+
+def van_rijn_figures(histories: Sequence[PatientHistory]) -> dict[str, Any]:
+    """The four figures the calibration fits (van Rijn 2011: multi-limb share; contralateral, ipsilateral
+    and diagonal shares of the identifiable first-to-second-limb spreads) and whether each lies inside its
+    95% interval, by the calibration's own code (calibrate/distance.py), so that a model variant that is
+    not refitted can be judged beside the plausibility figures."""
+    stats = summary_statistics(histories)
+    inside = inside_intervals(van_rijn_2011(), stats)
+    shares = simulated_shares(stats)
+    return {
+        "shares": {k: shares[k] for k in inside},
+        "identifiable": shares.get("identifiable"),
+        "inside": inside,
+        "inside_all": all(v is True for v in inside.values()),
+    }
 
 
 def multi_limb_by_sim_years(sim: Sim, n_patients: int, years: Sequence[float]) -> dict[str, dict[str, Any]]:

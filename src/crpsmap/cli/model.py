@@ -27,7 +27,7 @@ def intervention_names() -> list[str]:
 def mechanism_names() -> list[str]:
     from crpsmap.model import Mechanisms
 
-    return [f.name for f in dataclasses.fields(Mechanisms)]
+    return list(Mechanisms.arms())
 
 
 def _model_epilog() -> str:
@@ -39,11 +39,13 @@ def _model_epilog() -> str:
     lines = ["Interventions (--intervention NAME; model channels, not treatments):"]
     lines += [f"• {name}: {what}" for name, (_, what) in CATALOGUE.items()]
     fields = dataclasses.fields(Mechanisms)
+    arms = [f for f in fields if f.name in Mechanisms.arms()]
+    variants = [f for f in fields if f.name in Mechanisms.variants()]
     lines += ["", "Mechanisms (--off NAME switches one off; all are on by default; docs/model.md):"]
-    if any(f.metadata.get("help") for f in fields):
-        lines += [f"• {f.name}: {f.metadata.get('help', '')}" for f in fields]
-    else:
-        lines.append(", ".join(f.name for f in fields))
+    lines += [f"• {f.name}: {f.metadata.get('help', '')}" for f in arms]
+    if variants:
+        lines += ["", "Structural variants (off by default, set in Python: ModelParams(mechanisms=...)):"]
+        lines += [f"• {f.name}: {f.metadata.get('help', '')}" for f in variants]
     return escape("\n".join(lines))
 
 

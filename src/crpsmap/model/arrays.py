@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crpsmap.model.effects import N_BUILTIN_INTERVENTIONS
-from crpsmap.model.network import N_HEMI, N_ORGAN, N_SPINAL
+from crpsmap.model.network import N_HEMI, N_LIMB, N_ORGAN, N_SPINAL
 from crpsmap.model.recorder import Recording
 
 #: columns of iv_start / iv_stop that always exist: the built-in interventions (effects.BUILTIN); a
@@ -103,6 +103,9 @@ class RunOutput:
     O: np.ndarray  # (P, N_ORGAN) organs  # noqa: E741
     B: np.ndarray  # (P,) blood cytokine
     V: np.ndarray  # (P,) vagal tone
+    #: (P, N_LIMB) per-limb supraspinal nodes (network.LIMBS order); all zero unless
+    #: Mechanisms.limb_representations is on (then R, the hemisphere nodes, stays zero instead)
+    R_limb: np.ndarray
     recording: Recording | None = None  # chosen states over time, when the run had a Recorder
 
     @classmethod
@@ -118,4 +121,5 @@ class RunOutput:
             O=np.zeros((n, N_ORGAN)),
             B=np.zeros(n),
             V=np.zeros(n),
+            R_limb=np.zeros((n, N_LIMB)),
         )

@@ -15,7 +15,7 @@ from crpsmap.atlas import load_atlas
 from crpsmap.model.arrays import N_IV, NEVER, PatientInputs, RunOutput
 from crpsmap.model.interventions import CATALOGUE
 from crpsmap.model.kernel import run_kernel
-from crpsmap.model.network import N_SEG, node
+from crpsmap.model.network import N_LIMB, N_SEG, node, topology
 from crpsmap.model.params import ModelParams
 from crpsmap.model.reference import RunConfig
 
@@ -29,14 +29,16 @@ def inputs(
     gain: float = 1.0,
     v0: float = 0.5,
     infection: float = 0.0,
-    area: str = SCIATIC_AREA,
+    area: str | tuple[str, ...] = SCIATIC_AREA,
     drive: float = 1.0,
     treatments: dict[str, tuple[int, int | None]] | None = None,
     first_patient: int = 0,
     dt: float = 0.25,
 ) -> PatientInputs:
-    """n identical animals (distinct noise streams) with one injury of `area` on day 0."""
-    unit = load_atlas().unit_index[area]
+    """n identical animals (distinct noise streams) with one injury of `area` (or of each of several
+    areas) on day 0."""
+    index = load_atlas().unit_index
+    units = [index[a] for a in ((area,) if isinstance(area, str) else area)]
     spd = int(round(1 / dt))
     start = np.full((n, N_IV), NEVER, dtype=np.int64)
     stop = np.full((n, N_IV), NEVER, dtype=np.int64)
@@ -49,9 +51,9 @@ def inputs(
         gain=np.full(n, gain),
         v0=np.full(n, v0),
         infection=np.full(n, infection),
-        ev_step=np.zeros((n, 1), dtype=np.int64),
-        ev_unit=np.full((n, 1), unit, dtype=np.int64),
-        ev_amp=np.full((n, 1), drive),
+        ev_step=np.zeros((n, len(units)), dtype=np.int64),
+        ev_unit=np.tile(np.array(units, dtype=np.int64), (n, 1)),
+        ev_amp=np.full((n, len(units)), drive),
         iv_start=start,
         iv_stop=stop,
         visit_day=np.full((n, 1), -1, dtype=np.int64),
@@ -128,3 +130,19 @@ def contra_nodes_active(out: RunOutput, level: float = 0.5) -> float:
 def all_nodes_active(out: RunOutput, level: float = 0.5) -> float:
     """Mean number of active dorsal-horn nodes per animal."""
     return float((level < out.M).sum(axis=1).mean())
+
+
+def limb_activity(out: RunOutput) -> np.ndarray:
+    """Mean microglia of each limb's segments (patients x network.LIMBS): which limbs are lit."""
+    limb = topology().node_limb
+    return np.stack([out.M[:, limb == k].mean(axis=1) for k in range(N_LIMB)], axis=1)
+
+
+def area_activity(out: RunOutput, area: str) -> np.ndarray:
+    """The observation model's activity of a body area at the end of the run (dermatome-overlap
+    weighted sensitisation; involved when above theta for persist_days), per animal."""
+    topo = topology()
+    unit = load_atlas().unit_index[area]
+    idx, w = topo.overlap_idx[unit], topo.overlap_w[unit]
+    ok = idx >= 0
+    return np.asarray((out.s[:, idx[ok]] * w[ok]).sum(axis=1))

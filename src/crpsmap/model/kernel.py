@@ -14,7 +14,7 @@ import numpy as np
 
 from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.effects import N_CHANNELS, Channel, EffectTable, default_table
-from crpsmap.model.network import N_SEG, N_SPINAL, Coupling, Topology, coupling, topology
+from crpsmap.model.network import N_LIMB, N_SEG, N_SPINAL, Coupling, Topology, coupling, topology
 from crpsmap.model.params import PI, ModelParams
 from crpsmap.model.recorder import N_STATES, STATE_ID, Recorder
 from crpsmap.model.reference import ASC_NORM, RunConfig
@@ -36,6 +36,7 @@ _w_csf, _k_R, _gamma_R, _a_asc, _w_desc, _lat = (
 _b_0, _beta, _kappa, _b_O = PI["b_0"], PI["beta_bbb"], PI["kappa"], PI["b_O"]
 _eps_V, _v_r, _K_B, _lam_V, _w_vinh = PI["eps_V"], PI["v_r"], PI["K_B"], PI["lam_V"], PI["w_vinh"]
 _k_O, _gamma_O, _b_OB, _v_org = PI["k_O"], PI["gamma_O"], PI["b_OB"], PI["v_org"]
+_c_ips, _c_hom, _c_diag, _c_desc = PI["c_ips"], PI["c_hom"], PI["c_diag"], PI["c_desc"]
 # channels of the table of effects (effects.py) and recordable states (recorder.py), as constants
 _F_ACT, _F_AST, _F_CYT = (
     int(Channel.MICROGLIA_ACTIVATION),
@@ -105,6 +106,8 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     g_val,
     g_cnt,
     node_gain,
+    limbs,
+    node_cls,
     no_idx,
     no_cnt,
     org_idx,
@@ -144,6 +147,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     oO,
     oB,
     oV,
+    oRL,
 ):
     dt, dec_u, dec_ac, Kh, Ks2, KA4, KR2, KO2, theta, persist = (
         k[0],
@@ -165,6 +169,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     b_0, beta, kappa, b_O = pv[_b_0], pv[_beta], pv[_kappa], pv[_b_O]
     eps_V, v_r, K_B, lam_V, w_vinh = pv[_eps_V], pv[_v_r], pv[_K_B], pv[_lam_V], pv[_w_vinh]
     k_O, gamma_O, b_OB, v_org = pv[_k_O], pv[_gamma_O], pv[_b_OB], pv[_v_org]
+    c_ips, c_hom, c_diag, c_desc = pv[_c_ips], pv[_c_hom], pv[_c_diag], pv[_c_desc]
     h4 = h == 4.0
     noisy = n_eff > 0.0
     inv_neff = 1.0 / n_eff if noisy else 0.0
@@ -196,6 +201,11 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
         zb = np.zeros(BLOCK)
         ga = np.zeros(BLOCK)
         R = np.zeros((2, BLOCK))
+        # limb_representations: limb nodes, and per node class (4 limbs, then trunk right / left) the
+        # lane-wise base of the cytokine and the clear sensitisation that ascends
+        RL = np.zeros((N_LIMB, BLOCK))
+        baseC = np.zeros((N_LIMB + 2, BLOCK))
+        sC = np.zeros((N_LIMB + 2, BLOCK))
         O = np.zeros((n_org, BLOCK))  # noqa: E741
         run = np.zeros((n_units, BLOCK), dtype=np.int64)
         involved = np.zeros((n_units, BLOCK), dtype=np.bool_)
@@ -283,18 +293,34 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                 for b in range(BLOCK):
                     q[i, b] = a_M * M[i, b] + a_A * A[i, b] + u[i, b]
                     base0[b] += q[i, b]
+            if limbs:
+                for b in range(BLOCK):
+                    common = w_csf * (base0[b] * inv_n) - w_vinh * V[b]
+                    rsum = RL[0, b] + RL[1, b] + RL[2, b] + RL[3, b]
+                    for lb in range(N_LIMB):
+                        baseC[lb, b] = common + wd_f[b] * (RL[lb, b] + c_desc * (rsum - RL[lb, b]))
+                    for sd in range(2):  # trunk of side sd: mean of its upper (sd) and lower (sd + 2) limb
+                        baseC[N_LIMB + sd, b] = common + wd_f[b] * (0.5 * (RL[sd, b] + RL[sd + 2, b]))
+                    for cl in range(N_LIMB + 2):
+                        sC[cl, b] = 0.0
+            else:
+                for b in range(BLOCK):
+                    common = w_csf * (base0[b] * inv_n) - w_vinh * V[b]
+                    base1[b] = common + wd_f[b] * (lat * R[1, b] + (1.0 - lat) * R[0, b])
+                    base0[b] = common + wd_f[b] * (lat * R[0, b] + (1.0 - lat) * R[1, b])
             for b in range(BLOCK):
-                common = w_csf * (base0[b] * inv_n) - w_vinh * V[b]
-                base1[b] = common + wd_f[b] * (lat * R[1, b] + (1.0 - lat) * R[0, b])
-                base0[b] = common + wd_f[b] * (lat * R[0, b] + (1.0 - lat) * R[1, b])
                 betaB[b] = beta_f[b] * B[b]
                 s0[b] = 0.0
                 s1[b] = 0.0
                 stot[b] = 0.0
             for i in range(N_SPINAL):
                 ng = node_gain[i]
-                basev = base1 if i >= N_SEG else base0
-                sside = s1 if i >= N_SEG else s0
+                if limbs:
+                    basev = baseC[node_cls[i]]
+                    sside = sC[node_cls[i]]
+                else:
+                    basev = base1 if i >= N_SEG else base0
+                    sside = s1 if i >= N_SEG else s0
                 for b in range(BLOCK):
                     cw[b] = 0.0
                     ga[b] = 0.0
@@ -349,14 +375,26 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     An[i, b] = a + dt * (kA_f[b] * (xa4 / (KA4 + xa4)) * (1.0 - a) - gamma_A * a)
                     rh = rho[i, b]
                     rho[i, b] = rh + dt * (k_rho * m * (1.0 - rh) - gamma_rho * rh)
-            # 5. hemispheres and organs
+            # 5. hemispheres (or limb nodes) and organs
+            if limbs:
+                for b in range(BLOCK):
+                    for lb in range(N_LIMB):
+                        x = sC[lb, b] + c_ips * sC[lb ^ 2, b] + c_hom * sC[lb ^ 1, b] + c_diag * sC[lb ^ 3, b]
+                        asc = a_asc * x / ASC_NORM
+                        a2 = asc * asc
+                        rl = RL[lb, b]
+                        RL[lb, b] = rl + dt * (kR_f[b] * (a2 / (KR2 + a2)) * (1.0 - rl) - gamma_R * rl)
+            else:
+                for b in range(BLOCK):
+                    asc0 = a_asc * (lat * s0[b] + (1.0 - lat) * s1[b]) / ASC_NORM
+                    asc1 = a_asc * (lat * s1[b] + (1.0 - lat) * s0[b]) / ASC_NORM
+                    a2 = asc0 * asc0
+                    r0 = R[0, b]
+                    R[0, b] = r0 + dt * (kR_f[b] * (a2 / (KR2 + a2)) * (1.0 - r0) - gamma_R * r0)
+                    a2 = asc1 * asc1
+                    r1 = R[1, b]
+                    R[1, b] = r1 + dt * (kR_f[b] * (a2 / (KR2 + a2)) * (1.0 - r1) - gamma_R * r1)
             for b in range(BLOCK):
-                asc0 = a_asc * (lat * s0[b] + (1.0 - lat) * s1[b]) / ASC_NORM
-                asc1 = a_asc * (lat * s1[b] + (1.0 - lat) * s0[b]) / ASC_NORM
-                a2 = asc0 * asc0
-                R[0, b] = R[0, b] + dt * (kR_f[b] * (a2 / (KR2 + a2)) * (1.0 - R[0, b]) - gamma_R * R[0, b])
-                a2 = asc1 * asc1
-                R[1, b] = R[1, b] + dt * (kR_f[b] * (a2 / (KR2 + a2)) * (1.0 - R[1, b]) - gamma_R * R[1, b])
                 osum[b] = 0.0
             for o in range(n_org):
                 for b in range(BLOCK):
@@ -430,6 +468,8 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                 os_[r, i] = s[i, b]
             oR[r, 0] = R[0, b]
             oR[r, 1] = R[1, b]
+            for lb in range(N_LIMB):
+                oRL[r, lb] = RL[lb, b]
             for o in range(n_org):
                 oO[r, o] = O[o, b]
             oB[r] = B[b]
@@ -482,18 +522,21 @@ def run_kernel(
         rec_every, rec_off, rec = 0, np.full(N_STATES, -1, dtype=np.int64), np.zeros((0, 0, 0))
     no_idx, no_cnt = _sparse_rows(topo.node_organs)
     org_idx = np.ascontiguousarray(topo.organ_nodes)
+    limbs = bool(params.mechanisms.limb_representations)
+    # node class of the limb variant: its limb node (0-3) for a limb segment, N_LIMB + side for the trunk
+    node_cls = np.where(topo.node_limb >= 0, topo.node_limb, N_LIMB + topo.node_side).astype(np.int64)
     # padded neighbour lists must be compact (valid entries first) for the count-based loops
     _run(
         params.vector(), cfg.scalars(params), np.uint64(cfg.seed), cfg.n_steps, cfg.steps_per_day,
         net.w_idx, net.w_val, _counts(net.w_idx), net.g_idx, net.g_val, _counts(net.g_idx), net.node_gain,
-        no_idx, no_cnt, org_idx, _counts(org_idx),
+        limbs, node_cls, no_idx, no_cnt, org_idx, _counts(org_idx),
         topo.overlap_idx, topo.overlap_w, _counts(topo.overlap_idx), topo.area_nodes,
         topo.n_areas, topo.n_units,
         full.patient, full.gain, full.v0, full.infection, full.ev_step, full.ev_unit, full.ev_amp,
         full.iv_start, full.iv_stop, full.visit_day, np.ascontiguousarray(full.rho0, dtype=np.float64),
         np.ascontiguousarray(full.phi, dtype=np.float64),
         plan.base, plan.slot_channel, plan.slot_value, plan.additive, rec_every, rec_off, rec,
-        out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V,
+        out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V, out.R_limb,
     )  # fmt: skip
     if pad:
         out = RunOutput(**{f: getattr(out, f)[:n] for f in out.__dataclass_fields__ if f != "recording"})

@@ -1,9 +1,10 @@
 """The nodes of one virtual patient and the coupling between them, built from the atlas dermatomes.
 
 Nodes: 29 spinal segments (C2..S5) x 2 sides of dorsal horn, two hemisphere nodes (one per body side
-served), one brainstem/vagal node, the atlas's 5 visceral systems, and blood: 67 in all. Couplings are
-stored as padded neighbour lists (index, weight) so the kernel loops over a few neighbours, not a dense
-58 x 58 matrix.
+served), one brainstem/vagal node, the atlas's 5 visceral systems, and blood: 67 in all. With
+Mechanisms.limb_representations four supraspinal nodes, one per limb representation, replace the two
+hemisphere nodes: 69. Couplings are stored as padded neighbour lists (index, weight) so the kernel loops
+over a few neighbours, not a dense 58 x 58 matrix.
 """
 
 from __future__ import annotations
@@ -25,6 +26,23 @@ N_ORGAN = 5
 #: all nodes counted in node-days: dorsal horn, hemispheres, brainstem/vagal, organs, blood
 N_NODES = N_SPINAL + N_HEMI + 1 + N_ORGAN + 1
 THORACIC = (8, 18)  # segment indices of T2..T12 (0 = C2)
+CERVICAL = (0, 2)  # segment indices of C2..C4 (neck, back of head, cranium): glial gain g_cervical
+#: the limb representations of Mechanisms.limb_representations, index l = 2 * kind + side (kind 0 upper,
+#: 1 lower limb; side 0 right, 1 left), so the other limb of the same side is l ^ 2 (ipsilateral), the
+#: homologous limb l ^ 1 (contralateral) and the diagonal one l ^ 3
+LIMBS = ("upper_right", "upper_left", "lower_right", "lower_left")
+N_LIMB = len(LIMBS)
+#: the segments of each limb kind: the limb enlargements (brachial plexus C5-T1, lumbosacral L2-S2, as in
+#: plausibility.md 4.1); the other segments (C2-C4, T2-L1, S3-S5) are trunk and feed no limb node
+LIMB_SEGMENTS = {"upper": ("C5", "C6", "C7", "C8", "T1"), "lower": ("L2", "L3", "L4", "L5", "S1", "S2")}
+TRUNK = -1  # node_limb of a trunk segment
+
+
+def n_nodes(limb_representations: bool = False) -> int:
+    """Nodes per patient counted in node-days: 67, or 69 when four limb nodes replace two hemispheres."""
+    return N_NODES - N_HEMI + N_LIMB if limb_representations else N_NODES
+
+
 NEIGHBOUR_OVERLAP = 1.0 / 3.0  # weight of a +-1 segment not in an area's dermatome list [D]
 
 
@@ -46,6 +64,7 @@ class Topology:
     organ_nodes: np.ndarray  # (N_ORGAN, K) bilateral spinal nodes of each organ, -1 padded
     node_organs: np.ndarray  # (N_SPINAL, N_ORGAN) 1 where the node is in the organ's territory
     node_side: np.ndarray  # (N_SPINAL,) side index
+    node_limb: np.ndarray  # (N_SPINAL,) limb representation (LIMBS index) of a limb segment, TRUNK else
 
 
 @cache
@@ -106,7 +125,17 @@ def _topology(atlas: Atlas) -> Topology:
         organ_nodes=org_idx,
         node_organs=node_organs,
         node_side=np.array([i // N_SEG for i in range(N_SPINAL)], dtype=np.int64),
+        node_limb=_node_limb(seg_index),
     )
+
+
+def _node_limb(seg_index: dict[str, int]) -> np.ndarray:
+    out = np.full(N_SPINAL, TRUNK, dtype=np.int64)
+    for kind, segs in enumerate(LIMB_SEGMENTS.values()):
+        for side in (0, 1):
+            for sg in segs:
+                out[node(side, seg_index[sg])] = 2 * kind + side
+    return out
 
 
 @dataclass(frozen=True)
@@ -117,7 +146,7 @@ class Coupling:
     w_val: np.ndarray
     g_idx: np.ndarray  # (N_SPINAL, K) astrocyte gap-junction coupling G (homologue + adjacent)
     g_val: np.ndarray
-    node_gain: np.ndarray  # (N_SPINAL,) relative glial gain of each segment (thoracic segments lower)
+    node_gain: np.ndarray  # (N_SPINAL,) relative glial gain of each segment (thoracic, cervical C2-C4)
 
     def dense_w(self) -> np.ndarray:
         return _dense(self.w_idx, self.w_val)
@@ -172,4 +201,6 @@ def coupling(p: ModelParams) -> Coupling:
     for side in (0, 1):
         for s in range(THORACIC[0], THORACIC[1] + 1):
             gain[node(side, s)] = p.g_thoracic
+        for s in range(CERVICAL[0], CERVICAL[1] + 1):
+            gain[node(side, s)] = p.g_cervical
     return Coupling(w_idx, w_val, g_idx, g_val, gain)

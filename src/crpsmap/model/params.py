@@ -59,6 +59,16 @@ class Mechanisms:
     noise: bool = dataclasses.field(
         default=True, metadata={"help": "demographic noise of the microglial population"}
     )
+    # --- structural variants (OFF by default; not an arm of the explanation): only() and without() leave
+    # them off unless only() names them, so the arms' comparisons keep today's model
+    limb_representations: bool = dataclasses.field(
+        default=False,
+        metadata={
+            "help": "variant, off by default: four supraspinal nodes, one per limb representation, "
+            "instead of the two hemisphere nodes (docs/model.md, plausibility.md 4.2)",
+            "variant": True,
+        },
+    )
 
     @classmethod
     def only(cls, *names: str) -> Mechanisms:
@@ -68,9 +78,28 @@ class Mechanisms:
 
     @classmethod
     def without(cls, *names: str) -> Mechanisms:
-        """All mechanisms on except `names`."""
+        """All mechanisms on except `names`; structural variants stay off (their default)."""
         known = cls._check(names)
-        return cls(**{n: n not in names for n in known})
+        variants = set(cls.variants())
+        return cls(**{n: (n not in names) and n not in variants for n in known})
+
+    @classmethod
+    def variants(cls) -> tuple[str, ...]:
+        """Switches that select a structural variant of the model (off by default), not an arm."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("variant"))
+
+    @classmethod
+    def arms(cls) -> tuple[str, ...]:
+        """The on/off arms of the explanation (on by default): what `--off` and comparisons switch."""
+        return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("variant"))
+
+    def switched_off(self) -> tuple[str, ...]:
+        """The arms that are off (variants are not arms: a default model has none off)."""
+        return tuple(n for n in self.arms() if not getattr(self, n))
+
+    def variants_on(self) -> tuple[str, ...]:
+        """The structural variants switched on (a default model has none)."""
+        return tuple(n for n in self.variants() if getattr(self, n))
 
     @classmethod
     def _check(cls, names: tuple[str, ...]) -> set[str]:
@@ -112,6 +141,14 @@ class ModelParams:
     g_thoracic: float = _p(
         0.39, "-", 0.3, 1.0, "[D] fewer dorsal-horn neurons/glia in T2-T12 than in the limb enlargements"
     )
+    g_cervical: float = _p(
+        1.0,
+        "-",
+        0.3,
+        1.0,
+        "[D] glial gain of C2-C4 (neck, back of head, cranium) relative to the limb enlargements, like "
+        "g_thoracic; no source (plausibility.md 4.3); 1 = today's model",
+    )
     # --- spinal coupling
     w_rc: float = _p(0.41, "-", 0.05, 0.5, f"{MECH} 1.3: somatotopic PNI response; SCI spread (Carlton 2009)")
     ell: float = _p(1.0, "segments", 1.0, 3.0, f"{MECH} 1.3 [D]: coupling length")
@@ -128,6 +165,18 @@ class ModelParams:
     w_desc: float = _p(0.475, "-", 0.0, 0.6, f"{MECH} skeleton D: descending facilitation (free)")
     lat: float = _p(
         0.9, "-", 0.5, 1.0, f"{MECH} skeleton A/G: lateralisation, an assumption not a measurement"
+    )
+    # per-limb supraspinal nodes (Mechanisms.limb_representations; unused while it is off). Values: the
+    # hand choice of docs/plausibility.md 2.1 (a 32-setting grid on one 300-patient clinic), not a fit
+    c_ips: float = _p(
+        0.35, "-", 0.0, 1.0, "[D] no source: ascending cross-talk from the other limb of the same side"
+    )
+    c_hom: float = _p(
+        0.1, "-", 0.0, 1.0, "[D] no source: ascending cross-talk from the homologous limb (callosal)"
+    )
+    c_diag: float = _p(0.05, "-", 0.0, 1.0, "[D] no source: ascending cross-talk from the diagonal limb")
+    c_desc: float = _p(
+        0.05, "-", 0.0, 1.0, "[D] no source: descending facilitation of a limb by the other limbs' nodes"
     )
     # --- blood, blood-brain barrier, infection
     b_0: float = _p(0.1, "norm.", 0.0, 0.3, f"{MECH} skeleton D: basal cytokine production")
@@ -212,7 +261,16 @@ class CohortParams:
     )
     age_sd: float = _p(15.0, "y", 8.0, 20.0, "[D]")
     p_upper: float = _p(0.6, "-", 0.5, 0.7, "de Mos 2007: upper > lower (split not read) [D]")
-    p_hand: float = _p(0.6, "-", 0.4, 0.8, "Pendon 2017: hand most often (81/108)")
+    p_hand: float = _p(
+        0.6,
+        "-",
+        0.4,
+        0.8,
+        "NOT USED: the onset site within a limb comes from the fixed weights UPPER_SITES / LOWER_SITES in "
+        "model/cohort.py (hand 51% of upper-limb onsets); making p_hand act would change every default "
+        "clinic, so it is to be adopted (with a lower-limb counterpart) or dropped at the next refit. "
+        "Pendon 2017: hand most often (81/108)",
+    )
     p_fracture: float = _p(0.44, "-", 0.3, 0.6, "de Mos 2007: fracture 44% of precipitating events")
     p_spontaneous: float = _p(0.073, "-", 0.03, 0.1, "de Rooij 2010: 39/537 without eliciting event")
     drive_fracture: float = _p(1.0, "norm.", 0.5, 2.0, "[D] afferent drive of a fracture")

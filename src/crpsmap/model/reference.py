@@ -6,7 +6,8 @@ Equations (docs/model.md): q = a_M M + a_A A + u;  c = f_cyt [q + W q + w_csf me
 tau-leap with activation k_M g (1 + pi rho) f_act H(c; K, h);  astrocytes, priming, hemispheres and
 organs by explicit Euler;  blood and vagal tone algebraic from the state just computed. The f_* are the
 per-step channel values of the table of effects (effects.py): 1 (or 0 for the vagal shift) unless an
-intervention or a switched-on mechanism row acts on them.
+intervention or a switched-on mechanism row acts on them. With Mechanisms.limb_representations four limb
+nodes R_l replace the two hemisphere nodes (`limb_ascending`, `limb_descending`; docs/model.md section 3).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.effects import Channel, EffectTable, default_table
-from crpsmap.model.network import N_SEG, N_SPINAL, Coupling, Topology, coupling, topology
+from crpsmap.model.network import N_LIMB, N_SEG, N_SPINAL, TRUNK, Coupling, Topology, coupling, topology
 from crpsmap.model.params import PI, ModelParams
 from crpsmap.model.recorder import STATE_ID, STATES, Recorder
 from crpsmap.model.rng import NODE_STRIDE, Draw, Draws
@@ -81,6 +82,33 @@ def _hill2(x: np.ndarray, k2: float) -> np.ndarray:
     return np.asarray(x2 / (k2 + x2))
 
 
+def limb_ascending(s_up: np.ndarray, node_limb: np.ndarray, c: tuple[float, float, float]) -> np.ndarray:
+    """Ascending input of each limb node before a_asc / ASC_NORM: S_l + c_ips S_ips + c_hom S_hom +
+    c_diag S_diag, with S_l the clear sensitisation (s_up, patients x spinal nodes) of limb l's segments.
+    Why cross-talk: it is what lets a lit limb raise the others' representations (the hypothesis)."""
+    S = np.stack([s_up[:, node_limb == limb].sum(axis=1) for limb in range(N_LIMB)], axis=1)
+    c_ips, c_hom, c_diag = c
+    return np.stack(
+        [
+            S[:, limb] + c_ips * S[:, limb ^ 2] + c_hom * S[:, limb ^ 1] + c_diag * S[:, limb ^ 3]
+            for limb in range(N_LIMB)
+        ],
+        axis=1,
+    )
+
+
+def limb_descending(
+    RL: np.ndarray, node_limb: np.ndarray, node_side: np.ndarray, c_desc: float
+) -> np.ndarray:
+    """Descending facilitation per spinal node before w_desc: a limb segment gets its own limb node plus
+    c_desc times the others; a trunk segment the mean of the two limb nodes of its side."""
+    own = np.where(node_limb >= 0, node_limb, 0)
+    total = RL.sum(axis=1, keepdims=True)
+    limb_part = RL[:, own] + c_desc * (total - RL[:, own])
+    trunk_part = 0.5 * (RL[:, node_side] + RL[:, node_side + 2])
+    return np.where(node_limb[None, :] != TRUNK, limb_part, trunk_part)
+
+
 def run_reference(
     params: ModelParams,
     cfg: RunConfig,
@@ -121,6 +149,9 @@ def run_reference(
     inp.check_priming()
     rho = inp.rho0.astype(np.float64) if inp.rho0.shape[0] else np.zeros((P, N_SPINAL))
     R = np.zeros((P, 2))
+    limbs = params.mechanisms.limb_representations
+    RL = np.zeros((P, N_LIMB))  # per-limb supraspinal nodes (used only with limb_representations)
+    cross = (p["c_ips"], p["c_hom"], p["c_diag"])  # ascending cross-talk: same side, homologous, diagonal
     O = np.zeros((P, E.shape[1]))  # noqa: E741
     u = np.zeros((P, N_SPINAL))
     V = inp.v0.copy()
@@ -158,12 +189,16 @@ def run_reference(
             act_f = (1.0 - inp.phi) * act_f + inp.phi * f[:, Channel.T_CELL_ACTIVATION]
         # 2. cytokine (quasi-steady) and sensitisation
         q = p["a_M"] * M + p["a_A"] * A + u
-        desc_own = lat * R + (1.0 - lat) * R[:, ::-1]  # (P, 2): descending input per body side
+        if limbs:
+            desc = limb_descending(RL, topo.node_limb, side, p["c_desc"])
+        else:
+            desc_own = lat * R + (1.0 - lat) * R[:, ::-1]  # (P, 2): descending input per body side
+            desc = desc_own[:, side]
         c = (
             q
             + q @ W.T
             + p["w_csf"] * q.mean(axis=1, keepdims=True)
-            + (p["w_desc"] * f[:, Channel.DESCENDING])[:, None] * desc_own[:, side]
+            + (p["w_desc"] * f[:, Channel.DESCENDING])[:, None] * desc
             + (p["beta_bbb"] * f[:, Channel.BBB_INFLUX])[:, None] * (1.0 + p["kappa"] * M) * B[:, None]
             + p["v_org"] * (O @ E.T)
             - p["w_vinh"] * V[:, None]
@@ -193,10 +228,14 @@ def run_reference(
         rho = rho + dt * (p["k_rho"] * M * (1.0 - rho) - p["gamma_rho"] * rho)
         # 5. hemispheres (lateralised ascending input), organs
         s_up = np.maximum(s - p["s_asc"], 0.0)
-        s_side = np.stack([s_up[:, :N_SEG].sum(axis=1), s_up[:, N_SEG:].sum(axis=1)], axis=1)
-        asc = p["a_asc"] * (lat * s_side + (1.0 - lat) * s_side[:, ::-1]) / ASC_NORM
         k_R = (p["k_R"] * f[:, Channel.SUPRASPINAL_ACTIVATION])[:, None]
-        R = R + dt * (k_R * _hill2(asc, KR2) * (1.0 - R) - p["gamma_R"] * R)
+        if limbs:
+            asc = p["a_asc"] * limb_ascending(s_up, topo.node_limb, cross) / ASC_NORM
+            RL = RL + dt * (k_R * _hill2(asc, KR2) * (1.0 - RL) - p["gamma_R"] * RL)
+        else:
+            s_side = np.stack([s_up[:, :N_SEG].sum(axis=1), s_up[:, N_SEG:].sum(axis=1)], axis=1)
+            asc = p["a_asc"] * (lat * s_side + (1.0 - lat) * s_side[:, ::-1]) / ASC_NORM
+            R = R + dt * (k_R * _hill2(asc, KR2) * (1.0 - R) - p["gamma_R"] * R)
         xO = (s @ E) / organ_n + p["b_OB"] * B[:, None]
         k_O = (p["k_O"] * f[:, Channel.ORGAN_ACTIVATION])[:, None]
         O = O + dt * (k_O * _hill2(xO, KO2) * (1.0 - O) - p["gamma_O"] * O)  # noqa: E741
@@ -246,6 +285,7 @@ def run_reference(
                 rec_t += 1
     out.M[:], out.A[:], out.rho[:], out.s[:] = M, A, rho, s
     out.R[:], out.O[:], out.B[:], out.V[:] = R, O, B, V
+    out.R_limb[:] = RL
     if record is not None:
         out.recording = record.split(inp.patient, cfg.n_days, rec)
     return out

@@ -18,7 +18,7 @@ from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.cohort import Demography, draw_patients, histories
 from crpsmap.model.effects import EffectTable, default_table
 from crpsmap.model.interventions import Intervention
-from crpsmap.model.network import N_NODES, coupling, topology
+from crpsmap.model.network import coupling, n_nodes, topology
 from crpsmap.model.params import CohortParams, ModelParams
 from crpsmap.model.recorder import Recorder, Recording
 from crpsmap.model.reference import RunConfig
@@ -210,6 +210,7 @@ class Sim:
         return Clinic(out, screened, int(cases.size), recording)
 
 
-def node_days(n_patients: int, n_days: int) -> float:
-    """Work measure of the benchmark: patients x all model nodes x days."""
-    return float(n_patients) * N_NODES * n_days
+def node_days(n_patients: int, n_days: int, *, limb_representations: bool = False) -> float:
+    """Work measure of the benchmark: patients x all model nodes x days (67 nodes; 69 with the per-limb
+    supraspinal nodes of Mechanisms.limb_representations)."""
+    return float(n_patients) * n_nodes(limb_representations) * n_days

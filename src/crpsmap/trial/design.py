@@ -68,9 +68,10 @@ class TrialSpec:
             for f in dataclasses.fields(obj):
                 value, base = getattr(obj, f.name), getattr(default, f.name)
                 if f.name == "mechanisms":
-                    off = [m.name for m in dataclasses.fields(value) if not getattr(value, m.name)]
-                    if off:
-                        out["mechanisms_off"] = off
+                    if value.switched_off():
+                        out["mechanisms_off"] = list(value.switched_off())
+                    if value.variants_on():
+                        out["variants_on"] = list(value.variants_on())
                 elif value != base:
                     out[f.name] = value
         return out
