@@ -39,7 +39,7 @@ workers and threads, the CPU count and load average; and the load generator's ow
 loop lag, to show whether the generator (one asyncio process) was the limit.
 
 Usage: python benchmarks/bench_registry.py [--patients 800] [--clients 50] [--requests 1000]
-       [--database sqlite|postgresql|both] [--phase-seconds 120] [--think-ms 0] [--threads 8]
+       [--database sqlite|postgresql|both] [--phase-seconds 120] [--think-ms 0] [--threads 2]
        [--label TEXT] [--no-save]
        python benchmarks/bench_registry.py --mixed --clients 50 200 --seconds 60 --think-ms 1000
        [--database sqlite|postgresql|both] [--timeout 30] [--mix patient_page=50,visit_save=10,...]
@@ -77,6 +77,7 @@ from crpsmap.atlas import load_atlas
 from crpsmap.data.synthetic import random_histories
 from crpsmap.history import INVOLVEMENT_KINDS, PatientHistory
 from crpsmap.io import write_csv
+from crpsmap.registry.config import SERVER_THREADS
 from results_log import record as record_result
 
 HOST = "127.0.0.1"
@@ -772,7 +773,7 @@ def main() -> None:
     ap.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--phase-seconds", type=float, default=120.0, help="time limit of each phase")
     ap.add_argument("--think-ms", type=float, default=0.0, help="mean pause of a client between steps")
-    ap.add_argument("--threads", type=int, default=8, help="crpsmap serve --threads")
+    ap.add_argument("--threads", type=int, default=SERVER_THREADS, help="crpsmap serve --threads")
     ap.add_argument("--label", default="", help="a note kept in the result line (e.g. which code ran)")
     ap.add_argument("--no-save", action="store_true", help="print only; do not append to results/")
     args = ap.parse_args()

@@ -13,6 +13,7 @@ import typer
 from crpsmap.cli.checks import check_input, check_name, check_output_paths, tell_reading
 from crpsmap.cli.console import err_console, error_line, fail, say
 from crpsmap.io import HistoryImportError
+from crpsmap.registry.config import SERVER_MAX_WORKERS, SERVER_THREADS, SERVER_WORKERS_PER_CORE
 from crpsmap.summary import literal
 
 registry_app = typer.Typer(
@@ -68,10 +69,15 @@ def serve(
     database: DatabaseOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
-    threads: Annotated[int, typer.Option(min=1, max=64, help="threads per worker process")] = 8,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="threads per worker process")] = SERVER_THREADS,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, max=32, help="processes (default: $CRPSMAP_WORKERS, else 1 per core, max 4)"),
+        typer.Option(
+            min=1,
+            max=32,
+            help=f"processes (default: $CRPSMAP_WORKERS, else {SERVER_WORKERS_PER_CORE} per core, "
+            f"max {SERVER_MAX_WORKERS})",
+        ),
     ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="load the synthetic demo clinic and print one fresh login per role")

@@ -64,6 +64,15 @@ def normalise_database(value: str | None) -> str:
 SQLITE_INIT_COMMAND = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 SQLITE_BUSY_TIMEOUT_S = 10  # a writer waits this long for another's transaction, then fails
 
+# `crpsmap serve`: worker processes of few threads each. Each process has one Python lock, and a request
+# waits for it after every database call while another thread of its process computes: with 2 processes of
+# 8 threads on 2 cores the load benchmark's p95 was 121-171 ms, with 4 processes of 2 threads 79 ms (every
+# kind under 100 ms; docs/registry.md, Performance). More processes cost memory (each keeps the clinic
+# snapshot and a dashboard-report process), hence the cap.
+SERVER_THREADS = 2  # threads per worker process
+SERVER_WORKERS_PER_CORE = 2
+SERVER_MAX_WORKERS = 8
+
 
 def database_settings(url: str) -> dict[str, Any]:
     """Django's DATABASES['default'] for a URL: SQLite in WAL mode with synchronous=FULL (no acknowledged

@@ -8,8 +8,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from crpsmap.registry.config import SERVER_MAX_WORKERS, SERVER_THREADS, SERVER_WORKERS_PER_CORE
+
 WORKERS_ENV = "CRPSMAP_WORKERS"
-MAX_DEFAULT_WORKERS = 4
 log = logging.getLogger(__name__)
 
 
@@ -30,13 +31,12 @@ class RegistryServer(BaseApplication):
 
 
 def default_workers() -> int:
-    """$CRPSMAP_WORKERS, else one process per CPU core up to 4. The threads of one process share one
-    core (Python's lock), so a page that computes needs processes to use more cores. Each process keeps
-    its own caches (clinic snapshot, dashboard), each checked against the database on every request."""
+    """$CRPSMAP_WORKERS, else two processes per CPU core up to eight (config.py says why). Each process
+    keeps its own caches (clinic snapshot, dashboard), each checked against the database on every request."""
     value = os.environ.get(WORKERS_ENV, "").strip()
     if value:
         return max(1, int(value))
-    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+    return max(1, min(SERVER_MAX_WORKERS, SERVER_WORKERS_PER_CORE * (os.cpu_count() or 1)))
 
 
 def warm_caches() -> None:
@@ -63,7 +63,7 @@ def _start_report_process(worker: Any) -> None:
         log.warning("could not start the dashboard report process", exc_info=True)
 
 
-def serve(host: str, port: int, *, workers: int | None = None, threads: int = 8) -> None:
+def serve(host: str, port: int, *, workers: int | None = None, threads: int = SERVER_THREADS) -> None:
     """Serve until interrupted: `workers` processes (default: `default_workers()`) of `threads`
     threads each. SQLite in WAL mode serves several processes (writers queue on its lock)."""
     from django.db import connections
