@@ -3,10 +3,15 @@
 Usage: .venv/bin/python scripts/plausibility_check.py [--patients 800] [--seeds 20] [--years 5]
        [--horizon-years 1 2 3 4] [--output src/crpsmap/calibrate/fitted/plausibility-defaults.json]
        [--limb-representations] [--c-ips X] [--c-hom X] [--c-diag X] [--c-desc X] [--g-cervical X]
+       [--from-fitted src/crpsmap/calibrate/fitted/variant-vanrijn2011.json --output FILE]
 
 Each seed is a new clinic of the same parameters (new virtual patients): the defaults, or the defaults
 with the per-limb supraspinal nodes switched on (--limb-representations, docs/plausibility.md 4.2) and
 any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set; nothing is refitted.
+--from-fitted judges a fit of scripts/refit_variant.py instead (its variant switch, fixed and fitted
+values, model and cohort parameters), exactly as the defaults are judged; it needs its own --output so
+that the defaults' file is not overwritten. Each seed also gets the injury -> CRPS conversion split into
+fractures and other injuries (calibrate/conversion.py; the same screening again, checked to agree).
 The output (model output, written atomically) holds every seed's headline figures and the four van Rijn
 2011 figures the calibration fits (with whether each lies in its 95% interval), their spread over seeds,
 the share of seeds inside each literature range and inside all four van Rijn intervals, the full figures
@@ -17,6 +22,8 @@ of the first seed, and the multi-limb share of the first seed's clinic re-simula
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import math
 import platform
 import sys
@@ -24,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from crpsmap.calibrate.conversion import clinic_conversion
 from crpsmap.calibrate.plausibility import (
     compare,
     headline,
@@ -69,16 +77,39 @@ def main() -> None:
     )
     for name in PARAM_OPTIONS:
         ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, help=f"ModelParams.{name}")
+    ap.add_argument(
+        "--from-fitted",
+        type=Path,
+        default=None,
+        help="a fit written by scripts/refit_variant.py: judge its parameters (needs --output)",
+    )
     args = ap.parse_args()
     changes = {n: getattr(args, n) for n in PARAM_OPTIONS if getattr(args, n) is not None}
-    params = ModelParams(mechanisms=Mechanisms(limb_representations=args.limb_representations), **changes)
+    fitted: dict[str, Any] | None = None
+    if args.from_fitted is not None:
+        if changes or args.limb_representations:
+            ap.error("--from-fitted takes every parameter from the fitted file; give no other parameter")
+        if args.output == DEFAULT_OUTPUT:
+            ap.error("--from-fitted needs its own --output (the default file holds the defaults' figures)")
+        from refit_variant import fitted_sim  # scripts/refit_variant.py: one place builds a fitted Sim
+
+        fitted = json.loads(args.from_fitted.read_text())
+        base = fitted_sim(fitted, years=args.years)
+        changes = {**fitted["fixed"], **fitted["best"]}
+    else:
+        mech = Mechanisms(limb_representations=args.limb_representations)
+        base = Sim(params=ModelParams(mechanisms=mech, **changes), years=args.years)
 
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
     for seed in range(args.seeds):
         t0 = time.perf_counter()
-        clinic = Sim(params=params, years=args.years, seed=seed).clinic(args.patients)
+        sim = dataclasses.replace(base, seed=seed)
+        clinic = sim.clinic(args.patients)
+        conv = clinic_conversion(sim, args.patients)  # the same screening again, split by injury kind
+        if conv.overall.proportion != clinic.conversion:
+            raise RuntimeError("the conversion split does not match the clinic's funnel")
         figures = measure(clinic.histories, n_injuries=clinic.n_injuries)
         vr = van_rijn_figures(clinic.histories)
         head = headline(figures)
@@ -92,6 +123,8 @@ def main() -> None:
                     h: p["all"]["proportion"] for h, p in figures["multi_limb_by_horizon"].items()
                 },
                 "conversion_count": figures["conversion"],
+                "conversion_fractures": conv.fractures.proportion,
+                "conversion_other": conv.other.proportion,
                 "van_rijn": vr,
                 "seconds": time.perf_counter() - t0,
             }
@@ -105,13 +138,14 @@ def main() -> None:
             f"cranium/face {fmt(head['cranium_or_face'])}, head/neck {fmt(head['cranial_any'])}, "
             f"visceral {fmt(head['visceral'])}, van Rijn "
             + "/".join(fmt(v) for v in vr["shares"].values())
-            + f" inside all: {vr['inside_all']} ({time.perf_counter() - t0:.1f} s)",
+            + f" inside all: {vr['inside_all']}, conversion fractures {fmt(conv.fractures.proportion)}"
+            + f" ({time.perf_counter() - t0:.1f} s)",
             flush=True,
         )
     assert first is not None
     t0 = time.perf_counter()
     by_sim_years = multi_limb_by_sim_years(
-        Sim(params=params, years=args.years, seed=0), args.patients, args.horizon_years
+        dataclasses.replace(base, seed=0), args.patients, args.horizon_years
     )
     horizon_seconds = time.perf_counter() - t0
 
@@ -150,17 +184,21 @@ def main() -> None:
             for k in per_seed[0]["van_rijn"]["shares"]
         },
         "van_rijn_seeds_inside_all": sum(s["van_rijn"]["inside_all"] for s in per_seed),
+        "conversion_fractures": spread([s["conversion_fractures"] for s in per_seed]),
+        "conversion_other": spread([s["conversion_other"] for s in per_seed]),
     }
     out = {
         "model_output": True,
         "what": (
             "Plausibility figures of a virtual clinic (model output, not patients; no treatment "
             "advice): crpsmap.calibrate.plausibility over several seeds, each a new clinic of the same "
-            "parameters (the defaults unless `changes` or `limb_representations` say otherwise; not refitted)"
+            "parameters (the defaults unless `changes` or `limb_representations` say otherwise; refitted "
+            "only where `from_fitted` names a fit)"
         ),
         "settings": {
-            "limb_representations": args.limb_representations,
+            "limb_representations": base.params.mechanisms.limb_representations,
             "changes": changes,
+            "from_fitted": None if args.from_fitted is None else str(args.from_fitted),
             "patients": args.patients,
             "seeds": list(range(args.seeds)),
             "years": args.years,
@@ -196,6 +234,9 @@ def main() -> None:
             f"inside {v['seeds_inside']}/{args.seeds}"
         )
     print(f"inside all four van Rijn intervals: {by_key['van_rijn_seeds_inside_all']}/{args.seeds} seeds")
+    for kind in ("conversion_fractures", "conversion_other"):
+        v = by_key[kind]
+        print(f"{kind}: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
     for h, v in by_key["multi_limb_at_years"].items():
         print(f"multi-limb {h} years after onset: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
     print("multi-limb at the end of follow-up, clinic simulated with each horizon (seed 0):")

@@ -152,3 +152,24 @@ def test_default_gain_and_switches_keep_todays_model() -> None:
     assert Mechanisms.only("supraspinal", "limb_representations").limb_representations
     assert Mechanisms().switched_off() == () and "limb_representations" not in Mechanisms.arms()
     assert Mechanisms.without("vagal").switched_off() == ("vagal",)
+
+
+def test_recorded_limb_nodes_equal_the_final_limb_nodes() -> None:
+    """The recorder's R_limb (recorder.STATES) is the limb nodes' state: on the last day it equals the
+    run's final R_limb, in both backends, and a mid-run record equals the end of a shorter run."""
+    from crpsmap.model.recorder import Recorder
+
+    p = ModelParams(mechanisms=QUIET, c_ips=0.35, c_hom=0.1, g_cervical=0.4)
+    inp = _cohort_inputs(48, 150)
+    rec = Recorder(states=("M", "R_limb"), every_days=5)
+    for backend in (run_kernel, run_reference):
+        out = backend(p, RunConfig(n_days=150, seed=3), inp, record=rec)
+        assert out.recording is not None and out.recording.days[-1] == 150
+        got = out.recording["R_limb"]
+        assert got.shape == (48, 30, len(LIMBS))
+        assert np.array_equal(got[:, -1], out.R_limb), backend.__name__
+        assert got.max() > 0.3, "the check must cover lit limb nodes"
+    short = run_kernel(p, RunConfig(n_days=75, seed=3), inp)
+    t = int(np.flatnonzero(out.recording.days == 75)[0])
+    np.testing.assert_allclose(got[:, t], short.R_limb, rtol=0, atol=1e-9)
+    assert not np.array_equal(got[:, t], got[:, -1]), "the nodes move between the two records"

@@ -55,6 +55,7 @@ _N_CH = N_CHANNELS
 _NOISE_STREAM, _NOISE_FIRST = int(Draw.MICROGLIA_NOISE.stream), Draw.MICROGLIA_NOISE.first
 _R_M, _R_A, _R_RHO, _R_C, _R_S, _R_U = (STATE_ID[k] for k in ("M", "A", "rho", "c", "s", "u"))
 _R_R, _R_O, _R_B, _R_V, _R_IC, _R_IA = (STATE_ID[k] for k in ("R", "O", "B", "V", "I_chr", "I_ac"))
+_R_RL = STATE_ID["R_limb"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -73,7 +74,7 @@ def _rec_lane(rec, o, ti, p0, x):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _record(rec, off, ti, p0, M, A, rho, c, s, u, R, O, B, V, I_chr, I_ac):  # type: ignore[no-untyped-def]  # noqa: E741
+def _record(rec, off, ti, p0, M, A, rho, c, s, u, R, O, B, V, I_chr, I_ac, RL):  # type: ignore[no-untyped-def]  # noqa: E741
     """Write one recorded day of a block of patients (states are node x lane arrays)."""
     _rec_nodes(rec, off[_R_M], ti, p0, M)
     _rec_nodes(rec, off[_R_A], ti, p0, A)
@@ -87,6 +88,7 @@ def _record(rec, off, ti, p0, M, A, rho, c, s, u, R, O, B, V, I_chr, I_ac):  # t
     _rec_lane(rec, off[_R_V], ti, p0, V)
     _rec_lane(rec, off[_R_IC], ti, p0, I_chr)
     _rec_lane(rec, off[_R_IA], ti, p0, I_ac)
+    _rec_nodes(rec, off[_R_RL], ti, p0, RL)
 
 
 BLOCK = 64  # patients per SIMD block: the inner loops run over a block's lanes and vectorise
@@ -457,7 +459,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                         vi[b] += 1
                 # 9. recorder (recorder.py): chosen states at the end of every rec_every-th day
                 if rec_every > 0 and day % rec_every == 0 and ti < n_rec:
-                    _record(rec, rec_off, ti, p0, M, A, rho, cst, s, u, R, O, B, V, I_chr, I_ac)
+                    _record(rec, rec_off, ti, p0, M, A, rho, cst, s, u, R, O, B, V, I_chr, I_ac, RL)
                     ti += 1
         for b in range(BLOCK):
             r = p0 + b

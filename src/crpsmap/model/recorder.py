@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crpsmap.model.network import N_HEMI, N_ORGAN, N_SPINAL
+from crpsmap.model.network import N_HEMI, N_LIMB, N_ORGAN, N_SPINAL
 
 #: recordable states -> (number of nodes, what it is); the order fixes their ids in the kernel
 STATES: dict[str, tuple[int, str]] = {
@@ -31,6 +31,7 @@ STATES: dict[str, tuple[int, str]] = {
     "V": (1, "vagal tone"),
     "I_chr": (1, "chronic infection drive"),
     "I_ac": (1, "acute infection drive"),
+    "R_limb": (N_LIMB, "per-limb supraspinal nodes (network.LIMBS)"),
 }
 STATE_ID: dict[str, int] = {name: i for i, name in enumerate(STATES)}
 N_STATES = len(STATES)

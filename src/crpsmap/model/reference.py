@@ -279,6 +279,7 @@ def run_reference(
             if record is not None and day % record.every_days == 0:
                 now = {"M": M, "A": A, "rho": rho, "c": c, "s": s, "u": u, "R": R, "O": O}
                 now |= {"B": B[:, None], "V": V[:, None], "I_chr": I_chr[:, None], "I_ac": I_ac[:, None]}
+                now["R_limb"] = RL
                 for name in record.states:
                     o = int(rec_off[STATE_ID[name]])
                     rec[:, rec_t, o : o + STATES[name][0]] = now[name]

@@ -1,0 +1,91 @@
+"""Building blocks of scripts/refit_variant.py (the refit of the per-limb variant; a candidate, not the
+defaults): the base it starts from, the search box, and rebuilding a fitted Sim from its file. No
+simulation runs here; the fit itself is a script (docs/calibration.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from crpsmap.model import CohortParams, ModelParams
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "refit_variant.py"
+
+
+@pytest.fixture(scope="module")
+def rv() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("refit_variant", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["refit_variant"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _documented(name: str) -> tuple[float, float]:
+    for cls in (ModelParams, CohortParams):
+        f = {x.name: x for x in dataclasses.fields(cls)}.get(name)
+        if f is not None and f.metadata:
+            return float(f.metadata["low"]), float(f.metadata["high"])
+    raise KeyError(name)
+
+
+def test_base_is_the_variant_at_set_a_and_nothing_else_changes(rv: ModuleType) -> None:
+    base = rv.variant_base(years=2.0, seed=7)
+    assert base.params.mechanisms.limb_representations and base.years == 2.0 and base.seed == 7
+    for k, v in rv.SET_A.items():
+        assert getattr(base.params, k) == v, k
+    changed = {
+        f.name
+        for f in dataclasses.fields(ModelParams)
+        if f.name != "mechanisms" and getattr(base.params, f.name) != getattr(ModelParams(), f.name)
+    }
+    assert changed <= set(rv.SET_A), f"only set A may differ from the defaults: {changed}"
+    assert base.cohort == CohortParams()
+
+
+def test_search_box_lies_inside_the_documented_ranges(rv: ModuleType) -> None:
+    free = rv.variant_free()
+    assert [f.name for f in free] == list(rv.VARIANT_FREE)
+    assert "lat" not in rv.VARIANT_FREE, "lat is not used by the per-limb nodes"
+    for f in free:
+        lo, hi = _documented(f.name)
+        assert lo <= f.low < f.high <= hi, f.name
+        assert (f.low, f.high) == rv.VARIANT_RANGES[f.name]
+
+
+def test_fitted_file_rebuilds_its_sim(rv: ModuleType) -> None:
+    best = {"w_lr": 0.2, "gain_mu": -1.4, "trauma_rate": 0.11, "K": 2.0}
+    fitted = {
+        "variants_on": ["limb_representations"],
+        "settings": {"years": 3.0},
+        "fixed": {**rv.SET_A, "c_desc": 0.2},
+        "best": best,
+    }
+    sim = rv.fitted_sim(fitted, seed=5)
+    assert sim.params.mechanisms.limb_representations and sim.years == 3.0 and sim.seed == 5
+    assert sim.cohort.trauma_rate == 0.11 and sim.cohort.gain_mu == -1.4, "cohort parameters"
+    for k in ("w_lr", "K"):
+        assert getattr(sim.params, k) == best[k], k
+    assert sim.params.c_desc == 0.2 and sim.params.g_cervical == rv.SET_A["g_cervical"]
+    with pytest.raises(ValueError, match="per-limb"):
+        rv.fitted_sim({**fitted, "variants_on": []})
+
+
+def test_bundled_fit_is_labelled_and_inside_its_box(rv: ModuleType) -> None:
+    if not rv.DEFAULT_OUTPUT.exists():
+        pytest.skip("no bundled variant fit")
+    data = json.loads(rv.DEFAULT_OUTPUT.read_text())
+    assert data["model_output"] is True and "not the defaults" in data["what"]
+    assert data["variants_on"] == ["limb_representations"]
+    box = {f["name"]: (f["low"], f["high"]) for f in data["free"]}
+    assert set(box) == set(data["best"])
+    for k, v in data["best"].items():
+        assert box[k][0] - 1e-9 <= v <= box[k][1] + 1e-9, k
+    assert ModelParams().mechanisms.limb_representations is False, "the variant is not the default"
