@@ -75,7 +75,7 @@ def test_abc_recovers_a_known_parameter() -> None:
     observed = apply(dataclasses.replace(BASE, seed=99), {"w_lr": truth}).clinic(200).histories
     targets = targets_from_histories(observed, "simulated with w_lr = 0.2")
     post = abc_posterior(
-        targets, base=BASE, free=free_params(["w_lr"]), n_patients=200, population=20, generations=3, seed=3
+        targets, base=BASE, free=free_params(["w_lr"]), n_patients=200, population=20, generations=2, seed=3
     )
     lo, hi = post.interval()["w_lr"]
     assert lo <= truth <= hi
