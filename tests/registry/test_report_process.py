@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +59,27 @@ def test_a_child_that_died_is_replaced(child: None) -> None:
     again = report_process.report_in_child(histories, title="t")
     assert _timeless(again[0]) == _timeless(first[0])
     assert _child_pids() != [pid]
+
+
+def _running(pid: int) -> bool:
+    """Is `pid` a live process (not gone, not a zombie waiting to be reaped)?"""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_hung_child_ends_itself_and_is_replaced(child: None) -> None:
+    """A report the worker gave up on (TIMEOUT_SECONDS) must not keep running in its child: the child
+    ends itself CHILD_GRACE_SECONDS later, and the next report gets a new child."""
+    pid = report_process._call(30.0, os.getpid)
+    assert pid != os.getpid() and _running(pid)
+    with pytest.raises(TimeoutError):
+        report_process._call(0.5, time.sleep, 60.0)  # hangs: the worker gives up after 0.5 s
+    deadline = time.monotonic() + 0.5 + report_process.CHILD_GRACE_SECONDS + 10.0
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(pid), "the hung child is still running"
+    again = report_process._call(30.0, os.getpid)
+    assert again != pid and _running(again)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import multiprocessing
 import os
+import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -34,6 +36,8 @@ from crpsmap.stats.summary import CohortStatistics
 CHILD_NICENESS = 10
 #: a child that takes longer than this is given up (the report is then computed in the worker)
 TIMEOUT_SECONDS = 300.0
+#: ... and ends itself this much later, so that a hung child does not keep its memory and CPU
+CHILD_GRACE_SECONDS = 5.0
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -51,6 +55,17 @@ def _child_init(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="crpsmap-report-parent-watch", daemon=True).start()
+
+
+def _with_deadline(seconds: float, fn: Callable[..., Any], *args: Any) -> Any:
+    """In the child: `fn(*args)`, the child ending itself (SIGALRM, whose default action ends the process)
+    if that takes longer than `seconds`. The worker has given up on it by then; the pool it leaves broken
+    is replaced at the next call."""
+    signal.alarm(max(1, math.ceil(seconds)))
+    try:
+        return fn(*args)
+    finally:
+        signal.alarm(0)
 
 
 def _from_csv(text: str, kwargs: dict[str, Any]) -> tuple[str, CohortStatistics]:
@@ -71,7 +86,7 @@ def _warm_up() -> None:
 def start() -> None:
     """Start this worker's child and warm it up in the background (a server worker calls this when it
     starts, so the first refresh under load does not wait for the child's start-up)."""
-    _executor().submit(_warm_up)
+    _executor().submit(_with_deadline, TIMEOUT_SECONDS + CHILD_GRACE_SECONDS, _warm_up)
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -96,11 +111,18 @@ def _discard(pool: ProcessPoolExecutor) -> None:
 
 def report_in_child(histories: Sequence[PatientHistory], **kwargs: Any) -> tuple[str, CohortStatistics]:
     """`crpsmap.report.api.report_html(histories, **kwargs)`, computed in this worker's child process.
-    Raises what the child raised; a child that died or hung is replaced at the next call."""
+    Raises what the child raised; a child that died or hung is replaced at the next call (a hung one
+    ends itself CHILD_GRACE_SECONDS after the worker gave up on it)."""
     text = csv_text(histories)
+    result: tuple[str, CohortStatistics] = _call(TIMEOUT_SECONDS, _from_csv, text, kwargs)
+    return result
+
+
+def _call(timeout: float, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in this worker's child, waited for at most `timeout` seconds."""
     pool = _executor()
     try:
-        return pool.submit(_from_csv, text, kwargs).result(timeout=TIMEOUT_SECONDS)
+        return pool.submit(_with_deadline, timeout + CHILD_GRACE_SECONDS, fn, *args).result(timeout=timeout)
     except (TimeoutError, BrokenProcessPool):
         _discard(pool)
         raise
