@@ -34,7 +34,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from results_log import RESULTS, record
+from results_log import record
 
 # crpsmap is imported inside the functions: a --worker process must import it from the tree it times
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,16 +48,6 @@ def _time(fn: object, repeats: int) -> float:
         fn()  # type: ignore[operator]
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
-
-
-def _append_atomic(path: Path, line: str) -> None:
-    """Append one line by writing the whole file anew and renaming it over the old one (no torn file)."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(old + line + "\n")
-    os.replace(tmp, path)
 
 
 def _environment() -> dict[str, Any]:
@@ -304,9 +294,7 @@ def main() -> None:
         worker(args.worker, args.inputs, args.days, args.repeats)
         return
     rec = before_after(args) if args.baseline_rev else same_process(args)
-    line = record("model", rec, save=False)
-    if not args.no_save:
-        _append_atomic(RESULTS / "model.jsonl", line)
+    record("model", rec, save=not args.no_save)
 
 
 if __name__ == "__main__":
