@@ -7,6 +7,13 @@ the G statistic, the default clinic's figures, the validation of the best trials
 patients and the fitted clinic under seeds 0-5). The defaults in model/params.py must equal the fitted
 values: tests/calibrate/test_defaults.py checks that they do.
 
+`--range NAME LOW HIGH` (repeatable) replaces one free parameter's search box (SEARCH_RANGES, or the
+documented range of a parameter that has none); `--output FILE` writes a candidate elsewhere, e.g. the
+refit at the sourced conversion band with the fracture drive free (docs/calibration.md):
+    .venv/bin/python scripts/calibrate_defaults.py --trials 120 --patients 2400 \
+        --free w_lr w_desc lat beta_bbb gain_mu trauma_rate drive_fracture --range drive_fracture 0.6 1.0 \
+        --output src/crpsmap/calibrate/fitted/candidate-sourced-conversion.json
+
 `--check-only` fits nothing: it prints (JSON) the current defaults' objective, G, conversion (overall,
 among fractures, among other injuries; calibrate/conversion.py) and the four van Rijn intervals for
 seeds 0 .. --check-seeds - 1 of --check-patients virtual patients, e.g. after the plausible conversion
@@ -63,6 +70,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--free", nargs="+", default=list(DEFAULT_FREE), help="parameters to fit")
+    ap.add_argument(
+        "--range",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("NAME", "LOW", "HIGH"),
+        help="replace the search box of one free parameter (repeatable)",
+    )
+    ap.add_argument(
+        "--output", type=Path, default=FITTED / "vanrijn2011.json", help="where the fit is written"
+    )
     ap.add_argument("--validate-top", type=int, default=10, help="re-judge this many best trials ...")
     ap.add_argument(
         "--validate-seeds", type=int, nargs="*", default=[1, 2, 3], help="... on these fresh seeds"
@@ -89,7 +107,9 @@ def main() -> None:
         result = fit(
             targets,
             base=base,
-            free=free_params(args.free, SEARCH_RANGES),
+            free=free_params(
+                args.free, {**SEARCH_RANGES, **{n: (float(lo), float(hi)) for n, lo, hi in args.range}}
+            ),
             n_patients=args.patients,
             n_trials=args.trials,
             seed=args.seed,
@@ -104,7 +124,7 @@ def main() -> None:
             "model_output": True,
             "what": "defaults fitted to van Rijn et al. 2011 (multi-limb share, second-limb patterns)",
             "script": "scripts/calibrate_defaults.py",
-            "settings": vars(args),
+            "settings": {**vars(args), "output": str(args.output)},
             "best": rounded,
             "best_unrounded": result.best,
             "deviance": deviance(targets, stats),
@@ -116,8 +136,8 @@ def main() -> None:
             "validation": result.validation,
             "seeds_check": seeds_check(base, rounded, targets, args.check_patients),
         }
-        FITTED.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(FITTED / "vanrijn2011.json", json.dumps(out, indent=1) + "\n")
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.output, json.dumps(out, indent=1) + "\n")
         print(json.dumps({k: out[k] for k in ("best", "deviance", "default_clinic", "fit_seconds")}))
 
 

@@ -9,7 +9,8 @@ Each seed is a new clinic of the same parameters (new virtual patients): the def
 with the per-limb supraspinal nodes switched on (--limb-representations, docs/plausibility.md 4.2) and
 any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set; nothing is refitted.
 --from-fitted judges a fit of scripts/refit_variant.py instead (its variant switch, fixed and fitted
-values, model and cohort parameters), exactly as the defaults are judged; it needs its own --output so
+values, model and cohort parameters), or a candidate of scripts/calibrate_defaults.py --output (the
+defaults with its fitted values), exactly as the defaults are judged; it needs its own --output so
 that the defaults' file is not overwritten. Each seed also gets the injury -> CRPS conversion split into
 fractures and other injuries (calibrate/conversion.py; the same screening again, checked to agree).
 The output (model output, written atomically) holds every seed's headline figures and the four van Rijn
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from crpsmap.calibrate.conversion import clinic_conversion
+from crpsmap.calibrate.fit import apply
 from crpsmap.calibrate.plausibility import (
     compare,
     headline,
@@ -91,11 +93,15 @@ def main() -> None:
             ap.error("--from-fitted takes every parameter from the fitted file; give no other parameter")
         if args.output == DEFAULT_OUTPUT:
             ap.error("--from-fitted needs its own --output (the default file holds the defaults' figures)")
-        from refit_variant import fitted_sim  # scripts/refit_variant.py: one place builds a fitted Sim
-
         fitted = json.loads(args.from_fitted.read_text())
-        base = fitted_sim(fitted, years=args.years)
-        changes = {**fitted["fixed"], **fitted["best"]}
+        if "variants_on" in fitted:
+            from refit_variant import fitted_sim  # scripts/refit_variant.py: one place builds a fitted Sim
+
+            base = fitted_sim(fitted, years=args.years)
+            changes = {**fitted["fixed"], **fitted["best"]}
+        else:  # a fit of scripts/calibrate_defaults.py: the defaults with its fitted values
+            base = apply(Sim(years=args.years), fitted["best"])
+            changes = dict(fitted["best"])
     else:
         mech = Mechanisms(limb_representations=args.limb_representations)
         base = Sim(params=ModelParams(mechanisms=mech, **changes), years=args.years)

@@ -1,0 +1,67 @@
+"""The bundled candidate for the defaults (docs/calibration.md, "A candidate for the defaults: the fracture
+drive fitted at the sourced conversion band"): scripts/calibrate_defaults.py --output, judged by
+scripts/plausibility_check.py --from-fitted. No simulation runs here: the files are checked against each
+other, the search box and the sourced conversion band."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from importlib import resources
+from typing import Any
+
+from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
+from crpsmap.calibrate.fit import SEARCH_RANGES, apply
+from crpsmap.model import CohortParams, ModelParams, Sim
+
+
+def _fitted(name: str) -> dict[str, Any]:
+    res = resources.files("crpsmap.calibrate").joinpath("fitted").joinpath(name)
+    return dict(json.loads(res.read_text(encoding="utf-8")))
+
+
+def _documented(name: str) -> tuple[float, float]:
+    for cls in (ModelParams, CohortParams):
+        f = {x.name: x for x in dataclasses.fields(cls)}.get(name)
+        if f is not None and f.metadata:
+            return float(f.metadata["low"]), float(f.metadata["high"])
+    raise KeyError(name)
+
+
+def test_candidate_is_labelled_and_inside_its_box() -> None:
+    cand = _fitted("candidate-sourced-conversion.json")
+    assert cand["model_output"] is True and "not adopted" in cand["what"]
+    settings = cand["settings"]
+    assert list(cand["best"]) == settings["free"]
+    box = {**SEARCH_RANGES, **{n: (float(lo), float(hi)) for n, lo, hi in settings["range"]}}
+    for name, value in cand["best"].items():
+        lo, hi = box.get(name, _documented(name))
+        dlo, dhi = _documented(name)
+        assert dlo <= lo <= value <= hi <= dhi, name
+    # judged at the band it was fitted for: every seed of its final check converts inside it
+    low, high = PLAUSIBLE_CONVERSION
+    assert all(low <= s["conversion"] <= high for s in cand["seeds_check"])
+
+
+def test_candidate_judgement_is_of_the_candidate() -> None:
+    cand = _fitted("candidate-sourced-conversion.json")
+    judged = _fitted("plausibility-candidate.json")
+    assert judged["model_output"] is True
+    assert judged["settings"]["from_fitted"].endswith("candidate-sourced-conversion.json")
+    assert judged["settings"]["changes"] == cand["best"]
+    per_seed = judged["per_seed"]
+    assert [s["seed"] for s in per_seed] == list(range(20))
+    inside = sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed)
+    by_key = {r["key"]: r for r in judged["summary"] if isinstance(r, dict) and "key" in r}
+    assert by_key["conversion"]["seeds_inside"] == 20
+    # the figure docs/calibration.md quotes
+    assert inside == 8
+    # the candidate is a Sim of the defaults with its values, nothing else changed
+    sim = apply(Sim(), cand["best"])
+    assert sim.cohort.drive_fracture == cand["best"]["drive_fracture"] != CohortParams().drive_fracture
+    assert (
+        dataclasses.replace(
+            sim.params, **{k: getattr(ModelParams(), k) for k in ("w_lr", "w_desc", "lat", "beta_bbb")}
+        )
+        == ModelParams()
+    )
