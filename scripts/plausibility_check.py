@@ -39,6 +39,7 @@ from crpsmap.calibrate.plausibility import (
     headline,
     measure,
     multi_limb_by_sim_years,
+    new_injury_involvement,
     references,
     save_json,
     van_rijn_figures,
@@ -118,6 +119,7 @@ def main() -> None:
             raise RuntimeError("the conversion split does not match the clinic's funnel")
         figures = measure(clinic.histories, n_injuries=clinic.n_injuries)
         vr = van_rijn_figures(clinic.histories)
+        after_injury = new_injury_involvement(clinic.histories)
         head = headline(figures)
         n = figures["patients"]
         per_seed.append(
@@ -132,6 +134,7 @@ def main() -> None:
                 "conversion_fractures": conv.fractures.proportion,
                 "conversion_other": conv.other.proportion,
                 "van_rijn": vr,
+                "new_injury_involvement": after_injury.to_dict(),
                 "seconds": time.perf_counter() - t0,
             }
         )
@@ -145,6 +148,8 @@ def main() -> None:
             f"visceral {fmt(head['visceral'])}, van Rijn "
             + "/".join(fmt(v) for v in vr["shares"].values())
             + f" inside all: {vr['inside_all']}, conversion fractures {fmt(conv.fractures.proportion)}"
+            + f", new injuries to an uninvolved limb followed by it within a year {after_injury.count}/"
+            + f"{after_injury.denominator} = {fmt(after_injury.proportion)}"
             + f" ({time.perf_counter() - t0:.1f} s)",
             flush=True,
         )
@@ -192,6 +197,7 @@ def main() -> None:
         "van_rijn_seeds_inside_all": sum(s["van_rijn"]["inside_all"] for s in per_seed),
         "conversion_fractures": spread([s["conversion_fractures"] for s in per_seed]),
         "conversion_other": spread([s["conversion_other"] for s in per_seed]),
+        "new_injury_involvement": spread([s["new_injury_involvement"]["proportion"] for s in per_seed]),
     }
     out = {
         "model_output": True,
@@ -240,7 +246,7 @@ def main() -> None:
             f"inside {v['seeds_inside']}/{args.seeds}"
         )
     print(f"inside all four van Rijn intervals: {by_key['van_rijn_seeds_inside_all']}/{args.seeds} seeds")
-    for kind in ("conversion_fractures", "conversion_other"):
+    for kind in ("conversion_fractures", "conversion_other", "new_injury_involvement"):
         v = by_key[kind]
         print(f"{kind}: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
     for h, v in by_key["multi_limb_at_years"].items():

@@ -328,3 +328,34 @@ def test_save_json_is_atomic_and_readable(tmp_path) -> None:  # type: ignore[no-
     pl.save_json({"model_output": True, "x": [1, 2]}, path)
     assert path.read_text(encoding="utf-8").startswith("{")
     assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # no temporary file left behind
+
+
+def test_new_injury_involvement_counts_known_cases() -> None:
+    """Four new injuries after onset, worked by hand: an uninvolved limb involved within the year (1),
+    one involved only later (0), one already involved (not counted), one before onset (not counted);
+    a second patient's surgery to an uninvolved limb that stays clear (0)."""
+    d = dt.date
+    a = PatientHistory(
+        patient_id="A",
+        records=(
+            Record(date=d(2019, 6, 1), kind=RecordKind.trauma, regions=("foot_left",)),  # before onset
+            Record(date=d(2020, 1, 1), kind=RecordKind.onset, regions=("hand_right",)),
+            Record(date=d(2020, 3, 1), kind=RecordKind.trauma, regions=("hand_left",)),  # -> within a year
+            Record(date=d(2020, 4, 1), kind=RecordKind.trauma, regions=("hand_right",)),  # already involved
+            Record(date=d(2020, 5, 1), kind=RecordKind.trauma, regions=("foot_right",)),  # -> after 13 months
+            Record(date=d(2020, 9, 1), kind=RecordKind.assessment, regions=("hand_right", "hand_left")),
+            Record(date=d(2021, 6, 1), kind=RecordKind.assessment, regions=("hand_right", "foot_right")),
+        ),
+    )
+    b = PatientHistory(
+        patient_id="B",
+        records=(
+            Record(date=d(2020, 1, 1), kind=RecordKind.onset, regions=("foot_left",)),
+            Record(date=d(2020, 2, 1), kind=RecordKind.surgery, regions=("hand_left",)),
+            Record(date=d(2021, 2, 1), kind=RecordKind.assessment, regions=("foot_left",)),
+        ),
+    )
+    p = pl.new_injury_involvement([a, b])
+    assert (p.count, p.denominator) == (1, 3)
+    assert pl.new_injury_involvement([a, b], window_days=400).count == 2  # foot_right at 396 days
+    assert pl.new_injury_involvement([b]).count == 0

@@ -520,6 +520,41 @@ def disease_durations(classes: Sequence[Classification]) -> dict[str, float | in
     return {"n": len(years), "median": med, "q1": q1, "q3": q3, "min": min(years), "max": max(years)}
 
 
+#: how long after a new injury the injured limb's involvement counts as following it
+NEW_INJURY_WINDOW_DAYS = 365
+
+
+def new_injury_involvement(
+    histories: Sequence[PatientHistory], window_days: int = NEW_INJURY_WINDOW_DAYS
+) -> Proportion:
+    """Of the new injuries (trauma or surgery records after the onset) to a limb not yet involved, the
+    share whose limb is recorded involved within `window_days` after: how susceptible a patient who
+    already has CRPS is to a new injury, beside the first-injury conversion. Spontaneous spread to that
+    limb within the window counts too (the records cannot tell them apart), so it is an upper bound of
+    what the injury caused."""
+    limb_of = _limb_of()
+    count = denominator = 0
+    for h in histories:
+        seen = [
+            (r.date, {limb_of[s] for s in r.regions if s in limb_of})
+            for r in h.records
+            if r.kind in INVOLVEMENT_KINDS
+        ]
+        if not seen:
+            continue
+        onset = min(d for d, _ in seen)
+        for r in h.records:
+            if r.kind not in TRAUMA_KINDS or r.date <= onset:
+                continue
+            end = r.date + dt.timedelta(days=window_days)
+            for limb in {limb_of[s] for s in r.regions if s in limb_of}:
+                if any(limb in limbs for d, limbs in seen if d <= r.date):
+                    continue
+                denominator += 1
+                count += any(limb in limbs for d, limbs in seen if r.date < d <= end)
+    return Proportion.of(count, denominator)
+
+
 def conversion(n_cases: int, n_injuries: int) -> dict[str, Any]:
     """Injury -> CRPS conversion with its Wilson interval (a virtual clinic's funnel, `Clinic`)."""
     return Proportion.of(n_cases, n_injuries).to_dict()
