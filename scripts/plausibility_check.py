@@ -148,8 +148,10 @@ def main() -> None:
             f"visceral {fmt(head['visceral'])}, van Rijn "
             + "/".join(fmt(v) for v in vr["shares"].values())
             + f" inside all: {vr['inside_all']}, conversion fractures {fmt(conv.fractures.proportion)}"
-            + f", new injuries to an uninvolved limb followed by it within a year {after_injury.count}/"
-            + f"{after_injury.denominator} = {fmt(after_injury.proportion)}"
+            + f", new injuries to an uninvolved limb followed by it within a year {after_injury.all.count}/"
+            + f"{after_injury.all.denominator} = {fmt(after_injury.all.proportion)} ("
+            + ", ".join(f"{k} {v.count}/{v.denominator}" for k, v in after_injury.by_pattern.items())
+            + ")"
             + f" ({time.perf_counter() - t0:.1f} s)",
             flush=True,
         )
@@ -198,6 +200,12 @@ def main() -> None:
         "conversion_fractures": spread([s["conversion_fractures"] for s in per_seed]),
         "conversion_other": spread([s["conversion_other"] for s in per_seed]),
         "new_injury_involvement": spread([s["new_injury_involvement"]["proportion"] for s in per_seed]),
+        **{
+            f"new_injury_involvement_{k}": spread(
+                [s["new_injury_involvement"]["by_pattern"][k]["proportion"] for s in per_seed]
+            )
+            for k in per_seed[0]["new_injury_involvement"]["by_pattern"]
+        },
     }
     out = {
         "model_output": True,
@@ -246,7 +254,7 @@ def main() -> None:
             f"inside {v['seeds_inside']}/{args.seeds}"
         )
     print(f"inside all four van Rijn intervals: {by_key['van_rijn_seeds_inside_all']}/{args.seeds} seeds")
-    for kind in ("conversion_fractures", "conversion_other", "new_injury_involvement"):
+    for kind in [k for k in by_key if k.startswith(("conversion_", "new_injury_involvement"))]:
         v = by_key[kind]
         print(f"{kind}: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
     for h, v in by_key["multi_limb_at_years"].items():

@@ -356,6 +356,11 @@ def test_new_injury_involvement_counts_known_cases() -> None:
         ),
     )
     p = pl.new_injury_involvement([a, b])
-    assert (p.count, p.denominator) == (1, 3)
-    assert pl.new_injury_involvement([a, b], window_days=400).count == 2  # foot_right at 396 days
-    assert pl.new_injury_involvement([b]).count == 0
+    assert (p.all.count, p.all.denominator) == (1, 3)
+    # relative to the first limb: A's left hand is contralateral (1/1), its right foot ipsilateral
+    # (0/1); B's left hand, from a left-foot onset, ipsilateral (0/1)
+    by = {k: (v.count, v.denominator) for k, v in p.by_pattern.items()}
+    assert by == {"contralateral": (1, 1), "ipsilateral": (0, 2), "diagonal": (0, 0)}
+    assert pl.new_injury_involvement([a, b], window_days=400).all.count == 2  # foot_right at 396 days
+    assert pl.new_injury_involvement([b]).all.count == 0
+    assert p.to_dict()["by_pattern"]["contralateral"]["proportion"] == 1.0

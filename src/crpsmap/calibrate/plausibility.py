@@ -28,12 +28,12 @@ import numpy as np
 
 from crpsmap.atlas import LIMBS, load_atlas
 from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, inside_intervals, simulated_shares
-from crpsmap.calibrate.targets import summary_statistics, van_rijn_2011
+from crpsmap.calibrate.targets import PATTERNS, summary_statistics, van_rijn_2011
 from crpsmap.history import INVOLVEMENT_KINDS, TRAUMA_KINDS, PatientHistory, Provenance
 from crpsmap.model import Sim
 from crpsmap.model.cohort import is_recalled
 from crpsmap.outputs import atomic_write_text
-from crpsmap.spread import Classification, classify
+from crpsmap.spread import Classification, classify, limb_relation
 from crpsmap.stats.literature import load_targets
 from crpsmap.stats.proportions import Proportion, wilson_interval
 from crpsmap.stats.survival import km_estimate
@@ -524,16 +524,31 @@ def disease_durations(classes: Sequence[Classification]) -> dict[str, float | in
 NEW_INJURY_WINDOW_DAYS = 365
 
 
+@dataclass(frozen=True)
+class NewInjuryInvolvement:
+    """New injuries after onset to a limb not yet involved, and how many were followed by that limb's
+    involvement: all of them, and by the limb's van Rijn pattern relative to the first limb (patients
+    whose onset was in one limb only)."""
+
+    all: Proportion
+    by_pattern: dict[str, Proportion]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.all.to_dict(), "by_pattern": {k: v.to_dict() for k, v in self.by_pattern.items()}}
+
+
 def new_injury_involvement(
     histories: Sequence[PatientHistory], window_days: int = NEW_INJURY_WINDOW_DAYS
-) -> Proportion:
+) -> NewInjuryInvolvement:
     """Of the new injuries (trauma or surgery records after the onset) to a limb not yet involved, the
     share whose limb is recorded involved within `window_days` after: how susceptible a patient who
-    already has CRPS is to a new injury, beside the first-injury conversion. Spontaneous spread to that
-    limb within the window counts too (the records cannot tell them apart), so it is an upper bound of
-    what the injury caused."""
+    already has CRPS is to a new injury, beside the first-injury conversion, and whether that differs
+    by where the limb lies (the diagonal share of second limbs, docs/calibration.md). Spontaneous spread
+    to that limb within the window counts too (the records cannot tell them apart), so it is an upper
+    bound of what the injury caused."""
     limb_of = _limb_of()
     count = denominator = 0
+    by: dict[str, list[int]] = {p: [0, 0] for p in PATTERNS}
     for h in histories:
         seen = [
             (r.date, {limb_of[s] for s in r.regions if s in limb_of})
@@ -543,16 +558,24 @@ def new_injury_involvement(
         if not seen:
             continue
         onset = min(d for d, _ in seen)
+        first = set().union(*(limbs for d, limbs in seen if d == onset))
         for r in h.records:
             if r.kind not in TRAUMA_KINDS or r.date <= onset:
                 continue
             end = r.date + dt.timedelta(days=window_days)
-            for limb in {limb_of[s] for s in r.regions if s in limb_of}:
+            for limb in sorted({limb_of[s] for s in r.regions if s in limb_of}):
                 if any(limb in limbs for d, limbs in seen if d <= r.date):
                     continue
+                followed = any(limb in limbs for d, limbs in seen if r.date < d <= end)
                 denominator += 1
-                count += any(limb in limbs for d, limbs in seen if r.date < d <= end)
-    return Proportion.of(count, denominator)
+                count += followed
+                if len(first) == 1:
+                    pattern, _ = limb_relation(next(iter(first)), limb)
+                    by[pattern][0] += followed
+                    by[pattern][1] += 1
+    return NewInjuryInvolvement(
+        Proportion.of(count, denominator), {p: Proportion.of(k, n) for p, (k, n) in by.items()}
+    )
 
 
 def conversion(n_cases: int, n_injuries: int) -> dict[str, Any]:
