@@ -49,7 +49,16 @@ from crpsmap.calibrate.distance import (
     inside_intervals,
     objective,
 )
-from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, apply, compact, free_params, simulate_summary
+from crpsmap.calibrate.fit import (
+    DEFAULT_FREE,
+    SEARCH_RANGES,
+    add_range_option,
+    apply,
+    compact,
+    free_params,
+    simulate_summary,
+    with_ranges,
+)
 from crpsmap.calibrate.targets import Targets
 from crpsmap.model import Sim
 from crpsmap.outputs import atomic_write_text
@@ -70,14 +79,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--free", nargs="+", default=list(DEFAULT_FREE), help="parameters to fit")
-    ap.add_argument(
-        "--range",
-        nargs=3,
-        action="append",
-        default=[],
-        metavar=("NAME", "LOW", "HIGH"),
-        help="replace the search box of one free parameter (repeatable)",
-    )
+    add_range_option(ap)
     ap.add_argument(
         "--output", type=Path, default=FITTED / "vanrijn2011.json", help="where the fit is written"
     )
@@ -107,9 +109,7 @@ def main() -> None:
         result = fit(
             targets,
             base=base,
-            free=free_params(
-                args.free, {**SEARCH_RANGES, **{n: (float(lo), float(hi)) for n, lo, hi in args.range}}
-            ),
+            free=free_params(args.free, with_ranges(SEARCH_RANGES, args.range)),
             n_patients=args.patients,
             n_trials=args.trials,
             seed=args.seed,

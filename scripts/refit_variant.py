@@ -29,7 +29,16 @@ from typing import Any
 
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, deviance, deviance_parts, objective
-from crpsmap.calibrate.fit import FreeParam, apply, compact, fit, free_params, simulate_summary
+from crpsmap.calibrate.fit import (
+    FreeParam,
+    add_range_option,
+    apply,
+    compact,
+    fit,
+    free_params,
+    simulate_summary,
+    with_ranges,
+)
 from crpsmap.model import Mechanisms, ModelParams, Sim
 
 FITTED = Path(__file__).resolve().parents[1] / "src" / "crpsmap" / "calibrate" / "fitted"
@@ -116,14 +125,7 @@ def main() -> None:
         default=None,
         help="a fit written by this script: start from its best values (a second, narrower stage)",
     )
-    ap.add_argument(
-        "--range",
-        nargs=3,
-        action="append",
-        default=[],
-        metavar=("NAME", "LOW", "HIGH"),
-        help="replace the search box of one free parameter (repeatable)",
-    )
+    add_range_option(ap)
     args = ap.parse_args()
 
     from rich.progress import Progress
@@ -137,7 +139,7 @@ def main() -> None:
         base = fitted_sim(earlier, years=args.years, seed=args.seed)
     else:
         base = variant_base(args.years, args.seed)
-    ranges = {**VARIANT_RANGES, **{n: (float(lo), float(hi)) for n, lo, hi in args.range}}
+    ranges = with_ranges(VARIANT_RANGES, args.range)
     free = free_params(args.free, ranges)
     t0 = time.perf_counter()
 

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any
 
 from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
-from crpsmap.calibrate.fit import SEARCH_RANGES, apply
+from crpsmap.calibrate.fit import SEARCH_RANGES, FreeParam, apply, with_ranges
 from crpsmap.model import CohortParams, ModelParams, Sim
 
 
@@ -21,11 +21,8 @@ def _fitted(name: str) -> dict[str, Any]:
 
 
 def _documented(name: str) -> tuple[float, float]:
-    for cls in (ModelParams, CohortParams):
-        f = {x.name: x for x in dataclasses.fields(cls)}.get(name)
-        if f is not None and f.metadata:
-            return float(f.metadata["low"]), float(f.metadata["high"])
-    raise KeyError(name)
+    f = FreeParam.of(name)
+    return f.low, f.high
 
 
 def test_candidate_is_labelled_and_inside_its_box() -> None:
@@ -33,7 +30,7 @@ def test_candidate_is_labelled_and_inside_its_box() -> None:
     assert cand["model_output"] is True and "not adopted" in cand["what"]
     settings = cand["settings"]
     assert list(cand["best"]) == settings["free"]
-    box = {**SEARCH_RANGES, **{n: (float(lo), float(hi)) for n, lo, hi in settings["range"]}}
+    box = with_ranges(SEARCH_RANGES, settings["range"])
     for name, value in cand["best"].items():
         lo, hi = box.get(name, _documented(name))
         dlo, dhi = _documented(name)
@@ -65,3 +62,10 @@ def test_candidate_judgement_is_of_the_candidate() -> None:
         )
         == ModelParams()
     )
+
+
+def test_with_ranges_replaces_only_the_named_boxes() -> None:
+    box = {"w_lr": (0.13, 0.2), "lat": (0.8, 0.93)}
+    out = with_ranges(box, [["lat", "0.85", "0.9"], ["drive_fracture", "0.6", "1"]])
+    assert out == {"w_lr": (0.13, 0.2), "lat": (0.85, 0.9), "drive_fracture": (0.6, 1.0)}
+    assert box == {"w_lr": (0.13, 0.2), "lat": (0.8, 0.93)}  # the box given is not changed

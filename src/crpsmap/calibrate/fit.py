@@ -7,6 +7,7 @@ each batch's simulations run as parallel tasks.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -82,6 +83,25 @@ def free_params(
     cost-saving susceptibility limit; scripts/calibrate_defaults.py passes SEARCH_RANGES, the box found for
     van Rijn 2011, which need not suit another clinic)."""
     return tuple(FreeParam.of(n, *ranges.get(n, (None, None))) for n in names)
+
+
+def add_range_option(parser: argparse.ArgumentParser) -> None:
+    """`--range NAME LOW HIGH` (repeatable) on a fitting script's command line: see `with_ranges`."""
+    parser.add_argument(
+        "--range",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("NAME", "LOW", "HIGH"),
+        help="replace the search box of one free parameter (repeatable)",
+    )
+
+
+def with_ranges(
+    box: Mapping[str, tuple[float, float]], overrides: Sequence[Sequence[str]]
+) -> dict[str, tuple[float, float]]:
+    """A search box with some parameters' ranges replaced, as `--range NAME LOW HIGH` gives them."""
+    return {**box, **{name: (float(low), float(high)) for name, low, high in overrides}}
 
 
 def apply(base: Sim, theta: Mapping[str, float]) -> Sim:
