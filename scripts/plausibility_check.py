@@ -69,7 +69,10 @@ def fmt(x: float | None) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--patients", type=int, default=800)
-    ap.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1")
+    ap.add_argument("--seeds", type=int, default=20, help="seeds FIRST..FIRST+N-1")
+    ap.add_argument(
+        "--first-seed", type=int, default=0, help="FIRST (fresh seeds for a setting chosen on seeds 0..)"
+    )
     ap.add_argument("--years", type=float, default=5.0)
     ap.add_argument("--horizon-years", type=float, nargs="*", default=[1, 2, 3, 4])
     ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
@@ -110,7 +113,7 @@ def main() -> None:
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
         sim = dataclasses.replace(base, seed=seed)
         clinic = sim.clinic(args.patients)
@@ -220,7 +223,7 @@ def main() -> None:
             "changes": changes,
             "from_fitted": None if args.from_fitted is None else str(args.from_fitted),
             "patients": args.patients,
-            "seeds": list(range(args.seeds)),
+            "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
             "years": args.years,
             "horizon_years": list(args.horizon_years),
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),

@@ -260,3 +260,22 @@ def test_a_primed_patient_converts_at_a_lower_drive() -> None:
     unprimed, primed = _lowest_converting_drive(0.0), _lowest_converting_drive(0.5)
     assert math.isfinite(unprimed), "the grid must reach the unprimed threshold"
     assert primed < unprimed
+
+
+def test_drive_after_crps_scales_only_the_injuries_after_the_screening_day() -> None:
+    """drive_after_crps multiplies the drive of later traumas and surgeries dated after the screening day,
+    and nothing else: the first injury, earlier ones, infections and every date stay as drawn."""
+    from crpsmap.model.cohort import SURGERY, TRAUMA
+
+    cp = CohortParams()
+    patients = np.arange(300, dtype=np.int64)
+    base_in, base_demo = draw_patients(5, patients, cp, 1500, 4)
+    more_in, more_demo = draw_patients(5, patients, dataclasses.replace(cp, drive_after_crps=2.0), 1500, 4)
+    assert np.array_equal(base_in.ev_step, more_in.ev_step) and np.array_equal(
+        base_demo.ev_day, more_demo.ev_day
+    )
+    injury = np.isin(base_demo.ev_kind, (TRAUMA, SURGERY)) & (base_demo.ev_day > 0)
+    later = injury & (base_demo.ev_day > cp.screen_day)
+    assert later.sum() > 20 and (injury & ~later).sum() > 0, "the draw must cover both kinds"
+    np.testing.assert_allclose(more_in.ev_amp[later], 2.0 * base_in.ev_amp[later], rtol=1e-12)
+    assert np.array_equal(more_in.ev_amp[~later], base_in.ev_amp[~later])

@@ -276,6 +276,16 @@ class CohortParams:
     drive_fracture: float = _p(1.0, "norm.", 0.5, 2.0, "[D] afferent drive of a fracture")
     drive_other: float = _p(0.6, "norm.", 0.2, 1.0, "[D] afferent drive of a sprain/contusion/surgery")
     drive_sd: float = _p(0.3, "log", 0.1, 0.6, "[D] spread of injury severity")
+    drive_after_crps: float = _p(
+        1.0,
+        "x",
+        1.0,
+        2.5,
+        "[D] afferent drive of a new injury after the CRPS screening day, relative to the same injury "
+        "before (1 = no difference): pain sensitivity in unaffected limbs and the face is raised in CRPS "
+        "(Huge 2008 PLoS One doi:10.1371/journal.pone.0002742; Pain 2013;154(12), 'Muscle hyperalgesia "
+        "is widespread in patients with complex regional pain syndrome'); the size is not sourced",
+    )
     gain_mu: float = _p(-0.792, "log", -2.0, 0.0, f"{MECH} skeleton D: patient gain lognormal mu_g -2..0")
     gain_sd: float = _p(
         0.28, "log", 0.2, 0.8, f"{MECH} skeleton D: sigma_g 0.4 (Le Coz 2014 strain variability)"
