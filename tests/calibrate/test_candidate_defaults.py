@@ -69,3 +69,21 @@ def test_with_ranges_replaces_only_the_named_boxes() -> None:
     out = with_ranges(box, [["lat", "0.85", "0.9"], ["drive_fracture", "0.6", "1"]])
     assert out == {"w_lr": (0.13, 0.2), "lat": (0.85, 0.9), "drive_fracture": (0.6, 1.0)}
     assert box == {"w_lr": (0.13, 0.2), "lat": (0.8, 0.93)}  # the box given is not changed
+
+
+def test_hand_set_drive_after_crps_candidate_and_its_judgement() -> None:
+    """The hand-set candidate is the fitted one plus drive_after_crps, and its two judgements (fresh
+    seeds 100-119, seeds 0-19) are of it and give the counts docs/calibration.md quotes."""
+    fitted = _fitted("candidate-sourced-conversion.json")["best"]
+    hand = _fitted("candidate-after-crps-drive.json")
+    assert hand["model_output"] is True and "not adopted" in hand["what"]
+    assert hand["best"] == {**fitted, "drive_after_crps": 1.5}
+    low, high = PLAUSIBLE_CONVERSION
+    for first, inside_all in ((100, 19), (0, 20)):
+        judged = _fitted(f"plausibility-after-crps-seeds{first}.json")
+        assert judged["settings"]["changes"] == hand["best"]
+        per_seed = judged["per_seed"]
+        assert [s["seed"] for s in per_seed] == list(range(first, first + 20))
+        assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed) == inside_all
+        assert all(low <= s["conversion"] <= high for s in per_seed)
+    assert CohortParams().drive_after_crps == 1.0, "not the default (off)"
