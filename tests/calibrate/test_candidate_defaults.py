@@ -79,8 +79,12 @@ def test_hand_set_drive_after_crps_candidate_and_its_judgement() -> None:
     assert hand["model_output"] is True and "not adopted" in hand["what"]
     assert hand["best"] == {**fitted, "drive_after_crps": 1.5}
     low, high = PLAUSIBLE_CONVERSION
-    for first, inside_all in ((100, 19), (0, 20)):
-        judged = _fitted(f"plausibility-after-crps-seeds{first}.json")
+    for name, first, inside_all in (
+        ("seeds100", 100, 19),
+        ("seeds0", 0, 20),
+        ("185", 100, 12),  # van Rijn's clinic size
+    ):
+        judged = _fitted(f"plausibility-after-crps-{name}.json")
         assert judged["settings"]["changes"] == hand["best"]
         per_seed = judged["per_seed"]
         assert [s["seed"] for s in per_seed] == list(range(first, first + 20))
