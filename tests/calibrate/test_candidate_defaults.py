@@ -91,3 +91,23 @@ def test_hand_set_drive_after_crps_candidate_and_its_judgement() -> None:
         assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed) == inside_all
         assert all(low <= s["conversion"] <= high for s in per_seed)
     assert CohortParams().drive_after_crps == 1.0, "not the default (off)"
+
+
+def test_refit_with_drive_after_crps_and_its_judgement() -> None:
+    """The refit with drive_after_crps free: inside its box, and judged (fresh seeds 100-119, 800 and 185
+    patients) as docs/calibration.md quotes."""
+    fit = _fitted("candidate-after-crps-fit.json")
+    assert fit["model_output"] is True and "not adopted" in fit["what"]
+    box = with_ranges(SEARCH_RANGES, fit["settings"]["range"])
+    assert set(fit["best"]) == set(fit["settings"]["free"]) >= {"drive_after_crps", "drive_fracture"}
+    for name, value in fit["best"].items():
+        lo, hi = box.get(name, _documented(name))
+        assert lo <= value <= hi, name
+    low, high = PLAUSIBLE_CONVERSION
+    for size, inside_all in ((800, 20), (185, 13)):
+        judged = _fitted(f"plausibility-after-crps-fit-{size}.json")
+        assert judged["settings"]["changes"] == fit["best"]
+        per_seed = judged["per_seed"]
+        assert [s["seed"] for s in per_seed] == list(range(100, 120))
+        assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed) == inside_all
+        assert all(low <= s["conversion"] <= high for s in per_seed)
