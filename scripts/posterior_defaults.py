@@ -43,8 +43,20 @@ WHAT = (
 )
 
 
-#: checks that do not read the draws (kept when the posterior is recomputed)
+#: checks that do not read the draws (kept when the posterior is recomputed, if still of this model)
 INDEPENDENT_CHECKS = ("sbc", "sbc_table", "coverage")
+
+
+def still_valid(check: Any, prior: dict[str, list[float]]) -> bool:
+    """A kept check is of the same model source (defaults included: model/params.py) and, where it drew
+    parameters, of the same prior box; any other is stale and is dropped, not carried over."""
+    if (
+        not isinstance(check, dict)
+        or check.get("model_source_sha256") != model_fingerprint()["model_source_sha256"]
+    ):
+        return False
+    free = check.get("free")
+    return free is None or {f["name"]: [f["low"], f["high"]] for f in free} == prior
 
 
 def model_fingerprint() -> dict[str, str]:
@@ -144,7 +156,11 @@ def run_posterior(args: argparse.Namespace) -> None:
     old: dict[str, Any] = {}
     if args.output.is_file():
         # checks that do not use the draws stay valid; the predictive check must be run again
-        old = {k: v for k, v in load_draws(args.output).checks.items() if k in INDEPENDENT_CHECKS}
+        old = {
+            k: v
+            for k, v in load_draws(args.output).checks.items()
+            if k in INDEPENDENT_CHECKS and still_valid(v, settings["prior"])
+        }
     save_draws(dataclasses.replace(draws, checks=old), args.output)
     print(json.dumps({"seconds": round(seconds, 1), **post.to_dict()}, indent=1))
 

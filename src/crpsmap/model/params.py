@@ -162,9 +162,9 @@ class ModelParams:
     )
     K_R: float = _p(1.34, "norm.", 0.2, 1.5, f"{MECH} skeleton C [D]: supraspinal half-point")
     a_asc: float = _p(2.0, "-", 0.2, 3.0, f"{MECH} skeleton D: ascending gain (free)")
-    w_desc: float = _p(0.475, "-", 0.0, 0.6, f"{MECH} skeleton D: descending facilitation (free)")
+    w_desc: float = _p(0.401, "-", 0.0, 0.6, f"{MECH} skeleton D: descending facilitation (free)")
     lat: float = _p(
-        0.9, "-", 0.5, 1.0, f"{MECH} skeleton A/G: lateralisation, an assumption not a measurement"
+        0.872, "-", 0.5, 1.0, f"{MECH} skeleton A/G: lateralisation, an assumption not a measurement"
     )
     # per-limb supraspinal nodes (Mechanisms.limb_representations; unused while it is off). Values: the
     # hand choice of docs/plausibility.md 2.1 (a 32-setting grid on one 300-patient clinic), not a fit
@@ -180,7 +180,7 @@ class ModelParams:
     )
     # --- blood, blood-brain barrier, infection
     b_0: float = _p(0.1, "norm.", 0.0, 0.3, f"{MECH} skeleton D: basal cytokine production")
-    beta_bbb: float = _p(0.332, "-", 0.05, 0.5, f"{MECH} 1.6: saturable, modest influx (Banks 1995)")
+    beta_bbb: float = _p(0.398, "-", 0.05, 0.5, f"{MECH} 1.6: saturable, modest influx (Banks 1995)")
     kappa: float = _p(
         1.7, "-", 0.0, 3.0, f"{MECH} 1.6: influx up-regulated by inflammation (Pan & Kastin 1999)"
     )
@@ -273,11 +273,11 @@ class CohortParams:
     )
     p_fracture: float = _p(0.44, "-", 0.3, 0.6, "de Mos 2007: fracture 44% of precipitating events")
     p_spontaneous: float = _p(0.073, "-", 0.03, 0.1, "de Rooij 2010: 39/537 without eliciting event")
-    drive_fracture: float = _p(1.0, "norm.", 0.5, 2.0, "[D] afferent drive of a fracture")
+    drive_fracture: float = _p(0.755, "norm.", 0.5, 2.0, "[D] afferent drive of a fracture")
     drive_other: float = _p(0.6, "norm.", 0.2, 1.0, "[D] afferent drive of a sprain/contusion/surgery")
     drive_sd: float = _p(0.3, "log", 0.1, 0.6, "[D] spread of injury severity")
     drive_after_crps: float = _p(
-        1.0,
+        1.61,
         "x",
         1.0,
         2.5,
@@ -286,7 +286,7 @@ class CohortParams:
         "(Huge 2008 PLoS One doi:10.1371/journal.pone.0002742; Pain 2013;154(12), 'Muscle hyperalgesia "
         "is widespread in patients with complex regional pain syndrome'); the size is not sourced",
     )
-    gain_mu: float = _p(-0.792, "log", -2.0, 0.0, f"{MECH} skeleton D: patient gain lognormal mu_g -2..0")
+    gain_mu: float = _p(-0.997, "log", -2.0, 0.0, f"{MECH} skeleton D: patient gain lognormal mu_g -2..0")
     gain_sd: float = _p(
         0.28, "log", 0.2, 0.8, f"{MECH} skeleton D: sigma_g 0.4 (Le Coz 2014 strain variability)"
     )
@@ -301,7 +301,7 @@ class CohortParams:
     acute_infection_rate: float = _p(1.13, "1/y", 0.1, 2.0, "[D] acute infections per person-year")
     acute_infection_level: float = _p(0.26, "norm.", 0.1, 1.0, "[D] acute infection drive")
     acute_infection_days: float = _p(7.0, "d", 3.0, 14.0, "[D] acute infection decay time")
-    trauma_rate: float = _p(0.193, "1/y", 0.02, 0.2, "[D] new injuries per person-year")
+    trauma_rate: float = _p(0.196, "1/y", 0.02, 0.2, "[D] new injuries per person-year")
     surgery_rate: float = _p(0.05, "1/y", 0.01, 0.15, "[D] surgeries per person-year (half on the CRPS limb)")
     screen_day: float = _p(91.0, "d", 60.0, 180.0, "[D] CRPS = symptoms persisting beyond normal healing")
     persist_days: float = _p(14.0, "d", 7.0, 30.0, f"{MECH} F: symptomatic >= T_persist before counted")
