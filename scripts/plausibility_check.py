@@ -160,8 +160,8 @@ def main() -> None:
         )
     assert first is not None
     t0 = time.perf_counter()
-    by_sim_years = multi_limb_by_sim_years(
-        dataclasses.replace(base, seed=0), args.patients, args.horizon_years
+    by_sim_years = multi_limb_by_sim_years(  # the first judged clinic, re-simulated
+        dataclasses.replace(base, seed=args.first_seed), args.patients, args.horizon_years
     )
     horizon_seconds = time.perf_counter() - t0
 
@@ -234,8 +234,9 @@ def main() -> None:
         "summary": summary,
         "distributions": by_key,
         "per_seed": per_seed,
-        "multi_limb_by_sim_years_seed0": by_sim_years,
-        "seed0": first,
+        # the first judged seed's clinic in full, named by its seed
+        f"multi_limb_by_sim_years_seed{args.first_seed}": by_sim_years,
+        f"seed{args.first_seed}": first,
     }
     save_json(out, args.output)
 

@@ -4,7 +4,7 @@ Everything written is model output. Steps (each one run alone or together; resul
 src/crpsmap/calibrate/fitted/posterior-vanrijn2011.json, the draws under "draws", the checks under
 "checks"; docs/posterior.md shows the numbers):
 
-    .venv/bin/python scripts/posterior_defaults.py --posterior     # ABC-SMC posterior of the 6 defaults
+    .venv/bin/python scripts/posterior_defaults.py --posterior     # ABC-SMC posterior of the fitted defaults
     .venv/bin/python scripts/posterior_defaults.py --sbc           # SBC of a small ABC-SMC configuration
     .venv/bin/python scripts/posterior_defaults.py --sbc-table     # SBC of rejection ABC (reference table)
     .venv/bin/python scripts/posterior_defaults.py --predictive    # posterior predictive checks
@@ -36,10 +36,10 @@ from crpsmap.scale import dask_client
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "crpsmap" / "calibrate" / "fitted" / DEFAULT_POSTERIOR
 WHAT = (
-    "MODEL OUTPUT: ABC-SMC posterior of the six default free parameters of the crpsmap simulator given "
-    "van Rijn et al. 2011 (multi-limb share, identifiable second limb, second-limb patterns); uniform priors "
-    "on the search box SEARCH_RANGES (calibrate/fit.py). Parameters of a hypothesis-driven model, not "
-    "measured physiology."
+    "MODEL OUTPUT: ABC-SMC posterior of the default free parameters (DEFAULT_FREE) of the crpsmap "
+    "simulator given van Rijn et al. 2011 (multi-limb share, identifiable second limb, second-limb "
+    "patterns); uniform priors on the search box SEARCH_RANGES (calibrate/fit.py). Parameters of a "
+    "hypothesis-driven model, not measured physiology."
 )
 
 

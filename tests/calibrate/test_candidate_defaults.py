@@ -1,7 +1,8 @@
-"""The bundled candidate for the defaults (docs/calibration.md, "A candidate for the defaults: the fracture
-drive fitted at the sourced conversion band"): scripts/calibrate_defaults.py --output, judged by
-scripts/plausibility_check.py --from-fitted. No simulation runs here: the files are checked against each
-other, the search box and the sourced conversion band."""
+"""The bundled candidates on the way to today's defaults (docs/calibration.md, "A candidate for the defaults:
+the fracture drive fitted at the sourced conversion band", "The defaults: a new injury of a patient with
+CRPS drives harder"): scripts/calibrate_defaults.py --output, judged by scripts/plausibility_check.py
+--from-fitted. No simulation runs here: the files are checked against each other, the search box and the
+sourced conversion band."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ import json
 from importlib import resources
 from typing import Any
 
+import pytest
+
 from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
 from crpsmap.calibrate.fit import SEARCH_RANGES, FreeParam, apply, with_ranges
 from crpsmap.model import CohortParams, ModelParams, Sim
+
+#: seeds 0-19 of the default clinic (800 patients) inside all four van Rijn intervals, as the docs quote
+SEEDS_INSIDE_ALL = 20
 
 
 def _fitted(name: str) -> dict[str, Any]:
@@ -90,14 +96,14 @@ def test_hand_set_drive_after_crps_candidate_and_its_judgement() -> None:
         assert [s["seed"] for s in per_seed] == list(range(first, first + 20))
         assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed) == inside_all
         assert all(low <= s["conversion"] <= high for s in per_seed)
-    assert CohortParams().drive_after_crps == 1.0, "not the default (off)"
+    assert CohortParams().drive_after_crps != hand["best"]["drive_after_crps"], "not the defaults' value"
 
 
-def test_refit_with_drive_after_crps_and_its_judgement() -> None:
-    """The refit with drive_after_crps free: inside its box, and judged (fresh seeds 100-119, 800 and 185
-    patients) as docs/calibration.md quotes."""
-    fit = _fitted("candidate-after-crps-fit.json")
-    assert fit["model_output"] is True and "not adopted" in fit["what"]
+def test_defaults_fit_with_drive_after_crps_and_its_judgement() -> None:
+    """The defaults' fit (drive_after_crps free): inside its box, and judged (fresh seeds 100-119, 800 and
+    185 patients) as docs/calibration.md quotes."""
+    fit = _fitted("vanrijn2011.json")
+    assert fit["model_output"] is True and "adopted as the defaults" in fit["what"]
     box = with_ranges(SEARCH_RANGES, fit["settings"]["range"])
     assert set(fit["best"]) == set(fit["settings"]["free"]) >= {"drive_after_crps", "drive_fracture"}
     for name, value in fit["best"].items():
@@ -105,9 +111,31 @@ def test_refit_with_drive_after_crps_and_its_judgement() -> None:
         assert lo <= value <= hi, name
     low, high = PLAUSIBLE_CONVERSION
     for size, inside_all in ((800, 20), (185, 13)):
-        judged = _fitted(f"plausibility-after-crps-fit-{size}.json")
+        judged = _fitted(f"plausibility-defaults-fresh-seeds-{size}.json")
         assert judged["settings"]["changes"] == fit["best"]
         per_seed = judged["per_seed"]
         assert [s["seed"] for s in per_seed] == list(range(100, 120))
         assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed) == inside_all
         assert all(low <= s["conversion"] <= high for s in per_seed)
+
+
+def test_defaults_plausibility_file_is_of_the_defaults() -> None:
+    """plausibility-defaults.json (scripts/plausibility_check.py with no parameter given) judged today's
+    defaults: its first seeds reproduce the fit's own seed check exactly (same clinics), and it gives the
+    count of seeds inside all four van Rijn intervals that docs/calibration.md and plausibility.md quote."""
+    fit = _fitted("vanrijn2011.json")
+    judged = _fitted("plausibility-defaults.json")
+    assert judged["model_output"] is True
+    assert judged["settings"]["changes"] == {} and judged["settings"]["from_fitted"] is None
+    assert judged["settings"]["patients"] == 800 and judged["settings"]["seeds"] == list(range(20))
+    per_seed = {s["seed"]: s for s in judged["per_seed"]}
+    for check in fit["seeds_check"]:
+        got = per_seed[check["seed"]]
+        identifiable = check["contralateral"] + check["ipsilateral"] + check["diagonal"]
+        assert got["conversion"] == pytest.approx(check["conversion"], abs=1e-12)
+        shares = got["van_rijn"]["shares"]
+        assert shares["multi_limb"] == pytest.approx(check["multi_limb"] / check["patients"], abs=1e-12)
+        assert shares["diagonal"] == pytest.approx(check["diagonal"] / identifiable, abs=1e-12)
+    assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed.values()) == SEEDS_INSIDE_ALL
+    low, high = PLAUSIBLE_CONVERSION
+    assert all(low <= s["conversion"] <= high for s in per_seed.values())

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from crpsmap.calibrate import van_rijn_2011
+from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
 from crpsmap.calibrate.draws import default_draws
 from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, apply
 from crpsmap.io.csv_long import read_csv_text, write_csv_text
@@ -51,7 +52,8 @@ def test_defaults_equal_the_kept_fit() -> None:
 @pytest.fixture(scope="module")
 def report_of_default_clinic() -> dict[str, dict[str, Any]]:
     clinic = Sim(years=5.0, seed=0).clinic(800)
-    assert 0.01 <= clinic.conversion <= 0.20  # a plausible share of injuries becomes CRPS
+    low, high = PLAUSIBLE_CONVERSION  # the sourced share of injuries that become CRPS
+    assert low <= clinic.conversion <= high, clinic.conversion
     histories = read_csv_text(write_csv_text(clinic.histories), today=dt.date(2026, 11, 25))
     stats = cohort_statistics(histories)
     return {c.target_id: c.to_dict() for c in stats.literature}
@@ -77,7 +79,7 @@ def test_default_clinic_spread_order_is_mostly_identifiable(
 
 
 def test_bundled_posterior_belongs_to_the_defaults_fit() -> None:
-    """The bundled posterior (scripts/posterior_defaults.py --posterior, docs/posterior.md) is of the six
+    """The bundled posterior (scripts/posterior_defaults.py --posterior, docs/posterior.md) is of the
     fitted parameters, given van Rijn 2011, with the search box as its uniform prior; if the box, the free
     set or the targets change, it is stale and this fails."""
     draws = default_draws()

@@ -267,7 +267,7 @@ def test_drive_after_crps_scales_only_the_injuries_after_the_screening_day() -> 
     and nothing else: the first injury, earlier ones, infections and every date stay as drawn."""
     from crpsmap.model.cohort import SURGERY, TRAUMA
 
-    cp = CohortParams()
+    cp = dataclasses.replace(CohortParams(), drive_after_crps=1.0)  # off
     patients = np.arange(300, dtype=np.int64)
     base_in, base_demo = draw_patients(5, patients, cp, 1500, 4)
     more_in, more_demo = draw_patients(5, patients, dataclasses.replace(cp, drive_after_crps=2.0), 1500, 4)

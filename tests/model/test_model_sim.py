@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
 from crpsmap.history import PatientHistory, RecordKind
 from crpsmap.io.csv_long import read_csv_text, write_csv_text
 from crpsmap.model import Intervention, Sim, parse_intervention
@@ -79,8 +80,10 @@ def test_histories_are_valid_and_read_back(clinic_csv: str) -> None:
 
 
 def test_conversion_is_plausible() -> None:
+    """The share of injuries that become CRPS, held to the sourced band in the fit (calibrate/distance.py)."""
     c = SIM.clinic(60)
-    assert 0.02 <= c.conversion <= 0.25, c.conversion
+    low, high = PLAUSIBLE_CONVERSION
+    assert low <= c.conversion <= high, c.conversion
 
 
 def test_follow_up_must_end_by_the_fixed_today() -> None:
