@@ -284,7 +284,7 @@ _site_like: dict[tuple[Any, ...], dict[str, LikeThis]] = {}
 
 
 def like_this_for(site: str | None) -> dict[str, LikeThis]:
-    """"Patients like this one" among the patients of one site (for a user limited to it: sites.py), or
+    """ "Patients like this one" among the patients of one site (for a user limited to it: sites.py), or
     among the whole clinic's (None)."""
     snap = snapshot()
     if site is None:

@@ -123,6 +123,7 @@ class ImportForm(forms.Form):
     def __init__(self, *args: Any, site: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         fix_site(self.fields["site"], site)
+
     visit_date = forms.DateField(
         required=False,
         widget=DATE_WIDGET,
