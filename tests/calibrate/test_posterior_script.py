@@ -1,0 +1,68 @@
+"""scripts/posterior_defaults.py keeps a check of the old posterior only while it is still of this model
+(model source, defaults included) and of this prior box, and the bundled file's checks pass that rule.
+No simulation runs here."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from crpsmap.calibrate.draws import default_draws
+from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, free_params
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "posterior_defaults.py"
+
+
+@pytest.fixture(scope="module")
+def pd() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("posterior_defaults", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["posterior_defaults"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _prior() -> dict[str, list[float]]:
+    return {f.name: [f.low, f.high] for f in free_params(DEFAULT_FREE, SEARCH_RANGES)}
+
+
+def _free() -> list[dict[str, object]]:
+    return [
+        {"name": f.name, "low": f.low, "high": f.high, "group": f.group}
+        for f in free_params(DEFAULT_FREE, SEARCH_RANGES)
+    ]
+
+
+def test_a_check_of_another_model_source_is_dropped(pd: ModuleType) -> None:
+    here = pd.model_fingerprint()["model_source_sha256"]
+    assert pd.still_valid({"model_source_sha256": here}, _prior())
+    assert not pd.still_valid({"model_source_sha256": "0" * 64}, _prior())
+    assert not pd.still_valid({}, _prior())
+    assert not pd.still_valid(None, _prior())
+
+
+def test_a_check_of_another_prior_box_is_dropped(pd: ModuleType) -> None:
+    here = pd.model_fingerprint()["model_source_sha256"]
+    assert pd.still_valid({"model_source_sha256": here, "free": _free()}, _prior())
+    narrower = [dict(f) for f in _free()]
+    narrower[0]["high"] = float(narrower[0]["high"]) - 0.01  # type: ignore[arg-type]
+    assert not pd.still_valid({"model_source_sha256": here, "free": narrower}, _prior())
+    assert not pd.still_valid({"model_source_sha256": here, "free": _free()[:-1]}, _prior())
+
+
+def test_the_bundled_checks_are_of_the_posterior_s_model_and_box() -> None:
+    """Every check in the bundled posterior file was computed with the model source the posterior itself
+    was computed with (so with the same defaults), and those that drew parameters with today's box."""
+    draws = default_draws()
+    assert draws is not None
+    assert set(draws.checks) >= {"predictive", "predictive_point", "coverage", "sbc_table"}
+    source = draws.settings["model_source_sha256"]
+    for name, check in draws.checks.items():
+        assert check["model_source_sha256"] == source, name
+        free = check.get("free")
+        assert free is None or {f["name"]: [f["low"], f["high"]] for f in free} == _prior(), name
