@@ -4,27 +4,18 @@ No simulation runs here."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from crpsmap.calibrate.draws import default_draws
 from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, free_params
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "posterior_defaults.py"
+from script_support import load_script
 
 
 @pytest.fixture(scope="module")
 def pd() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("posterior_defaults", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["posterior_defaults"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("posterior_defaults")
 
 
 def _prior() -> dict[str, list[float]]:

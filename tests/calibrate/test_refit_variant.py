@@ -5,27 +5,18 @@ simulation runs here; the fit itself is a script (docs/calibration.md)."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from crpsmap.model import CohortParams, ModelParams
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "refit_variant.py"
+from script_support import load_script
 
 
 @pytest.fixture(scope="module")
 def rv() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("refit_variant", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["refit_variant"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("refit_variant")
 
 
 def _documented(name: str) -> tuple[float, float]:
