@@ -113,7 +113,8 @@ def main() -> None:
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    for seed in seeds:
         t0 = time.perf_counter()
         sim = dataclasses.replace(base, seed=seed)
         clinic = sim.clinic(args.patients)
@@ -223,7 +224,7 @@ def main() -> None:
             "changes": changes,
             "from_fitted": None if args.from_fitted is None else str(args.from_fitted),
             "patients": args.patients,
-            "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
+            "seeds": seeds,
             "years": args.years,
             "horizon_years": list(args.horizon_years),
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),

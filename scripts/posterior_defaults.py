@@ -47,13 +47,10 @@ WHAT = (
 INDEPENDENT_CHECKS = ("sbc", "sbc_table", "coverage")
 
 
-def still_valid(check: Any, prior: dict[str, list[float]]) -> bool:
+def still_valid(check: Any, prior: dict[str, list[float]], model_source: str) -> bool:
     """A kept check is of the same model source (defaults included: model/params.py) and, where it drew
     parameters, of the same prior box; any other is stale and is dropped, not carried over."""
-    if (
-        not isinstance(check, dict)
-        or check.get("model_source_sha256") != model_fingerprint()["model_source_sha256"]
-    ):
+    if not isinstance(check, dict) or check.get("model_source_sha256") != model_source:
         return False
     free = check.get("free")
     return free is None or {f["name"]: [f["low"], f["high"]] for f in free} == prior
@@ -159,7 +156,7 @@ def run_posterior(args: argparse.Namespace) -> None:
         old = {
             k: v
             for k, v in load_draws(args.output).checks.items()
-            if k in INDEPENDENT_CHECKS and still_valid(v, settings["prior"])
+            if k in INDEPENDENT_CHECKS and still_valid(v, settings["prior"], settings["model_source_sha256"])
         }
     save_draws(dataclasses.replace(draws, checks=old), args.output)
     print(json.dumps({"seconds": round(seconds, 1), **post.to_dict()}, indent=1))

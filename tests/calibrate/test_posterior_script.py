@@ -4,7 +4,9 @@ No simulation runs here."""
 
 from __future__ import annotations
 
+import dataclasses
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -22,38 +24,34 @@ def _prior() -> dict[str, list[float]]:
     return {f.name: [f.low, f.high] for f in free_params(DEFAULT_FREE, SEARCH_RANGES)}
 
 
-def _free() -> list[dict[str, object]]:
-    return [
-        {"name": f.name, "low": f.low, "high": f.high, "group": f.group}
-        for f in free_params(DEFAULT_FREE, SEARCH_RANGES)
-    ]
+def _free() -> list[dict[str, Any]]:
+    return [dataclasses.asdict(f) for f in free_params(DEFAULT_FREE, SEARCH_RANGES)]  # as sbc.py writes it
 
 
 def test_a_check_of_another_model_source_is_dropped(pd: ModuleType) -> None:
     here = pd.model_fingerprint()["model_source_sha256"]
-    assert pd.still_valid({"model_source_sha256": here}, _prior())
-    assert not pd.still_valid({"model_source_sha256": "0" * 64}, _prior())
-    assert not pd.still_valid({}, _prior())
-    assert not pd.still_valid(None, _prior())
+    assert pd.still_valid({"model_source_sha256": here}, _prior(), here)
+    assert not pd.still_valid({"model_source_sha256": "0" * 64}, _prior(), here)
+    assert not pd.still_valid({}, _prior(), here)
+    assert not pd.still_valid(None, _prior(), here)
 
 
 def test_a_check_of_another_prior_box_is_dropped(pd: ModuleType) -> None:
     here = pd.model_fingerprint()["model_source_sha256"]
-    assert pd.still_valid({"model_source_sha256": here, "free": _free()}, _prior())
-    narrower = [dict(f) for f in _free()]
-    narrower[0]["high"] = float(narrower[0]["high"]) - 0.01  # type: ignore[arg-type]
-    assert not pd.still_valid({"model_source_sha256": here, "free": narrower}, _prior())
-    assert not pd.still_valid({"model_source_sha256": here, "free": _free()[:-1]}, _prior())
+    assert pd.still_valid({"model_source_sha256": here, "free": _free()}, _prior(), here)
+    narrower = _free()
+    narrower[0]["high"] -= 0.01
+    assert not pd.still_valid({"model_source_sha256": here, "free": narrower}, _prior(), here)
+    assert not pd.still_valid({"model_source_sha256": here, "free": _free()[:-1]}, _prior(), here)
 
 
-def test_the_bundled_checks_are_of_the_posterior_s_model_and_box() -> None:
+def test_the_bundled_checks_are_of_the_posterior_s_model_and_box(pd: ModuleType) -> None:
     """Every check in the bundled posterior file was computed with the model source the posterior itself
-    was computed with (so with the same defaults), and those that drew parameters with today's box."""
+    was computed with (so with the same defaults), and those that drew parameters with today's box: the
+    rule a recomputed posterior keeps them by."""
     draws = default_draws()
     assert draws is not None
     assert set(draws.checks) >= {"predictive", "predictive_point", "coverage", "sbc_table"}
-    source = draws.settings["model_source_sha256"]
+    assert draws.settings["prior"] == _prior()
     for name, check in draws.checks.items():
-        assert check["model_source_sha256"] == source, name
-        free = check.get("free")
-        assert free is None or {f["name"]: [f["low"], f["high"]] for f in free} == _prior(), name
+        assert pd.still_valid(check, draws.settings["prior"], draws.settings["model_source_sha256"]), name
