@@ -26,6 +26,23 @@ def _fitted(name: str) -> dict[str, Any]:
     return dict(json.loads(res.read_text(encoding="utf-8")))
 
 
+def _judged(name: str, changes: dict[str, float], first: int) -> dict[str, Any]:
+    """A plausibility_check.py file judging these parameter changes on 20 seeds from `first`, every seed
+    converting inside the sourced band."""
+    judged = _fitted(name)
+    assert judged["model_output"] is True and judged["settings"]["changes"] == changes
+    per_seed = judged["per_seed"]
+    assert [s["seed"] for s in per_seed] == list(range(first, first + 20))
+    low, high = PLAUSIBLE_CONVERSION
+    assert all(low <= s["conversion"] <= high for s in per_seed)
+    return judged
+
+
+def _inside_all(judged: dict[str, Any]) -> int:
+    """Seeds inside all four van Rijn intervals."""
+    return sum(bool(s["van_rijn"]["inside_all"]) for s in judged["per_seed"])
+
+
 def _documented(name: str) -> tuple[float, float]:
     f = FreeParam.of(name)
     return f.low, f.high
@@ -84,18 +101,13 @@ def test_hand_set_drive_after_crps_candidate_and_its_judgement() -> None:
     hand = _fitted("candidate-after-crps-drive.json")
     assert hand["model_output"] is True and "not adopted" in hand["what"]
     assert hand["best"] == {**fitted, "drive_after_crps": 1.5}
-    low, high = PLAUSIBLE_CONVERSION
     for name, first, inside_all in (
         ("seeds100", 100, 19),
         ("seeds0", 0, 20),
         ("185", 100, 12),  # van Rijn's clinic size
     ):
-        judged = _fitted(f"plausibility-after-crps-{name}.json")
-        assert judged["settings"]["changes"] == hand["best"]
-        per_seed = judged["per_seed"]
-        assert [s["seed"] for s in per_seed] == list(range(first, first + 20))
-        assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed) == inside_all
-        assert all(low <= s["conversion"] <= high for s in per_seed)
+        judged = _judged(f"plausibility-after-crps-{name}.json", hand["best"], first)
+        assert _inside_all(judged) == inside_all
     assert CohortParams().drive_after_crps != hand["best"]["drive_after_crps"], "not the defaults' value"
 
 
@@ -109,14 +121,9 @@ def test_defaults_fit_with_drive_after_crps_and_its_judgement() -> None:
     for name, value in fit["best"].items():
         lo, hi = box.get(name, _documented(name))
         assert lo <= value <= hi, name
-    low, high = PLAUSIBLE_CONVERSION
     for size, inside_all in ((800, 20), (185, 13)):
-        judged = _fitted(f"plausibility-defaults-fresh-seeds-{size}.json")
-        assert judged["settings"]["changes"] == fit["best"]
-        per_seed = judged["per_seed"]
-        assert [s["seed"] for s in per_seed] == list(range(100, 120))
-        assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed) == inside_all
-        assert all(low <= s["conversion"] <= high for s in per_seed)
+        judged = _judged(f"plausibility-defaults-fresh-seeds-{size}.json", fit["best"], 100)
+        assert _inside_all(judged) == inside_all
 
 
 def test_defaults_plausibility_file_is_of_the_defaults() -> None:
@@ -124,9 +131,8 @@ def test_defaults_plausibility_file_is_of_the_defaults() -> None:
     defaults: its first seeds reproduce the fit's own seed check exactly (same clinics), and it gives the
     count of seeds inside all four van Rijn intervals that docs/calibration.md and plausibility.md quote."""
     fit = _fitted("vanrijn2011.json")
-    judged = _fitted("plausibility-defaults.json")
-    assert judged["model_output"] is True
-    assert judged["settings"]["changes"] == {} and judged["settings"]["from_fitted"] is None
+    judged = _judged("plausibility-defaults.json", {}, 0)
+    assert judged["settings"]["from_fitted"] is None
     assert judged["settings"]["patients"] == 800 and judged["settings"]["seeds"] == list(range(20))
     per_seed = {s["seed"]: s for s in judged["per_seed"]}
     for check in fit["seeds_check"]:
@@ -136,6 +142,4 @@ def test_defaults_plausibility_file_is_of_the_defaults() -> None:
         shares = got["van_rijn"]["shares"]
         assert shares["multi_limb"] == pytest.approx(check["multi_limb"] / check["patients"], abs=1e-12)
         assert shares["diagonal"] == pytest.approx(check["diagonal"] / identifiable, abs=1e-12)
-    assert sum(bool(s["van_rijn"]["inside_all"]) for s in per_seed.values()) == SEEDS_INSIDE_ALL
-    low, high = PLAUSIBLE_CONVERSION
-    assert all(low <= s["conversion"] <= high for s in per_seed.values())
+    assert _inside_all(judged) == SEEDS_INSIDE_ALL
