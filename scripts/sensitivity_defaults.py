@@ -40,7 +40,7 @@ from crpsmap.calibrate.sensitivity import (
     FITTED_FIGURES,
     WEAK_RATIO,
     default_evaluator,
-    local_ranges,
+    local_box,
     ranged_parameters,
     sensitivity,
 )
@@ -280,7 +280,7 @@ def main() -> int:
         ("global", params, args.trajectories, 0, "documented plausible ranges")
     ]
     if args.local:
-        local = ranged_parameters(names, local_ranges(names, base, args.local))
+        local = local_box(names, base, args.local)
         box = f"local: default x (1 -+ {args.local:g}), clipped to the documented range"
         boxes.append(("local", local, args.local_trajectories, args.sobol_top, box))
     t0 = time.perf_counter()

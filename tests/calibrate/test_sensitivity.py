@@ -104,6 +104,16 @@ def test_local_ranges_are_a_share_of_the_default_inside_the_documented_range() -
             sens.local_ranges(["theta"], base, bad)
 
 
+def test_a_local_box_leaves_out_the_horizon_while_it_is_fixed_and_keeps_it_once_drawn() -> None:
+    names = ["theta", "horizon_median_years", "horizon_q1_years", "rho_age"]
+    fixed = [p.name for p in sens.local_box(names, BASE, 0.1)]
+    assert fixed == ["theta", "rho_age"]  # a modifier at 0 is a small step; the horizon's 0 is a switch
+    drawn = dataclasses.replace(BASE, cohort=BASE.cohort.replace(horizon_median_years=4.0))
+    box = {p.name: (p.low, p.high) for p in sens.local_box(names, drawn, 0.1)}
+    assert list(box) == names
+    assert box["horizon_median_years"] == pytest.approx((3.6, 4.4))
+
+
 def test_a_sample_row_becomes_those_values_in_the_right_fields() -> None:
     from SALib.sample import morris as morris_sample
 

@@ -30,6 +30,7 @@ from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, simulated_shares
 from crpsmap.calibrate.fit import FreeParam, apply
 from crpsmap.calibrate.targets import PATTERNS, Targets, summary_statistics, van_rijn_2011
 from crpsmap.model import CohortParams, ModelParams, Sim, describe
+from crpsmap.model.cohort import duration_distribution
 
 #: the figures whose sensitivity is measured (name -> what it is); the first five are the fitted figures
 FIGURES: dict[str, str] = {
@@ -110,6 +111,24 @@ def local_ranges(names: Sequence[str], base: Sim, rel: float) -> dict[str, tuple
             lo, hi = max(v - w, p.low), min(v + w, p.high)
         out[p.name] = (lo, hi)
     return out
+
+
+#: the follow-up horizon's fields: while the horizon is fixed (every patient followed for the Sim's
+#: `years`), the smallest step of its median away from 0 is a switch to follow-up of months, not a small
+#: change, so a local box leaves them at their defaults (the horizon's own effect: docs/plausibility.md)
+HORIZON_FIELDS = ("horizon_median_years", "horizon_q1_years", "horizon_q3_years", "horizon_max_years")
+
+
+def switched_off(base: Sim) -> frozenset[str]:
+    """Parameters that do not act at `base` and that a small step would switch on: the horizon's fields
+    while the horizon is fixed (model.cohort.duration_distribution decides that)."""
+    return frozenset(HORIZON_FIELDS) if duration_distribution(base.cohort) is None else frozenset()
+
+
+def local_box(names: Sequence[str], base: Sim, rel: float) -> tuple[FreeParam, ...]:
+    """The parameters of a local box around `base` (`local_ranges`), less those `switched_off` there."""
+    kept = [n for n in names if n not in switched_off(base)]
+    return ranged_parameters(kept, local_ranges(kept, base, rel))
 
 
 def problem(params: Sequence[FreeParam]) -> dict[str, Any]:

@@ -150,10 +150,9 @@ def sensitivity(
     if local is not None:
         if not 0 < local < 1:
             fail(f"--local {local:g}: must lie between 0 and 1 (0.1: each default -+ 10%)")
-        from crpsmap.calibrate.sensitivity import local_ranges, ranged_parameters
+        from crpsmap.calibrate.sensitivity import local_box
 
-        names = [p.name for p in params]
-        params = ranged_parameters(names, local_ranges(names, Sim(years=years, seed=seed), local))
+        params = local_box([p.name for p in params], Sim(years=years, seed=seed), local)
         box = f"local: default x (1 -+ {local:g}), clipped to the documented range"
     if sobol_top > len(params):
         fail(f"--sobol-top {sobol_top}: more than the {len(params)} parameter(s) varied")
