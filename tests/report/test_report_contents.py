@@ -151,7 +151,7 @@ def test_no_model_comparison_by_default(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(bundled_comparison() is None, reason="no bundled comparison")
 def test_bundled_comparison_when_asked_for_says_what_it_was_fitted_to(tmp_path: Path) -> None:
-    from crpsmap.calibrate.mechanisms import CANNOT_TELL_APART
+    from crpsmap.calibrate.mechanisms import CANNOT_TELL_APART, DATA_FAVOUR
 
     csv = tmp_path / "clinic.csv"
     write_csv(random_histories(40, seed=12, validate=True), csv)
@@ -174,7 +174,7 @@ def test_bundled_comparison_when_asked_for_says_what_it_was_fitted_to(tmp_path: 
     verdict = bundled["verdict"]
     separated = [verdict[k]["separated"] for k in ("with_conversion", "without_conversion")]
     assert (CANNOT_TELL_APART in section) is (not all(separated))
-    assert ("Within the model, the data favour" in section) is any(separated)
+    assert (DATA_FAVOUR in section) is any(separated)
     assert "Model recovery" in section and "Does a mechanism beat a description?" in section
 
 
@@ -207,7 +207,7 @@ def _comparison(means: tuple[float, float], sd: float) -> dict[str, Any]:
 def test_section_shows_the_spread_and_says_when_the_data_cannot_tell_apart(
     means: tuple[float, float], sd: float, apart: bool
 ) -> None:
-    from crpsmap.calibrate.mechanisms import CANNOT_TELL_APART, SPREAD_Z
+    from crpsmap.calibrate.mechanisms import CANNOT_TELL_APART, DATA_FAVOUR, SPREAD_Z
 
     html, _ = report_html(_hs(20), mechanisms=_comparison(means, sd))
     section = re.sub(r"\s+", " ", html[html.index('id="why"') :])
@@ -216,7 +216,7 @@ def test_section_shows_the_spread_and_says_when_the_data_cannot_tell_apart(
     overlap = means[0] + SPREAD_Z * sd >= means[1] - SPREAD_Z * sd
     assert overlap is not apart
     assert (CANNOT_TELL_APART in section) is overlap
-    assert ("the data favour “explanation first”" in section) is apart
+    assert (f"{DATA_FAVOUR} “explanation first”" in section) is apart
 
 
 def test_an_old_comparison_without_spread_says_its_uncertainty_is_unknown() -> None:

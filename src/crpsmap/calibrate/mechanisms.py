@@ -67,6 +67,8 @@ SPREAD_Z = 2.0
 AIC_CLOSE = 2.0
 #: the sentence for a comparison whose best and next explanation are not separated (`separated`)
 CANNOT_TELL_APART = "The data cannot tell these explanations apart."
+#: how the sentence for a separated comparison begins (the favoured explanation's label follows)
+DATA_FAVOUR = "Within the model, the data favour"
 CRITERIA = ("with_conversion", "without_conversion")
 
 
@@ -424,7 +426,7 @@ class MechanismComparison:
             f"{len(s.values)} held-out clinics, best in {f.share_best.get(CRITERIA[0], 0.0):.0%} of them)."
         )
         head = (
-            f"Within the model, the data favour '{f.candidate.label}': its interval lies below the next."
+            f"{DATA_FAVOUR} '{f.candidate.label}': its interval lies below the next."
             if v.separated
             else CANNOT_TELL_APART
         )

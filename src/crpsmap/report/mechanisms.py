@@ -119,7 +119,7 @@ def _verdict_sentences(
     cands: Sequence[Mapping[str, Any]], criterion: str, n_clinics: int | None
 ) -> tuple[str, bool] | None:
     """The favoured-or-not sentence for one criterion, and whether the best is told apart."""
-    from crpsmap.calibrate.mechanisms import AIC_CLOSE, CANNOT_TELL_APART, SPREAD_Z, separated
+    from crpsmap.calibrate.mechanisms import AIC_CLOSE, CANNOT_TELL_APART, DATA_FAVOUR, SPREAD_Z, separated
 
     scored = [(c, s) for c in cands if (s := _spread(c, criterion)) is not None]
     if not scored:
@@ -136,7 +136,7 @@ def _verdict_sentences(
     nxt, (m2, sd2, _, _) = scored[1]
     if separated((m, sd), (m2, sd2)):
         return (
-            f"Within the model, the data favour “{_label(best)}”: it {lowest}, and its interval (mean ± "
+            f"{DATA_FAVOUR} “{_label(best)}”: it {lowest}, and its interval (mean ± "
             f"{SPREAD_Z:g} SD) lies below that of the next, “{_label(nxt)}” ({_pm(m2, sd2)}).",
             True,
         )
