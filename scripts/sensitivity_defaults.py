@@ -230,7 +230,7 @@ def markdown(data: Mapping[str, Any]) -> str:
 
     for n in sorted(g, key=key):
         cells = [f"`{n}`", f"{g[n]['range'][0]:g}-{g[n]['range'][1]:g}", _verdict(g[n])]
-        cells.append(_verdict(loc[n]) if n in loc else "")
+        cells.append(_verdict(loc[n]) if n in loc else ("not varied" if loc else ""))
         for f in ("conversion", "four_limbs"):
             v = (gm.get(f) or {}).get(n)
             cells.append("" if not v or v["mu_star"] is None else f"{pp(v['mu_star']):.1f}")

@@ -1,0 +1,67 @@
+"""The bundled sensitivity run (calibrate/fitted/sensitivity-vanrijn2011.json) is the one that
+docs/identifiability.md describes: made at today's defaults, with the local box the library builds today,
+and the page's table and headline counts are the file's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from crpsmap.calibrate.sensitivity import switched_off
+from crpsmap.model import Sim
+from script_support import load_script
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "src" / "crpsmap" / "calibrate" / "fitted" / "sensitivity-vanrijn2011.json"
+PAGE = ROOT / "docs" / "identifiability.md"
+
+
+@pytest.fixture(scope="module")
+def run() -> dict[str, Any]:
+    return json.loads(BUNDLED.read_text())
+
+
+@pytest.fixture(scope="module")
+def script() -> ModuleType:
+    return load_script("sensitivity_defaults")
+
+
+def _verdicts(run: dict[str, Any], box: str) -> dict[str, str]:
+    return {p["name"]: p["verdict"] for p in run[box]["identifiability"]["parameters"]}
+
+
+def test_the_run_was_made_at_todays_defaults(run: dict[str, Any]) -> None:
+    sim = Sim()
+    for box in ("global", "local"):
+        for p in run[box]["settings"]["parameters"]:
+            today = getattr(sim.params if p["group"] == "model" else sim.cohort, p["name"])
+            assert p["base"] == pytest.approx(float(today)), (box, p["name"])
+
+
+def test_its_local_box_leaves_out_what_the_library_leaves_out_today(run: dict[str, Any]) -> None:
+    everything = {p["name"] for p in run["global"]["settings"]["parameters"]}
+    local = {p["name"] for p in run["local"]["settings"]["parameters"]}
+    assert switched_off(Sim())  # the defaults' horizon is fixed
+    assert local == everything - switched_off(Sim())
+
+
+def test_the_page_shows_the_runs_table(run: dict[str, Any], script: ModuleType) -> None:
+    table = script.markdown(run)
+    assert table.count("\n") > 80  # one row per ranged parameter
+    assert table in PAGE.read_text()
+
+
+def test_the_pages_headline_counts_are_the_runs(run: dict[str, Any]) -> None:
+    page = " ".join(PAGE.read_text().split())
+    local, documented = _verdicts(run, "local"), _verdicts(run, "global")
+    constrained = sum(v == "constrained" for v in local.values())
+    inert = sum(v == "no effect" and documented[n] == "no effect" for n, v in local.items())
+    word = {9: "Nine"}.get(constrained, str(constrained))  # the page spells a sentence's first number
+    assert f"{word} parameters move a fitted figure by at least 2 sampling SDs" in page
+    assert f"**{inert} parameters cannot act on the figures at all**" in page
+    runs = run["global"]["morris"]["runs"], run["local"]["morris"]["runs"]
+    assert f"Of the {runs[0]} Morris clinics" in page and f"({runs[1]} clinics)" in page
