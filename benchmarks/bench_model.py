@@ -11,6 +11,9 @@ Run on demand:
       same per CPU second of the worker process (less sensitive to other load on a shared machine),
       whether both gave bit-identical outputs, and whether small fingerprints of both trees (a virtual
       clinic's CSV, drawn inputs, kernel and reference arrays with all five interventions) are identical.
+      With --somatotopy the kernel of this checkout is also timed with Mechanisms.somatotopy on (89 nodes,
+      in the same rounds; its node-days count 89 nodes); without --baseline-rev, --somatotopy times the
+      kernel and the reference of this checkout with the switch on.
 Prints one JSON line and appends it to benchmarks/results/model.jsonl (written atomically). The figure of
 each side is the median of its timed runs; set NUMBA_NUM_THREADS to fix the thread count.
 """
@@ -69,21 +72,22 @@ def _inputs(patients: int, steps_per_day: int) -> Any:
 
 def same_process(args: argparse.Namespace) -> dict[str, Any]:
     """Kernel and reference of this checkout, in this process."""
-    from crpsmap.model import ModelParams
+    from crpsmap.model import Mechanisms, ModelParams
     from crpsmap.model.kernel import run_kernel
-    from crpsmap.model.network import N_NODES, coupling, topology
+    from crpsmap.model.network import coupling, n_nodes, topology
     from crpsmap.model.reference import RunConfig, run_reference
 
-    params = ModelParams()
+    params = ModelParams(mechanisms=Mechanisms(somatotopy=args.somatotopy))
+    nodes = n_nodes(somatotopy=args.somatotopy)
     cfg_k = RunConfig(n_days=args.days, seed=1)
     cfg_r = RunConfig(n_days=args.ref_days, seed=1)
     inp = _inputs(args.patients, cfg_k.steps_per_day)
-    net, topo = coupling(params), topology()
+    net, topo = coupling(params), topology(args.somatotopy)
     run_kernel(params, RunConfig(n_days=2, seed=1), inp.take(np.arange(4)), net=net, topo=topo)  # compile
     t_k = _time(lambda: run_kernel(params, cfg_k, inp, net=net, topo=topo), args.repeats)
     t_r = _time(lambda: run_reference(params, cfg_r, inp, net=net, topo=topo), max(1, args.repeats // 2))
-    nd_k = args.patients * N_NODES * args.days / t_k
-    nd_r = args.patients * N_NODES * args.ref_days / t_r
+    nd_k = args.patients * nodes * args.days / t_k
+    nd_r = args.patients * nodes * args.ref_days / t_r
     return {
         "benchmark": "model_dynamics",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -91,7 +95,8 @@ def same_process(args: argparse.Namespace) -> dict[str, Any]:
         "reference_node_days_per_s": round(nd_r),
         "ratio": round(nd_k / nd_r, 1),
         "patients": args.patients,
-        "nodes": N_NODES,
+        "nodes": nodes,
+        "somatotopy": args.somatotopy,
         "days_kernel": args.days,
         "days_reference": args.ref_days,
         "dt": cfg_k.dt,
@@ -129,8 +134,9 @@ def extract_package(rev: str, dest: Path) -> str:
     return commit
 
 
-def worker(src: str, inputs: str, days: int, repeats: int) -> None:
-    """Time the kernel of the package under `src` (a subprocess: one tree per process)."""
+def worker(src: str, inputs: str, days: int, repeats: int, somatotopy: bool = False) -> None:
+    """Time the kernel of the package under `src` (a subprocess: one tree per process); somatotopy: with
+    Mechanisms.somatotopy on (only a tree that has it)."""
     _import_tree(src)
     from crpsmap.model.arrays import PatientInputs
     from crpsmap.model.kernel import run_kernel as kernel
@@ -141,8 +147,14 @@ def worker(src: str, inputs: str, days: int, repeats: int) -> None:
 
     with np.load(inputs) as z:
         inp = PatientInputs(**{k: z[k] for k in PatientInputs.__dataclass_fields__})
-    params = Params()
-    net, topo = coupling_of(params), topology_of()
+    if somatotopy:
+        from crpsmap.model.params import Mechanisms
+
+        params = Params(mechanisms=Mechanisms(somatotopy=True))
+        net, topo = coupling_of(params), topology_of(True)
+    else:
+        params = Params()
+        net, topo = coupling_of(params), topology_of()
     cfg = Config(n_days=days, seed=1)
     kernel(params, Config(n_days=2, seed=1), inp.take(np.arange(4)), net=net, topo=topo)  # compile / load
     times, cpu = [], []
@@ -207,21 +219,21 @@ def fingerprint(src: str) -> None:
 
 
 def _run_worker(
-    src: Path, inputs: Path, days: int, repeats: int, *, fingerprints: bool = False
+    src: Path, inputs: Path, days: int, repeats: int, *, fingerprints: bool = False, somatotopy: bool = False
 ) -> dict[str, Any]:
     if fingerprints:
         cmd = [sys.executable, __file__, "--fingerprint", str(src)]
         res = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=tempfile.gettempdir())
         return dict(json.loads(res.stdout.strip().splitlines()[-1]))
     cmd = [sys.executable, __file__, "--worker", str(src), "--inputs", str(inputs)]
-    cmd += ["--days", str(days), "--repeats", str(repeats)]
+    cmd += ["--days", str(days), "--repeats", str(repeats)] + (["--somatotopy"] if somatotopy else [])
     res = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=tempfile.gettempdir())
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
 
 
 def before_after(args: argparse.Namespace) -> dict[str, Any]:
     """The kernel of `args.baseline_rev` and of this checkout, timed alternately in subprocesses."""
-    from crpsmap.model.network import N_NODES
+    from crpsmap.model.network import N_NODES, n_nodes
     from crpsmap.model.reference import RunConfig
 
     with tempfile.TemporaryDirectory(prefix="bench_model_") as tmp:
@@ -231,13 +243,17 @@ def before_after(args: argparse.Namespace) -> dict[str, Any]:
         inp = _inputs(args.patients, RunConfig(n_days=args.days, seed=1).steps_per_day)
         np.savez(inputs, **{k: getattr(inp, k) for k in inp.__dataclass_fields__})
         sides = {"before": base / "src", "after": ROOT / "src"}
-        times: dict[str, list[float]] = {"before": [], "after": []}
-        cpu: dict[str, list[float]] = {"before": [], "after": []}
-        digests: dict[str, set[str]] = {"before": set(), "after": set()}
+        if args.somatotopy:
+            sides["somatotopy"] = ROOT / "src"
+        times: dict[str, list[float]] = {k: [] for k in sides}
+        cpu: dict[str, list[float]] = {k: [] for k in sides}
+        digests: dict[str, set[str]] = {k: set() for k in sides}
         for r in range(args.rounds):
-            order = ("before", "after") if r % 2 == 0 else ("after", "before")
+            order = tuple(sides) if r % 2 == 0 else tuple(reversed(sides))
             for side in order:
-                res = _run_worker(sides[side], inputs, args.days, args.repeats)
+                res = _run_worker(
+                    sides[side], inputs, args.days, args.repeats, somatotopy=side == "somatotopy"
+                )
                 times[side] += res["times"]
                 cpu[side] += res["cpu"]
                 digests[side].add(res["digest"])
@@ -245,10 +261,21 @@ def before_after(args: argparse.Namespace) -> dict[str, Any]:
                     f"round {r + 1}/{args.rounds} {side}: {[round(t, 3) for t in res['times']]}",
                     file=sys.stderr,
                 )
-        prints = {side: _run_worker(src, inputs, 0, 0, fingerprints=True) for side, src in sides.items()}
-    work = args.patients * N_NODES * args.days
-    nd = {k: work / statistics.median(v) for k, v in times.items()}
-    nd_cpu = {k: work / statistics.median(v) for k, v in cpu.items()}
+        prints = {s: _run_worker(sides[s], inputs, 0, 0, fingerprints=True) for s in ("before", "after")}
+    nodes = {"before": N_NODES, "after": N_NODES, "somatotopy": n_nodes(somatotopy=True)}
+    nd = {k: args.patients * nodes[k] * args.days / statistics.median(v) for k, v in times.items()}
+    nd_cpu = {k: args.patients * nodes[k] * args.days / statistics.median(v) for k, v in cpu.items()}
+    extra: dict[str, Any] = {}
+    if args.somatotopy:  # the switch on: node-days of 89 nodes; seconds per patient-day relative to off
+        extra = {
+            "somatotopy_nodes": nodes["somatotopy"],
+            "somatotopy_node_days_per_s": round(nd["somatotopy"]),
+            "somatotopy_node_days_per_cpu_s": round(nd_cpu["somatotopy"]),
+            "somatotopy_seconds_over_after": round(
+                statistics.median(times["somatotopy"]) / statistics.median(times["after"]), 3
+            ),
+            "somatotopy_seconds": [round(t, 3) for t in times["somatotopy"]],
+        }
     return {
         "benchmark": "model_kernel_before_after",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -264,6 +291,7 @@ def before_after(args: argparse.Namespace) -> dict[str, Any]:
         "fingerprints_identical": {k: v == prints["after"].get(k) for k, v in prints["before"].items()},
         "before_seconds": [round(t, 3) for t in times["before"]],
         "after_seconds": [round(t, 3) for t in times["after"]],
+        **extra,
         "patients": args.patients,
         "nodes": N_NODES,
         "days": args.days,
@@ -282,6 +310,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timed runs (per round with --baseline-rev)")
     ap.add_argument("--baseline-rev", help="git revision whose kernel is timed against this checkout's")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds with --baseline-rev")
+    ap.add_argument("--somatotopy", action="store_true", help="also (or only) with Mechanisms.somatotopy on")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--inputs", help=argparse.SUPPRESS)
@@ -291,7 +320,7 @@ def main() -> None:
         fingerprint(args.fingerprint)
         return
     if args.worker:
-        worker(args.worker, args.inputs, args.days, args.repeats)
+        worker(args.worker, args.inputs, args.days, args.repeats, args.somatotopy)
         return
     rec = before_after(args) if args.baseline_rev else same_process(args)
     record("model", rec, save=not args.no_save)

@@ -3,11 +3,14 @@
 Usage: .venv/bin/python scripts/plausibility_check.py [--patients 800] [--seeds 20] [--years 5]
        [--horizon-years 1 2 3 4] [--output src/crpsmap/calibrate/fitted/plausibility-defaults.json]
        [--limb-representations] [--c-ips X] [--c-hom X] [--c-diag X] [--c-desc X] [--g-cervical X]
+       [--somatotopy] [--w-ml X] [--chi X]
        [--from-fitted src/crpsmap/calibrate/fitted/variant-vanrijn2011.json --output FILE]
 
 Each seed is a new clinic of the same parameters (new virtual patients): the defaults, or the defaults
 with the per-limb supraspinal nodes switched on (--limb-representations, docs/plausibility.md 4.2) and
-any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set; nothing is refitted.
+any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set, or with the
+somatotopic columns of the limb enlargements (--somatotopy, 4.1) and their couplings w_ml, chi; nothing is
+refitted.
 --from-fitted judges a fit of scripts/refit_variant.py instead (its variant switch, fixed and fitted
 values, model and cohort parameters), or a candidate of scripts/calibrate_defaults.py --output (the
 defaults with its fitted values), exactly as the defaults are judged; it needs its own --output so
@@ -47,7 +50,7 @@ from crpsmap.calibrate.plausibility import (
 from crpsmap.model import Mechanisms, ModelParams, Sim
 
 #: command-line options that set a ModelParams field (None: keep the default)
-PARAM_OPTIONS = ("c_ips", "c_hom", "c_diag", "c_desc", "g_cervical")
+PARAM_OPTIONS = ("c_ips", "c_hom", "c_diag", "c_desc", "g_cervical", "w_ml", "chi")
 
 DEFAULT_OUTPUT = (
     Path(__file__).resolve().parent.parent / "src/crpsmap/calibrate/fitted/plausibility-defaults.json"
@@ -81,6 +84,11 @@ def main() -> None:
         action="store_true",
         help="four supraspinal nodes, one per limb, instead of two hemisphere nodes (not refitted)",
     )
+    ap.add_argument(
+        "--somatotopy",
+        action="store_true",
+        help="medial and lateral columns in the limb enlargements' dorsal horn (not refitted)",
+    )
     for name in PARAM_OPTIONS:
         ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, help=f"ModelParams.{name}")
     ap.add_argument(
@@ -93,7 +101,7 @@ def main() -> None:
     changes = {n: getattr(args, n) for n in PARAM_OPTIONS if getattr(args, n) is not None}
     fitted: dict[str, Any] | None = None
     if args.from_fitted is not None:
-        if changes or args.limb_representations:
+        if changes or args.limb_representations or args.somatotopy:
             ap.error("--from-fitted takes every parameter from the fitted file; give no other parameter")
         if args.output == DEFAULT_OUTPUT:
             ap.error("--from-fitted needs its own --output (the default file holds the defaults' figures)")
@@ -107,7 +115,7 @@ def main() -> None:
             base = apply(Sim(years=args.years), fitted["best"])
             changes = dict(fitted["best"])
     else:
-        mech = Mechanisms(limb_representations=args.limb_representations)
+        mech = Mechanisms(limb_representations=args.limb_representations, somatotopy=args.somatotopy)
         base = Sim(params=ModelParams(mechanisms=mech, **changes), years=args.years)
 
     started = time.perf_counter()
@@ -221,6 +229,7 @@ def main() -> None:
         ),
         "settings": {
             "limb_representations": base.params.mechanisms.limb_representations,
+            "somatotopy": base.params.mechanisms.somatotopy,
             "changes": changes,
             "from_fitted": None if args.from_fitted is None else str(args.from_fitted),
             "patients": args.patients,

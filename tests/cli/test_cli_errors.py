@@ -120,7 +120,7 @@ BATTERY: list[tuple[list[str], str]] = [
     (["calibrate", "strings.json"], "multi_limb.count must be a count"),
     (["calibrate", "stats.json", "-o", "stats.json"], "is this command's input"),
     (["calibrate", "keep.csv", "-o", "keep.csv"], "is this command's input"),
-    ([*C, "--free", "w_l"], "did you mean w_lr"),
+    ([*C, "--free", "w_l"], "did you mean w_ml or w_lr"),
     ([*C, "--free", "w_lr", "--free", "w_lr"], "named twice"),
     ([*C[:3], "--trials", "0"], "--trials"),
     ([*C[:3], "--patients", "5"], "--patients"),

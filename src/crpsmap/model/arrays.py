@@ -95,7 +95,7 @@ class RunOutput:
 
     visit_mask: np.ndarray  # (P, V) int64 bit u set when unit u is involved (persistently symptomatic)
     visit_v: np.ndarray  # (P, V) vagal tone V on the visit day
-    M: np.ndarray  # (P, N_SPINAL) microglia
+    M: np.ndarray  # (P, N_SPINAL) microglia; M, A, rho, s: n_spinal columns with Mechanisms.somatotopy
     A: np.ndarray  # (P, N_SPINAL) astrocytes
     rho: np.ndarray  # (P, N_SPINAL) priming
     s: np.ndarray  # (P, N_SPINAL) sensitisation at the last step
@@ -109,14 +109,15 @@ class RunOutput:
     recording: Recording | None = None  # chosen states over time, when the run had a Recorder
 
     @classmethod
-    def empty(cls, n: int, n_visits: int) -> RunOutput:
+    def empty(cls, n: int, n_visits: int, n_spinal: int = N_SPINAL) -> RunOutput:
+        """Zeroed outputs; n_spinal: dorsal-horn nodes (more than N_SPINAL with Mechanisms.somatotopy)."""
         return cls(
             visit_mask=np.zeros((n, n_visits), dtype=np.int64),
             visit_v=np.zeros((n, n_visits)),
-            M=np.zeros((n, N_SPINAL)),
-            A=np.zeros((n, N_SPINAL)),
-            rho=np.zeros((n, N_SPINAL)),
-            s=np.zeros((n, N_SPINAL)),
+            M=np.zeros((n, n_spinal)),
+            A=np.zeros((n, n_spinal)),
+            rho=np.zeros((n, n_spinal)),
+            s=np.zeros((n, n_spinal)),
             R=np.zeros((n, N_HEMI)),
             O=np.zeros((n, N_ORGAN)),
             B=np.zeros(n),

@@ -15,7 +15,7 @@ from crpsmap.atlas import load_atlas
 from crpsmap.model.arrays import N_IV, NEVER, PatientInputs, RunOutput
 from crpsmap.model.interventions import CATALOGUE
 from crpsmap.model.kernel import run_kernel
-from crpsmap.model.network import N_LIMB, N_SEG, node, topology
+from crpsmap.model.network import N_LIMB, N_SEG, N_SPINAL, Topology, node, topology
 from crpsmap.model.params import ModelParams
 from crpsmap.model.reference import RunConfig
 
@@ -132,16 +132,21 @@ def all_nodes_active(out: RunOutput, level: float = 0.5) -> float:
     return float((level < out.M).sum(axis=1).mean())
 
 
+def topology_of(out: RunOutput) -> Topology:
+    """The node structure a run used: with the somatotopic columns when it has more spinal nodes."""
+    return topology(out.M.shape[1] != N_SPINAL)
+
+
 def limb_activity(out: RunOutput) -> np.ndarray:
     """Mean microglia of each limb's segments (patients x network.LIMBS): which limbs are lit."""
-    limb = topology().node_limb
+    limb = topology_of(out).node_limb
     return np.stack([out.M[:, limb == k].mean(axis=1) for k in range(N_LIMB)], axis=1)
 
 
 def area_activity(out: RunOutput, area: str) -> np.ndarray:
     """The observation model's activity of a body area at the end of the run (dermatome-overlap
     weighted sensitisation; involved when above theta for persist_days), per animal."""
-    topo = topology()
+    topo = topology_of(out)
     unit = load_atlas().unit_index[area]
     idx, w = topo.overlap_idx[unit], topo.overlap_w[unit]
     ok = idx >= 0

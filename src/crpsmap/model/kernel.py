@@ -14,10 +14,10 @@ import numpy as np
 
 from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.effects import N_CHANNELS, Channel, EffectTable, default_table
-from crpsmap.model.network import N_LIMB, N_SEG, N_SPINAL, Coupling, Topology, coupling, topology
+from crpsmap.model.network import N_LIMB, Coupling, Topology, coupling, topology
 from crpsmap.model.params import PI, ModelParams
 from crpsmap.model.recorder import N_STATES, STATE_ID, Recorder
-from crpsmap.model.reference import ASC_NORM, RunConfig
+from crpsmap.model.reference import ASC_NORM, RunConfig, check_record
 from crpsmap.model.rng import NODE_STRIDE, Draw, normal_nb, stream_key_nb
 
 # parameter indices as compile-time constants
@@ -108,6 +108,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     g_val,
     g_cnt,
     node_gain,
+    node_side,
     limbs,
     node_cls,
     no_idx,
@@ -118,6 +119,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     ov_w,
     ov_cnt,
     area_nodes,
+    area_w,
     n_areas,
     n_units,
     patient,
@@ -179,7 +181,8 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     n_ev = ev_step.shape[1]
     nv = visit_day.shape[1]
     n_blocks = patient.shape[0] // BLOCK
-    inv_n = 1.0 / N_SPINAL
+    n_sp = node_gain.shape[0]  # dorsal-horn nodes: 58, or more with the somatotopic columns
+    inv_n = 1.0 / n_sp
     n_slot = iv_start.shape[1]
     has_phi = phi.shape[0] > 0
     n_rec = rec.shape[1]
@@ -189,14 +192,14 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
         key = np.empty(BLOCK, dtype=np.uint64)
         for b in range(BLOCK):
             key[b] = stream_key_nb(np.uint64(seed), np.uint64(patient[p0 + b]), np.uint64(_NOISE_STREAM))
-        M = np.zeros((N_SPINAL, BLOCK))
-        A = np.zeros((N_SPINAL, BLOCK))
-        Mn = np.zeros((N_SPINAL, BLOCK))
-        An = np.zeros((N_SPINAL, BLOCK))
-        rho = np.zeros((N_SPINAL, BLOCK))
-        u = np.zeros((N_SPINAL, BLOCK))
-        q = np.zeros((N_SPINAL, BLOCK))
-        s = np.zeros((N_SPINAL, BLOCK))
+        M = np.zeros((n_sp, BLOCK))
+        A = np.zeros((n_sp, BLOCK))
+        Mn = np.zeros((n_sp, BLOCK))
+        An = np.zeros((n_sp, BLOCK))
+        rho = np.zeros((n_sp, BLOCK))
+        u = np.zeros((n_sp, BLOCK))
+        q = np.zeros((n_sp, BLOCK))
+        s = np.zeros((n_sp, BLOCK))
         cw = np.zeros(BLOCK)
         cb = np.zeros(BLOCK)
         chb = np.zeros(BLOCK)
@@ -229,7 +232,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
         kO_f = np.empty(BLOCK)
         wd_f = np.empty(BLOCK)
         beta_f = np.empty(BLOCK)
-        cst = np.zeros((N_SPINAL, BLOCK)) if rec_c else np.zeros((0, BLOCK))
+        cst = np.zeros((n_sp, BLOCK)) if rec_c else np.zeros((0, BLOCK))
         ti = 0
         base0 = np.empty(BLOCK)
         base1 = np.empty(BLOCK)
@@ -244,7 +247,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
             B[b] = (1.0 - eps_V * V[b]) * (b_0 + I_chr[b])
             g[b] = gain[p0 + b]
         if rho0.shape[0] > 0:  # patient-level modifiers: initial priming per node (else rho(0) = 0)
-            for i in range(N_SPINAL):
+            for i in range(n_sp):
                 for b in range(BLOCK):
                     rho[i, b] = rho0[p0 + b, i]
         for n in range(n_steps):
@@ -261,7 +264,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                             for j in range(area_nodes.shape[1]):
                                 nd = area_nodes[un, j]
                                 if nd >= 0:
-                                    u[nd, b] += ev_amp[r, e]
+                                    u[nd, b] += ev_amp[r, e] * area_w[un, j]
                         else:
                             I_ac[b] += ev_amp[r, e]
                     ev[b] = e + 1
@@ -291,7 +294,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
             # 2. cytokine production, lane-wise constants
             for b in range(BLOCK):
                 base0[b] = 0.0
-            for i in range(N_SPINAL):
+            for i in range(n_sp):
                 for b in range(BLOCK):
                     q[i, b] = a_M * M[i, b] + a_A * A[i, b] + u[i, b]
                     base0[b] += q[i, b]
@@ -315,14 +318,14 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                 s0[b] = 0.0
                 s1[b] = 0.0
                 stot[b] = 0.0
-            for i in range(N_SPINAL):
+            for i in range(n_sp):
                 ng = node_gain[i]
                 if limbs:
                     basev = baseC[node_cls[i]]
                     sside = sC[node_cls[i]]
                 else:
-                    basev = base1 if i >= N_SEG else base0
-                    sside = s1 if i >= N_SEG else s0
+                    basev = base1 if node_side[i] == 1 else base0
+                    sside = s1 if node_side[i] == 1 else s0
                 for b in range(BLOCK):
                     cw[b] = 0.0
                     ga[b] = 0.0
@@ -413,7 +416,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     oo = oo + dt * (kO_f[b] * (x2 / (KO2 + x2)) * (1.0 - oo) - gamma_O * oo)
                     O[o, b] = oo
                     osum[b] += oo
-            for i in range(N_SPINAL):
+            for i in range(n_sp):
                 for b in range(BLOCK):
                     M[i, b] = Mn[i, b]
                     A[i, b] = An[i, b]
@@ -463,7 +466,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     ti += 1
         for b in range(BLOCK):
             r = p0 + b
-            for i in range(N_SPINAL):
+            for i in range(n_sp):
                 oM[r, i] = M[i, b]
                 oA[r, i] = A[i, b]
                 orho[r, i] = rho[i, b]
@@ -503,16 +506,17 @@ def run_kernel(
 ) -> RunOutput:
     """Simulate all patients of `inp` for cfg.n_days (same contract as reference.run_reference)."""
     net = net or coupling(params)
-    topo = topo or topology()
+    topo = topo or topology(params.mechanisms.somatotopy)
+    check_record(record, topo)
     if not params.mechanisms.infection:
         inp = inp.without_infection()
     n = inp.n
     inp.check_priming()
     pad = (-n) % BLOCK
     full = inp.take(np.concatenate([np.arange(n), np.full(pad, max(n - 1, 0))])) if pad else inp
-    out = RunOutput.empty(n + pad, inp.visit_day.shape[1])
+    out = RunOutput.empty(n + pad, inp.visit_day.shape[1], topo.n_spinal)
     if n == 0:
-        empty = RunOutput.empty(0, inp.visit_day.shape[1])
+        empty = RunOutput.empty(0, inp.visit_day.shape[1], topo.n_spinal)
         if record is not None:
             empty.recording = record.empty(cfg.n_days)
         return empty
@@ -531,11 +535,12 @@ def run_kernel(
     _run(
         params.vector(), cfg.scalars(params), np.uint64(cfg.seed), cfg.n_steps, cfg.steps_per_day,
         net.w_idx, net.w_val, _counts(net.w_idx), net.g_idx, net.g_val, _counts(net.g_idx), net.node_gain,
-        limbs, node_cls, no_idx, no_cnt, org_idx, _counts(org_idx),
-        topo.overlap_idx, topo.overlap_w, _counts(topo.overlap_idx), topo.area_nodes,
+        topo.node_side, limbs, node_cls, no_idx, no_cnt, org_idx, _counts(org_idx),
+        topo.overlap_idx, topo.overlap_w, _counts(topo.overlap_idx), topo.area_nodes, topo.area_w,
         topo.n_areas, topo.n_units,
         full.patient, full.gain, full.v0, full.infection, full.ev_step, full.ev_unit, full.ev_amp,
-        full.iv_start, full.iv_stop, full.visit_day, np.ascontiguousarray(full.rho0, dtype=np.float64),
+        full.iv_start, full.iv_stop, full.visit_day,
+        np.ascontiguousarray(topo.per_node(full.rho0), dtype=np.float64),
         np.ascontiguousarray(full.phi, dtype=np.float64),
         plan.base, plan.slot_channel, plan.slot_value, plan.additive, rec_every, rec_off, rec,
         out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V, out.R_limb,

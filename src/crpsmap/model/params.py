@@ -69,6 +69,14 @@ class Mechanisms:
             "variant": True,
         },
     )
+    somatotopy: bool = dataclasses.field(
+        default=False,
+        metadata={
+            "help": "variant, off by default: each dorsal-horn node of the limb enlargements split into a "
+            "medial (distal skin) and a lateral (proximal skin) column (docs/model.md, plausibility.md 4.1)",
+            "variant": True,
+        },
+    )
 
     @classmethod
     def only(cls, *names: str) -> Mechanisms:
@@ -177,6 +185,25 @@ class ModelParams:
     c_diag: float = _p(0.05, "-", 0.0, 1.0, "[D] no source: ascending cross-talk from the diagonal limb")
     c_desc: float = _p(
         0.05, "-", 0.0, 1.0, "[D] no source: descending facilitation of a limb by the other limbs' nodes"
+    )
+    # somatotopic columns of the limb enlargements (Mechanisms.somatotopy; unused while it is off). Values:
+    # the nearest the design allows to today's coupling (w_ml near w_rc, chi = 1), not a fit
+    w_ml: float = _p(
+        0.3,
+        "-",
+        0.02,
+        0.3,
+        "[D] no human rate found (Maleki 2000: spread is 'gradual'): mediolateral cytokine coupling of the "
+        "medial (distal skin) and lateral (proximal skin) column of one segment; sets how fast an onset "
+        "grows from hand to shoulder",
+    )
+    chi: float = _p(
+        1.0,
+        "-",
+        0.0,
+        1.0,
+        "[D] no source: rostro-caudal coupling across columns relative to within a column (1 = no "
+        "preference, 0 = columns joined only within a segment)",
     )
     # --- blood, blood-brain barrier, infection
     b_0: float = _p(0.1, "norm.", 0.0, 0.3, f"{MECH} skeleton D: basal cytokine production")

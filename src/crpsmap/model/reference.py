@@ -8,6 +8,8 @@ organs by explicit Euler;  blood and vagal tone algebraic from the state just co
 per-step channel values of the table of effects (effects.py): 1 (or 0 for the vagal shift) unless an
 intervention or a switched-on mechanism row acts on them. With Mechanisms.limb_representations four limb
 nodes R_l replace the two hemisphere nodes (`limb_ascending`, `limb_descending`; docs/model.md section 3).
+With Mechanisms.somatotopy the limb enlargements have two columns per segment (network.py): only the
+node count, the couplings and the area weights change, not the equations.
 """
 
 from __future__ import annotations
@@ -109,6 +111,26 @@ def limb_descending(
     return np.where(node_limb[None, :] != TRUNK, limb_part, trunk_part)
 
 
+def _side_sums(x: np.ndarray, node_side: np.ndarray) -> np.ndarray:
+    """Sum of x (patients x spinal nodes) over each body side: the side's segment nodes, then its lateral
+    columns (appended after N_SPINAL with Mechanisms.somatotopy; summed separately so that without them
+    the sums are today's bit for bit)."""
+    out = np.stack([x[:, :N_SEG].sum(axis=1), x[:, N_SEG:N_SPINAL].sum(axis=1)], axis=1)
+    if x.shape[1] > N_SPINAL:
+        cols, sides = x[:, N_SPINAL:], node_side[N_SPINAL:]
+        out = out + np.stack([cols[:, sides == 0].sum(axis=1), cols[:, sides == 1].sum(axis=1)], axis=1)
+    return out
+
+
+def check_record(record: Recorder | None, topo: Topology) -> None:
+    """The recorder's per-node states are N_SPINAL wide: refuse to record them with the somatotopic
+    columns (more spinal nodes) rather than write a wrong layout."""
+    if record is not None and topo.n_spinal != N_SPINAL:
+        wide = [s for s in record.states if STATES[s][0] == N_SPINAL]
+        if wide:
+            raise ValueError(f"recording {wide} is not supported with Mechanisms.somatotopy")
+
+
 def run_reference(
     params: ModelParams,
     cfg: RunConfig,
@@ -128,7 +150,9 @@ def run_reference(
     if not params.mechanisms.infection:
         inp = inp.without_infection()
     net = net or coupling(params)
-    topo = topo or topology()
+    topo = topo or topology(params.mechanisms.somatotopy)
+    check_record(record, topo)
+    ns = topo.n_spinal
     k = cfg.scalars(params)
     dt, dec_u, dec_ac, Kh, Ks2, KA4, KR2, KO2, theta, persist = k
     plan = (effects or default_table()).plan(params, dt).columns(inp.iv_start.shape[1])
@@ -139,26 +163,26 @@ def run_reference(
     side = topo.node_side
     P = inp.n
     nv = inp.visit_day.shape[1]
-    out = RunOutput.empty(P, nv)
+    out = RunOutput.empty(P, nv, ns)
     p = {n: float(v[i]) for n, i in PI.items()}
     h = p["h"]
     n_eff = p["n_eff"]
 
-    M = np.zeros((P, N_SPINAL))
-    A = np.zeros((P, N_SPINAL))
+    M = np.zeros((P, ns))
+    A = np.zeros((P, ns))
     inp.check_priming()
-    rho = inp.rho0.astype(np.float64) if inp.rho0.shape[0] else np.zeros((P, N_SPINAL))
+    rho = topo.per_node(inp.rho0).astype(np.float64) if inp.rho0.shape[0] else np.zeros((P, ns))
     R = np.zeros((P, 2))
     limbs = params.mechanisms.limb_representations
     RL = np.zeros((P, N_LIMB))  # per-limb supraspinal nodes (used only with limb_representations)
     cross = (p["c_ips"], p["c_hom"], p["c_diag"])  # ascending cross-talk: same side, homologous, diagonal
     O = np.zeros((P, E.shape[1]))  # noqa: E741
-    u = np.zeros((P, N_SPINAL))
+    u = np.zeros((P, ns))
     V = inp.v0.copy()
     I_chr = inp.infection.copy()
     I_ac = np.zeros(P)
     B = (1.0 - p["eps_V"] * V) * (p["b_0"] + I_chr)
-    s = np.zeros((P, N_SPINAL))
+    s = np.zeros((P, ns))
     run = np.zeros((P, topo.n_units), dtype=np.int64)
     involved = np.zeros((P, topo.n_units), dtype=bool)
     next_visit = np.zeros(P, dtype=np.int64)
@@ -180,8 +204,9 @@ def run_reference(
             local = hit & (unit >= 0)
             for j in range(topo.area_nodes.shape[1]):
                 nodes = topo.area_nodes[np.where(local, unit, 0), j]
+                weight = topo.area_w[np.where(local, unit, 0), j]
                 ok = local & (nodes >= 0)
-                u[rows[ok], nodes[ok]] += inp.ev_amp[ok, e]
+                u[rows[ok], nodes[ok]] += inp.ev_amp[ok, e] * weight[ok]
             I_ac += np.where(hit & (unit < 0), inp.ev_amp[:, e], 0.0)
         f = plan.factors(inp.iv_start, inp.iv_stop, n)  # (P, channels): the table of effects this step
         act_f = f[:, Channel.MICROGLIA_ACTIVATION]
@@ -218,7 +243,7 @@ def run_reference(
         down = p["gamma_M"] * M
         M_new = M + (up - down) * dt
         if n_eff > 0.0:
-            z = noise.normal(Draw.MICROGLIA_NOISE.first + n * NODE_STRIDE, N_SPINAL)
+            z = noise.normal(Draw.MICROGLIA_NOISE.first + n * NODE_STRIDE, ns)
             M_new = M_new + np.sqrt((up + down) * dt / n_eff) * z
         M_new = np.clip(M_new, 0.0, 1.0)
         # 4. astrocytes (gap-junction coupled), priming
@@ -233,7 +258,7 @@ def run_reference(
             asc = p["a_asc"] * limb_ascending(s_up, topo.node_limb, cross) / ASC_NORM
             RL = RL + dt * (k_R * _hill2(asc, KR2) * (1.0 - RL) - p["gamma_R"] * RL)
         else:
-            s_side = np.stack([s_up[:, :N_SEG].sum(axis=1), s_up[:, N_SEG:].sum(axis=1)], axis=1)
+            s_side = _side_sums(s_up, side)
             asc = p["a_asc"] * (lat * s_side + (1.0 - lat) * s_side[:, ::-1]) / ASC_NORM
             R = R + dt * (k_R * _hill2(asc, KR2) * (1.0 - R) - p["gamma_R"] * R)
         xO = (s @ E) / organ_n + p["b_OB"] * B[:, None]

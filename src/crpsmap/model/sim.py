@@ -113,7 +113,7 @@ class Sim:
             self.config(n_days),
             inputs,
             net=coupling(p),
-            topo=topology(),
+            topo=topology(p.mechanisms.somatotopy),
             effects=self.effects,
             record=record,
         )
@@ -210,7 +210,9 @@ class Sim:
         return Clinic(out, screened, int(cases.size), recording)
 
 
-def node_days(n_patients: int, n_days: int, *, limb_representations: bool = False) -> float:
+def node_days(
+    n_patients: int, n_days: int, *, limb_representations: bool = False, somatotopy: bool = False
+) -> float:
     """Work measure of the benchmark: patients x all model nodes x days (67 nodes; 69 with the per-limb
-    supraspinal nodes of Mechanisms.limb_representations)."""
-    return float(n_patients) * n_nodes(limb_representations) * n_days
+    supraspinal nodes of Mechanisms.limb_representations; 22 more with Mechanisms.somatotopy)."""
+    return float(n_patients) * n_nodes(limb_representations, somatotopy) * n_days
