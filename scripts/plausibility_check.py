@@ -142,6 +142,10 @@ def main() -> None:
                 "multi_limb_at_years": {
                     h: p["all"]["proportion"] for h, p in figures["multi_limb_by_horizon"].items()
                 },
+                "onset_after_second_injury": figures["onset"]["onset_after_second_injury"]["proportion"],
+                "onset_includes_latest_injury": figures["onset"]["onset_includes_latest_injury"][
+                    "proportion"
+                ],
                 "conversion_count": figures["conversion"],
                 "conversion_fractures": conv.fractures.proportion,
                 "conversion_other": conv.other.proportion,
@@ -209,6 +213,8 @@ def main() -> None:
             for k in per_seed[0]["van_rijn"]["shares"]
         },
         "van_rijn_seeds_inside_all": sum(s["van_rijn"]["inside_all"] for s in per_seed),
+        "onset_after_second_injury": spread([s["onset_after_second_injury"] for s in per_seed]),
+        "onset_includes_latest_injury": spread([s["onset_includes_latest_injury"] for s in per_seed]),
         "conversion_fractures": spread([s["conversion_fractures"] for s in per_seed]),
         "conversion_other": spread([s["conversion_other"] for s in per_seed]),
         "new_injury_involvement": spread([s["new_injury_involvement"]["proportion"] for s in per_seed]),

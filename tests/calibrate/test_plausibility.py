@@ -157,8 +157,37 @@ def test_onset_extent_known_sites() -> None:
     assert got.areas_mean == pytest.approx((1 + 2 + 4 + 6) / 4)
     assert got.area_share["hand"] == pytest.approx(0.5)
     assert got.more_than_one_limb == 0
+    assert (got.second_injury, got.include_latest_injury) == (0, 2)  # one injury each: latest = first
     d = got.to_dict()
     assert d["arm_onset_shoulder"]["proportion"] == pytest.approx(0.5)
+
+
+def test_an_onset_after_a_second_injury_elsewhere_is_counted_apart() -> None:
+    """A first injury of one hand, a second of the other hand weeks later, CRPS seen in the second: the
+    onset does not include the first injury's area but does include the latest injury's."""
+    two = build_history(
+        [
+            ("2020-01-01", "trauma", "hand_right"),
+            ("2020-03-01", "trauma", "hand_left"),
+            ("2020-04-01", "onset", "hand_left;wrist_left"),
+        ],
+        "T",
+    )
+    again = build_history(  # the same area injured twice is not a second injury elsewhere
+        [
+            ("2020-01-01", "trauma", "foot_left"),
+            ("2020-02-01", "surgery", "foot_left"),
+            ("2020-03-01", "onset", "foot_left"),
+        ],
+        "A",
+    )
+    hs = [two, again]
+    got = pl.onset_extent(hs, classes(hs))
+    assert (got.with_injury, got.include_injury) == (2, 1)
+    assert (got.second_injury, got.include_latest_injury) == (1, 2)
+    d = got.to_dict()
+    assert d["onset_after_second_injury"]["proportion"] == pytest.approx(0.5)
+    assert d["onset_includes_latest_injury"]["proportion"] == pytest.approx(1.0)
 
 
 # ------------------------------------------------------------------------------ cranial / visceral

@@ -379,6 +379,8 @@ class OnsetExtent:
     distal_only: int  # onsets of limb areas that are all distal (hand, wrist, foot, ankle)
     with_injury: int  # onsets with a recorded injury area (trauma/surgery on or before the onset date)
     include_injury: int  # ... whose onset includes that area
+    second_injury: int  # ... with a further injury of another area before the onset
+    include_latest_injury: int  # ... whose onset includes the area of the latest injury before it
     more_than_one_limb: int  # onsets in two or more limbs at once
 
     def to_dict(self) -> dict[str, Any]:
@@ -386,20 +388,26 @@ class OnsetExtent:
         d["arm_onset_shoulder"] = Proportion.of(self.arm_with_shoulder, self.arm_onsets).to_dict()
         d["leg_onset_hip"] = Proportion.of(self.leg_with_hip, self.leg_onsets).to_dict()
         d["onset_includes_injury"] = Proportion.of(self.include_injury, self.with_injury).to_dict()
+        d["onset_after_second_injury"] = Proportion.of(self.second_injury, self.with_injury).to_dict()
+        d["onset_includes_latest_injury"] = Proportion.of(
+            self.include_latest_injury, self.with_injury
+        ).to_dict()
         d["whole_limb_share"] = Proportion.of(self.whole_limb, self.onsets).to_dict()
         d["distal_only_share"] = Proportion.of(self.distal_only, self.onsets).to_dict()
         return d
 
 
-def _injury_area(history: PatientHistory, onset_date: dt.date) -> str | None:
-    """The area of the first trauma/surgery record on or before the onset date (the inciting injury; the
-    classifier, too, reads such records as the injury, not as triggers of spread), if any."""
+def _injury_areas(history: PatientHistory, onset_date: dt.date) -> list[str]:
+    """The areas of the trauma/surgery records on or before the onset date, in date order. The first is
+    the inciting injury (the classifier, too, reads such records as the injury, not as triggers of
+    spread); a later one is a further injury before CRPS was seen."""
+    out = []
     for r in history.records:
         if r.date > onset_date:
             break
         if r.kind in TRAUMA_KINDS and r.regions:
-            return r.regions[0]
-    return None
+            out.append(r.regions[0])
+    return out
 
 
 def onset_extent(histories: Sequence[PatientHistory], classes: Sequence[Classification]) -> OnsetExtent:
@@ -412,6 +420,7 @@ def onset_extent(histories: Sequence[PatientHistory], classes: Sequence[Classifi
     areas_dist: Counter[int] = Counter()
     stems: Counter[str] = Counter()
     onsets = arm = arm_sh = leg = leg_hip = whole = distal = with_inj = inc_inj = multi = 0
+    second = inc_latest = 0
     for h, c in zip(histories, classes, strict=True):
         if c.onset_date is None:
             continue
@@ -431,10 +440,12 @@ def onset_extent(histories: Sequence[PatientHistory], classes: Sequence[Classifi
         whole += any(limb_areas[limb] <= areas for limb in limbs)
         distal += bool(onset_stems) and onset_stems <= set(DISTAL_STEMS)
         multi += len(limbs) > 1
-        injury = _injury_area(h, c.onset_date)
-        if injury is not None:
+        injuries = _injury_areas(h, c.onset_date)
+        if injuries:
             with_inj += 1
-            inc_inj += injury in areas
+            inc_inj += injuries[0] in areas
+            second += any(a != injuries[0] for a in injuries[1:])
+            inc_latest += injuries[-1] in areas
     n = max(onsets, 1)
     return OnsetExtent(
         onsets=onsets,
@@ -449,6 +460,8 @@ def onset_extent(histories: Sequence[PatientHistory], classes: Sequence[Classifi
         distal_only=distal,
         with_injury=with_inj,
         include_injury=inc_inj,
+        second_injury=second,
+        include_latest_injury=inc_latest,
         more_than_one_limb=multi,
     )
 
