@@ -40,8 +40,8 @@ FIELDS = ("visit_mask", "visit_v", "M", "A", "rho", "s", "R", "O", "B", "V", "R_
 ON = Mechanisms(somatotopy=True)
 QUIET_ON = Mechanisms(noise=False, somatotopy=True)
 QUIET_OFF = Mechanisms(noise=False)
-#: hand choice: weak mediolateral and cross-column coupling (the defaults w_ml = 0.3, chi = 1 stay close
-#: to today's whole-limb onset)
+#: hand choice: weak mediolateral and cross-column coupling (today's defaults of w_ml and chi; named here
+#: so that the protocol does not move with them; w_ml = 0.3, chi = 1 keep the whole-limb onset)
 NARROW = {"w_ml": 0.05, "chi": 0.1}
 UNITS = load_atlas().unit_index
 SEGS = load_atlas().spinal_segments

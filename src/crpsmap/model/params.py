@@ -187,9 +187,9 @@ class ModelParams:
         0.05, "-", 0.0, 1.0, "[D] no source: descending facilitation of a limb by the other limbs' nodes"
     )
     # somatotopic columns of the limb enlargements (Mechanisms.somatotopy; unused while it is off). Values:
-    # the nearest the design allows to today's coupling (w_ml near w_rc, chi = 1), not a fit
+    # the hand choice of docs/model.md §3 (weak coupling between the columns: a local onset), not a fit
     w_ml: float = _p(
-        0.3,
+        0.05,
         "-",
         0.02,
         0.3,
@@ -198,7 +198,7 @@ class ModelParams:
         "grows from hand to shoulder",
     )
     chi: float = _p(
-        1.0,
+        0.1,
         "-",
         0.0,
         1.0,
