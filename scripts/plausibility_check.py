@@ -3,14 +3,15 @@
 Usage: .venv/bin/python scripts/plausibility_check.py [--patients 800] [--seeds 20] [--years 5]
        [--horizon-years 1 2 3 4] [--output src/crpsmap/calibrate/fitted/plausibility-defaults.json]
        [--limb-representations] [--c-ips X] [--c-hom X] [--c-diag X] [--c-desc X] [--g-cervical X]
-       [--somatotopy] [--w-ml X] [--chi X]
+       [--somatotopy] [--w-ml X] [--chi X] [--diagnosis screen_day]
        [--from-fitted src/crpsmap/calibrate/fitted/variant-vanrijn2011.json --output FILE]
 
 Each seed is a new clinic of the same parameters (new virtual patients): the defaults, or the defaults
 with the per-limb supraspinal nodes switched on (--limb-representations, docs/plausibility.md 4.2) and
 any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set, or with the
 somatotopic columns of the limb enlargements (--somatotopy, 4.1) and their couplings w_ml, chi; nothing is
-refitted.
+refitted. --diagnosis picks the rule that makes an injury CRPS (model.sim.DIAGNOSES; also with
+--from-fitted): the default's first visit, or screen_day as well (docs/plausibility.md §2).
 --from-fitted judges a fit of scripts/refit_variant.py instead (its variant switch, fixed and fitted
 values, model and cohort parameters), or a candidate of scripts/calibrate_defaults.py --output (the
 defaults with its fitted values), exactly as the defaults are judged; it needs its own --output so
@@ -48,6 +49,7 @@ from crpsmap.calibrate.plausibility import (
     van_rijn_figures,
 )
 from crpsmap.model import Mechanisms, ModelParams, Sim
+from crpsmap.model.sim import DIAGNOSES
 
 #: command-line options that set a ModelParams field (None: keep the default)
 PARAM_OPTIONS = ("c_ips", "c_hom", "c_diag", "c_desc", "g_cervical", "w_ml", "chi")
@@ -92,6 +94,12 @@ def main() -> None:
     for name in PARAM_OPTIONS:
         ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, help=f"ModelParams.{name}")
     ap.add_argument(
+        "--diagnosis",
+        choices=DIAGNOSES,
+        default=Sim().diagnosis,
+        help="when an injury counts as CRPS (model/sim.py, DIAGNOSES)",
+    )
+    ap.add_argument(
         "--from-fitted",
         type=Path,
         default=None,
@@ -117,6 +125,7 @@ def main() -> None:
     else:
         mech = Mechanisms(limb_representations=args.limb_representations, somatotopy=args.somatotopy)
         base = Sim(params=ModelParams(mechanisms=mech, **changes), years=args.years)
+    base = dataclasses.replace(base, diagnosis=args.diagnosis)
 
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
@@ -236,6 +245,7 @@ def main() -> None:
         "settings": {
             "limb_representations": base.params.mechanisms.limb_representations,
             "somatotopy": base.params.mechanisms.somatotopy,
+            "diagnosis": base.diagnosis,
             "changes": changes,
             "from_fitted": None if args.from_fitted is None else str(args.from_fitted),
             "patients": args.patients,

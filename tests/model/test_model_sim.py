@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -101,3 +102,21 @@ def test_parse_intervention() -> None:
     )
     with pytest.raises(ValueError):
         parse_intervention("homeopathy")
+
+
+def test_diagnosis_on_screen_day_is_involvement_at_both_observations() -> None:
+    """The "screen_day" rule keeps exactly the injuries with an area involved on screen_day (a screening
+    whose first visit is on screen_day) and at the diagnostic visit (the default screening): two runs
+    of the default code, against the rule's one run with two observations."""
+    idx = np.arange(6000)
+    base = Sim(seed=4)
+    on_day = dataclasses.replace(base, cohort=base.cohort.replace(first_visit_delay=0.0))
+    both = base.screen(idx) & on_day.screen(idx)
+    rule = dataclasses.replace(base, diagnosis="screen_day").screen(idx)
+    assert np.array_equal(rule, both)
+    assert 0 < rule.sum() < base.screen(idx).sum()  # some first-visit cases were not CRPS on screen_day
+
+
+def test_an_unknown_diagnosis_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="diagnosis rule"):
+        Sim(diagnosis="last_visit")

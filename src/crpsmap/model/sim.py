@@ -8,6 +8,7 @@ sizes; `chunk(start, stop)` simulates a contiguous range of injury indices and i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,12 @@ from crpsmap.model.reference import RunConfig
 
 Backend = Callable[..., RunOutput]
 MAX_INJURIES_PER_CASE = 10_000  # give up when conversion is below 1 in this many (mis-set parameters)
+#: when an injury counts as CRPS (Sim.screen). "first_visit": a body area involved at the diagnostic
+#: first visit (screen_day + referral delay): the rule of every bundled result so far, which also takes
+#: a new injury between screen_day and the visit, still in its acute phase, for CRPS (about a quarter of
+#: the default clinic's patients; docs/plausibility.md §2). "screen_day": involved on screen_day too,
+#: i.e. symptoms beyond normal healing of the inciting injury, as CohortParams.screen_day says.
+DIAGNOSES = ("first_visit", "screen_day")
 
 
 class NoCasesError(RuntimeError):
@@ -87,6 +94,11 @@ class Sim:
     backend: str = "kernel"
     effects: EffectTable = field(default_factory=default_table)
     record: Recorder | None = None
+    diagnosis: str = "first_visit"  # one of DIAGNOSES
+
+    def __post_init__(self) -> None:
+        if self.diagnosis not in DIAGNOSES:
+            raise ValueError(f"unknown diagnosis rule {self.diagnosis!r} (one of {', '.join(DIAGNOSES)})")
 
     @property
     def n_days(self) -> int:
@@ -120,15 +132,24 @@ class Sim:
 
     def screen(self, patients: np.ndarray) -> np.ndarray:
         """Which injuries are CRPS: a body area involved at the diagnostic first visit, which comes
-        after normal healing (screen_day + referral delay); simulated without any treatment."""
+        after normal healing (screen_day + referral delay), and with diagnosis="screen_day" on
+        screen_day itself as well (DIAGNOSES); simulated without any treatment."""
         cfg = self.config()
         inputs, _ = draw_patients(
             self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, (), visits=False
         )
+        if self.diagnosis == "screen_day":  # observe screen_day too (the first visit is never earlier;
+            # one observation a day, so a first visit on screen_day itself is not asked for twice)
+            day = int(self.cohort.screen_day)
+            first = inputs.visit_day[:, :1]
+            on_day = np.full_like(first, day)
+            visits = np.hstack([on_day, np.where(first > day, first, -1)])
+            inputs = dataclasses.replace(inputs, visit_day=visits)
         days = int(inputs.visit_day.max()) if inputs.n else 0
         out = self.run(inputs, n_days=days)
         area_bits = (1 << topology().n_areas) - 1
-        return np.asarray((out.visit_mask[:, 0] & area_bits) != 0)
+        seen = ((out.visit_mask & area_bits) != 0) | (inputs.visit_day < 0)
+        return np.asarray(np.all(seen, axis=1))
 
     def follow_arrays(self, patients: np.ndarray) -> tuple[Demography, RunOutput]:
         """Full follow-up as arrays (no history objects): for summary statistics over huge cohorts."""
