@@ -1,0 +1,57 @@
+"""The bundled judgements of the diagnosis rule "screen_day" (docs/plausibility.md §2, "The diagnosis rule"):
+scripts/plausibility_check.py --diagnosis screen_day [--somatotopy], at today's defaults otherwise. No
+simulation runs here: the files are checked against the defaults' own judgement and the counts the page
+quotes."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
+
+#: file -> (somatotopy, seeds inside all four van Rijn intervals, seeds with >= 90% of onsets including
+#: the injured area, seeds with <= 25% of arm onsets including the shoulder), as docs/plausibility.md quotes
+QUOTED = {
+    "plausibility-diagnosis-screen-day.json": (False, 19, 20, 0),
+    "plausibility-diagnosis-screen-day-somatotopy.json": (True, 20, 20, 20),
+}
+
+
+def _fitted(name: str) -> dict[str, Any]:
+    res = resources.files("crpsmap.calibrate").joinpath("fitted").joinpath(name)
+    return dict(json.loads(res.read_text(encoding="utf-8")))
+
+
+def _summary(judged: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(r for r in judged["summary"] if r["key"] == key)
+
+
+@pytest.mark.parametrize("name", sorted(QUOTED))
+def test_a_diagnosis_rule_file_judges_the_defaults_with_that_rule(name: str) -> None:
+    somatotopy, inside_all, injured, shoulder = QUOTED[name]
+    judged = _fitted(name)
+    s = judged["settings"]
+    assert judged["model_output"] is True
+    assert s["diagnosis"] == "screen_day" and s["somatotopy"] is somatotopy
+    assert s["changes"] == {} and s["from_fitted"] is None and s["limb_representations"] is False
+    assert s["patients"] == 800 and s["seeds"] == list(range(20))
+    assert sum(bool(x["van_rijn"]["inside_all"]) for x in judged["per_seed"]) == inside_all
+    assert _summary(judged, "onset_includes_injury")["seeds_inside"] == injured
+    assert _summary(judged, "arm_onset_shoulder")["seeds_inside"] == shoulder
+    low, high = PLAUSIBLE_CONVERSION
+    assert all(low <= x["conversion"] <= high for x in judged["per_seed"])
+
+
+def test_the_stricter_rule_converts_fewer_injuries_on_every_seed() -> None:
+    """The screen_day rule keeps a subset of the first-visit cases of the same injuries, so the same clinic
+    size needs more injuries: a lower conversion on each seed than the defaults' judgement."""
+    default = {x["seed"]: x for x in _fitted("plausibility-defaults.json")["per_seed"]}
+    strict = _fitted("plausibility-diagnosis-screen-day.json")["per_seed"]
+    assert all(x["conversion"] < default[x["seed"]]["conversion"] for x in strict)
+    assert all(
+        x["onset_after_second_injury"] < default[x["seed"]]["onset_after_second_injury"] for x in strict
+    )
