@@ -170,8 +170,8 @@ def draw_patients(
     on_limb = is_surgery & (e.uniform(Draw.SURGERY_ON_LIMB, slots) < 0.5)
     ts_unit = np.where(on_limb, onset_unit[:, None], random_site)
     ts_amp = cp.drive_other * np.exp(cp.drive_sd * e.normal(Draw.EVENT_SEVERITY, slots))
-    if cp.drive_after_crps != 1.0:  # a new injury of a patient with CRPS drives harder (params.py)
-        ts_amp = ts_amp * np.where(ts_day > cp.screen_day, cp.drive_after_crps, 1.0)
+    # a new injury of a patient with CRPS drives harder (params.py; 1 = off: x 1.0 is exact)
+    ts_amp = ts_amp * np.where(ts_day > cp.screen_day, cp.drive_after_crps, 1.0)
     inf_slots = int(math.ceil(cp.acute_infection_rate * years * 2)) + 2
     inf_day = _poisson_days(e, Draw.INFECTION_GAPS, cp.acute_infection_rate, inf_slots, n_days)
     inf_amp = cp.acute_infection_level * np.exp(0.3 * e.normal(Draw.INFECTION_SEVERITY, inf_slots))
