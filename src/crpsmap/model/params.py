@@ -20,6 +20,12 @@ def _p(default: float, unit: str, low: float, high: float, source: str) -> Any:
     return field(default=default, metadata={"unit": unit, "low": low, "high": high, "source": source})
 
 
+def _variant(help_text: str) -> Any:
+    """A structural-variant switch of Mechanisms: off by default and marked, so only()/without() leave it
+    off unless named."""
+    return field(default=False, metadata={"help": f"variant, off by default: {help_text}", "variant": True})
+
+
 MECH = "mechanism.md"
 
 
@@ -61,21 +67,13 @@ class Mechanisms:
     )
     # --- structural variants (OFF by default; not an arm of the explanation): only() and without() leave
     # them off unless only() names them, so the arms' comparisons keep today's model
-    limb_representations: bool = dataclasses.field(
-        default=False,
-        metadata={
-            "help": "variant, off by default: four supraspinal nodes, one per limb representation, "
-            "instead of the two hemisphere nodes (docs/model.md, plausibility.md 4.2)",
-            "variant": True,
-        },
+    limb_representations: bool = _variant(
+        "four supraspinal nodes, one per limb representation, instead of the two hemisphere nodes "
+        "(docs/model.md, plausibility.md 4.2)"
     )
-    somatotopy: bool = dataclasses.field(
-        default=False,
-        metadata={
-            "help": "variant, off by default: each dorsal-horn node of the limb enlargements split into a "
-            "medial (distal skin) and a lateral (proximal skin) column (docs/model.md, plausibility.md 4.1)",
-            "variant": True,
-        },
+    somatotopy: bool = _variant(
+        "each dorsal-horn node of the limb enlargements split into a medial (distal skin) and a lateral "
+        "(proximal skin) column (docs/model.md, plausibility.md 4.1)"
     )
 
     @classmethod
