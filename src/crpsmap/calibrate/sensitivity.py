@@ -127,7 +127,8 @@ def switched_off(base: Sim) -> frozenset[str]:
 
 def local_box(names: Sequence[str], base: Sim, rel: float) -> tuple[FreeParam, ...]:
     """The parameters of a local box around `base` (`local_ranges`), less those `switched_off` there."""
-    kept = [n for n in names if n not in switched_off(base)]
+    off = switched_off(base)
+    kept = [n for n in names if n not in off]
     return ranged_parameters(kept, local_ranges(kept, base, rel))
 
 
