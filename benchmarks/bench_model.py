@@ -136,7 +136,7 @@ def extract_package(rev: str, dest: Path) -> str:
 
 def worker(src: str, inputs: str, days: int, repeats: int, somatotopy: bool = False) -> None:
     """Time the kernel of the package under `src` (a subprocess: one tree per process); somatotopy: with
-    Mechanisms.somatotopy on (only a tree that has it)."""
+    Mechanisms.somatotopy on (only a tree that has it), else off in every tree (67 nodes)."""
     _import_tree(src)
     from crpsmap.model.arrays import PatientInputs
     from crpsmap.model.kernel import run_kernel as kernel
@@ -147,13 +147,14 @@ def worker(src: str, inputs: str, days: int, repeats: int, somatotopy: bool = Fa
 
     with np.load(inputs) as z:
         inp = PatientInputs(**{k: z[k] for k in PatientInputs.__dataclass_fields__})
-    if somatotopy:
-        from crpsmap.model.params import Mechanisms
+    from crpsmap.model.params import Mechanisms
 
+    if somatotopy:
         params = Params(mechanisms=Mechanisms(somatotopy=True))
         net, topo = coupling_of(params), topology_of(True)
-    else:
-        params = Params()
+    else:  # 67 nodes in every tree: the columns are on by default since 2026-11-26, absent before 2026-11-24
+        has = "somatotopy" in Mechanisms.__dataclass_fields__
+        params = Params(mechanisms=Mechanisms(somatotopy=False)) if has else Params()
         net, topo = coupling_of(params), topology_of()
     cfg = Config(n_days=days, seed=1)
     kernel(params, Config(n_days=2, seed=1), inp.take(np.arange(4)), net=net, topo=topo)  # compile / load

@@ -3,15 +3,16 @@
 Usage: .venv/bin/python scripts/plausibility_check.py [--patients 800] [--seeds 20] [--years 5]
        [--horizon-years 1 2 3 4] [--output src/crpsmap/calibrate/fitted/plausibility-defaults.json]
        [--limb-representations] [--c-ips X] [--c-hom X] [--c-diag X] [--c-desc X] [--g-cervical X]
-       [--somatotopy] [--w-ml X] [--chi X] [--diagnosis screen_day]
+       [--somatotopy | --no-somatotopy] [--w-ml X] [--chi X] [--diagnosis first_visit]
        [--from-fitted src/crpsmap/calibrate/fitted/variant-vanrijn2011.json --output FILE]
 
 Each seed is a new clinic of the same parameters (new virtual patients): the defaults, or the defaults
 with the per-limb supraspinal nodes switched on (--limb-representations, docs/plausibility.md 4.2) and
-any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set, or with the
-somatotopic columns of the limb enlargements (--somatotopy, 4.1) and their couplings w_ml, chi; nothing is
-refitted. --diagnosis picks the rule that makes an injury CRPS (model.sim.DIAGNOSES; also with
---from-fitted): the default's first visit, or screen_day as well (docs/plausibility.md §2).
+any of the cross-talk parameters c_* and the cervical glial gain g_cervical (4.3) set, or with or
+without the somatotopic columns of the limb enlargements (--somatotopy / --no-somatotopy, 4.1; on by
+default) and their couplings w_ml, chi; nothing is refitted. --diagnosis picks the rule that makes an
+injury CRPS (model.sim.DIAGNOSES; also with --from-fitted): the default's screen_day and first visit,
+or the first visit only (the earlier defaults' rule, docs/plausibility.md §2).
 --from-fitted judges a fit of scripts/refit_variant.py instead (its variant switch, fixed and fitted
 values, model and cohort parameters), or a candidate of scripts/calibrate_defaults.py --output (the
 defaults with its fitted values), exactly as the defaults are judged; it needs its own --output so
@@ -88,8 +89,9 @@ def main() -> None:
     )
     ap.add_argument(
         "--somatotopy",
-        action="store_true",
-        help="medial and lateral columns in the limb enlargements' dorsal horn (not refitted)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="medial and lateral columns in the limb enlargements' dorsal horn (default: the model's)",
     )
     for name in PARAM_OPTIONS:
         ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, help=f"ModelParams.{name}")
@@ -109,7 +111,7 @@ def main() -> None:
     changes = {n: getattr(args, n) for n in PARAM_OPTIONS if getattr(args, n) is not None}
     fitted: dict[str, Any] | None = None
     if args.from_fitted is not None:
-        if changes or args.limb_representations or args.somatotopy:
+        if changes or args.limb_representations or args.somatotopy is not None:
             ap.error("--from-fitted takes every parameter from the fitted file; give no other parameter")
         if args.output == DEFAULT_OUTPUT:
             ap.error("--from-fitted needs its own --output (the default file holds the defaults' figures)")
@@ -123,7 +125,8 @@ def main() -> None:
             base = apply(Sim(years=args.years), fitted["best"])
             changes = dict(fitted["best"])
     else:
-        mech = Mechanisms(limb_representations=args.limb_representations, somatotopy=args.somatotopy)
+        soma = Mechanisms().somatotopy if args.somatotopy is None else args.somatotopy
+        mech = Mechanisms(limb_representations=args.limb_representations, somatotopy=soma)
         base = Sim(params=ModelParams(mechanisms=mech, **changes), years=args.years)
     base = dataclasses.replace(base, diagnosis=args.diagnosis)
 

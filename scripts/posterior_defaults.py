@@ -74,6 +74,15 @@ def model_fingerprint() -> dict[str, str]:
     return {"git_commit": commit, "model_source_sha256": h.hexdigest()}
 
 
+def unchanged(before: dict[str, str]) -> dict[str, str]:
+    """The fingerprint taken before a step, once the step is done: a model source edited while the step
+    ran (another session, a checkout) would make the numbers of neither source, so the step fails."""
+    after = model_fingerprint()
+    if after["model_source_sha256"] != before["model_source_sha256"]:
+        raise SystemExit("the model's source changed while this step ran; its results were not written")
+    return before
+
+
 def command() -> str:
     """The command line as run from the repository root (without --output, a local path)."""
     argv, kept = sys.argv[1:], []
@@ -109,6 +118,7 @@ def run_posterior(args: argparse.Namespace) -> None:
     targets = van_rijn_2011()
     free = free_params(DEFAULT_FREE, SEARCH_RANGES)
     base = Sim(years=args.years, seed=args.seed)
+    fingerprint = model_fingerprint()
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         post = abc_posterior(
@@ -141,7 +151,7 @@ def run_posterior(args: argparse.Namespace) -> None:
         "targets": targets.to_dict(),
         "summary": post.to_dict()["parameters"],
         "posterior_sd": post.sd(),
-        **model_fingerprint(),
+        **unchanged(fingerprint),
     }
     from scipy.stats import chi2
 
@@ -166,6 +176,7 @@ def run_sbc_step(args: argparse.Namespace) -> None:
     from crpsmap.calibrate.sbc import run_sbc
 
     free = free_params(DEFAULT_FREE, SEARCH_RANGES)
+    fingerprint = model_fingerprint()
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         res = run_sbc(
@@ -183,7 +194,7 @@ def run_sbc_step(args: argparse.Namespace) -> None:
             progress=lambda d, n: print(f"SBC replicate {d}/{n}", flush=True),
         )
     out = {**res.to_dict(args.sbc_bins), "seconds": round(time.perf_counter() - t0, 1), "command": command()}
-    add_check(args.output, "sbc", {**out, **model_fingerprint()})
+    add_check(args.output, "sbc", {**out, **unchanged(fingerprint)})
     print(json.dumps(clean(out["summary"]), indent=1))
 
 
@@ -191,6 +202,7 @@ def run_table_step(args: argparse.Namespace) -> None:
     from crpsmap.calibrate.sbc import reference_table, table_sbc
 
     free = free_params(DEFAULT_FREE, SEARCH_RANGES)
+    fingerprint = model_fingerprint()
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         values, rows = reference_table(
@@ -208,7 +220,7 @@ def run_table_step(args: argparse.Namespace) -> None:
         "command": command(),
     }
     out["settings"] = {**out["settings"], "n_patients": args.observed_patients, "years": args.years}
-    add_check(args.output, "sbc_table", {**out, **model_fingerprint()})
+    add_check(args.output, "sbc_table", {**out, **unchanged(fingerprint)})
     print(json.dumps(clean(out["summary"]), indent=1))
 
 
@@ -221,6 +233,7 @@ def run_predictive_step(args: argparse.Namespace) -> None:
 
     draws = load_draws(args.output)
     base = Sim(years=args.years, seed=args.seed)
+    fingerprint = model_fingerprint()
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         c = client if args.workers > 1 else None
@@ -228,7 +241,7 @@ def run_predictive_step(args: argparse.Namespace) -> None:
             draws, n_draws=args.pred_draws, n_patients=VAN_RIJN_N, base=base, seed=args.seed, client=c
         )
         post["seconds"] = round(time.perf_counter() - t0, 1)
-        add_check(args.output, "predictive", {**post, "command": command(), **model_fingerprint()})
+        add_check(args.output, "predictive", {**post, "command": command(), **unchanged(fingerprint)})
         if args.pred_point:
             # the point defaults with the same number of clinics: simulation noise only, for comparison
             t1 = time.perf_counter()
@@ -242,7 +255,7 @@ def run_predictive_step(args: argparse.Namespace) -> None:
                 point, n_draws=args.pred_draws, n_patients=VAN_RIJN_N, base=base, seed=args.seed, client=c
             )
             pt["seconds"] = round(time.perf_counter() - t1, 1)
-            add_check(args.output, "predictive_point", {**pt, "command": command(), **model_fingerprint()})
+            add_check(args.output, "predictive_point", {**pt, "command": command(), **unchanged(fingerprint)})
     for row in post["checks"]:
         print(row["key"], row["value"], row["predictive"], row["inside"], row["tail_p"])
 
@@ -252,7 +265,8 @@ def run_coverage_step(args: argparse.Namespace) -> None:
 
     targets = van_rijn_2011()
     seeds = list(range(args.coverage_seeds))
-    out: dict[str, Any] = {"model_output": True, "sizes": {}, "command": command(), **model_fingerprint()}
+    fingerprint = model_fingerprint()
+    out: dict[str, Any] = {"model_output": True, "sizes": {}, "command": command(), **fingerprint}
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         for n in args.coverage_sizes:
@@ -263,7 +277,7 @@ def run_coverage_step(args: argparse.Namespace) -> None:
             out["sizes"][str(n)] = cov
             print(n, cov["inside_all"], cov["inside"], "ideal", cov["ideal"]["inside_all"], flush=True)
     out["seconds"] = round(time.perf_counter() - t0, 1)
-    add_check(args.output, "coverage", out)
+    add_check(args.output, "coverage", {**out, **unchanged(fingerprint)})
 
 
 def main() -> None:

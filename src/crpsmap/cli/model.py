@@ -44,7 +44,7 @@ def _model_epilog() -> str:
     lines += ["", "Mechanisms (--off NAME switches one off; all are on by default; docs/model.md):"]
     lines += [f"• {f.name}: {f.metadata.get('help', '')}" for f in arms]
     if variants:
-        lines += ["", "Structural variants (off by default, set in Python: ModelParams(mechanisms=...)):"]
+        lines += ["", "Structural variants (anatomy, set in Python: ModelParams(mechanisms=...)):"]
         lines += [f"• {f.name}: {f.metadata.get('help', '')}" for f in variants]
     return escape("\n".join(lines))
 

@@ -17,7 +17,7 @@ from crpsmap.model.effects import N_CHANNELS, Channel, EffectTable, default_tabl
 from crpsmap.model.network import N_LIMB, Coupling, Topology, coupling, topology
 from crpsmap.model.params import PI, ModelParams
 from crpsmap.model.recorder import N_STATES, STATE_ID, Recorder
-from crpsmap.model.reference import ASC_NORM, RunConfig, check_record
+from crpsmap.model.reference import ASC_NORM, RunConfig
 from crpsmap.model.rng import NODE_STRIDE, Draw, normal_nb, stream_key_nb
 
 # parameter indices as compile-time constants
@@ -507,7 +507,6 @@ def run_kernel(
     """Simulate all patients of `inp` for cfg.n_days (same contract as reference.run_reference)."""
     net = net or coupling(params)
     topo = topo or topology(params.mechanisms.somatotopy)
-    check_record(record, topo)
     if not params.mechanisms.infection:
         inp = inp.without_infection()
     n = inp.n
@@ -518,12 +517,12 @@ def run_kernel(
     if n == 0:
         empty = RunOutput.empty(0, inp.visit_day.shape[1], topo.n_spinal)
         if record is not None:
-            empty.recording = record.empty(cfg.n_days)
+            empty.recording = record.empty(cfg.n_days, topo.n_spinal)
         return empty
     plan = (effects or default_table()).plan(params, cfg.dt).columns(inp.iv_start.shape[1])
     if record is not None:
-        rec_every, (rec_off, _) = int(record.every_days), record.layout()
-        rec = record.buffer(n + pad, cfg.n_days)
+        rec_every, (rec_off, _) = int(record.every_days), record.layout(topo.n_spinal)
+        rec = record.buffer(n + pad, cfg.n_days, topo.n_spinal)
     else:
         rec_every, rec_off, rec = 0, np.full(N_STATES, -1, dtype=np.int64), np.zeros((0, 0, 0))
     no_idx, no_cnt = _sparse_rows(topo.node_organs)
@@ -548,5 +547,5 @@ def run_kernel(
     if pad:
         out = RunOutput(**{f: getattr(out, f)[:n] for f in out.__dataclass_fields__ if f != "recording"})
     if record is not None:
-        out.recording = record.split(inp.patient, cfg.n_days, rec[:n])
+        out.recording = record.split(inp.patient, cfg.n_days, rec[:n], topo.n_spinal)
     return out

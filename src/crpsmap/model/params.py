@@ -20,10 +20,13 @@ def _p(default: float, unit: str, low: float, high: float, source: str) -> Any:
     return field(default=default, metadata={"unit": unit, "low": low, "high": high, "source": source})
 
 
-def _variant(help_text: str) -> Any:
-    """A structural-variant switch of Mechanisms: off by default and marked, so only()/without() leave it
-    off unless named."""
-    return field(default=False, metadata={"help": f"variant, off by default: {help_text}", "variant": True})
+def _variant(help_text: str, default: bool = False) -> Any:
+    """A structural-variant switch of Mechanisms, marked so only()/without() keep it at its default unless
+    named: a variant is a choice of anatomy, not an arm of the explanation."""
+    state = "on" if default else "off"
+    return field(
+        default=default, metadata={"help": f"variant, {state} by default: {help_text}", "variant": True}
+    )
 
 
 MECH = "mechanism.md"
@@ -65,33 +68,40 @@ class Mechanisms:
     noise: bool = dataclasses.field(
         default=True, metadata={"help": "demographic noise of the microglial population"}
     )
-    # --- structural variants (OFF by default; not an arm of the explanation): only() and without() leave
-    # them off unless only() names them, so the arms' comparisons keep today's model
+    # --- structural variants (not arms of the explanation): only() and without() keep them at their
+    # default unless named, so the arms' comparisons keep today's anatomy
     limb_representations: bool = _variant(
         "four supraspinal nodes, one per limb representation, instead of the two hemisphere nodes "
         "(docs/model.md, plausibility.md 4.2)"
     )
     somatotopy: bool = _variant(
         "each dorsal-horn node of the limb enlargements split into a medial (distal skin) and a lateral "
-        "(proximal skin) column (docs/model.md, plausibility.md 4.1)"
+        "(proximal skin) column (docs/model.md, plausibility.md 4.1)",
+        default=True,
     )
 
     @classmethod
     def only(cls, *names: str) -> Mechanisms:
-        """All mechanisms off except `names` (e.g. spinal-only: rostrocaudal, commissural, csf)."""
-        known = cls._check(names)
-        return cls(**{n: n in names for n in known})
+        """All arms off except `names` (e.g. spinal-only: rostrocaudal, commissural, csf); a variant is on
+        when named, else at its default."""
+        cls._check(names)
+        return cls(
+            **{n: n in names for n in cls.arms()},
+            **{n: n in names or cls._default(n) for n in cls.variants()},
+        )
 
     @classmethod
     def without(cls, *names: str) -> Mechanisms:
-        """All mechanisms on except `names`; structural variants stay off (their default)."""
-        known = cls._check(names)
-        variants = set(cls.variants())
-        return cls(**{n: (n not in names) and n not in variants for n in known})
+        """All arms on except `names`; a variant is off when named, else at its default."""
+        cls._check(names)
+        return cls(
+            **{n: n not in names for n in cls.arms()},
+            **{n: n not in names and cls._default(n) for n in cls.variants()},
+        )
 
     @classmethod
     def variants(cls) -> tuple[str, ...]:
-        """Switches that select a structural variant of the model (off by default), not an arm."""
+        """Switches that select a structural variant of the model (anatomy), not an arm."""
         return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("variant"))
 
     @classmethod
@@ -99,13 +109,21 @@ class Mechanisms:
         """The on/off arms of the explanation (on by default): what `--off` and comparisons switch."""
         return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("variant"))
 
+    @classmethod
+    def _default(cls, name: str) -> bool:
+        return bool(next(f.default for f in dataclasses.fields(cls) if f.name == name))
+
     def switched_off(self) -> tuple[str, ...]:
         """The arms that are off (variants are not arms: a default model has none off)."""
         return tuple(n for n in self.arms() if not getattr(self, n))
 
     def variants_on(self) -> tuple[str, ...]:
-        """The structural variants switched on (a default model has none)."""
+        """The structural variants switched on (the default model has the somatotopic columns)."""
         return tuple(n for n in self.variants() if getattr(self, n))
+
+    def variants_changed(self) -> dict[str, bool]:
+        """The variants set away from their default, with their setting: what a report must name."""
+        return {n: getattr(self, n) for n in self.variants() if getattr(self, n) != self._default(n)}
 
     @classmethod
     def _check(cls, names: tuple[str, ...]) -> set[str]:

@@ -4,7 +4,9 @@ Why: the run returns only visit masks and the final state; a mechanism study nee
 states in between (when did the mirror segment ignite, how long did the hemisphere stay on). The reference
 and the kernel write the chosen states at the end of every `every_days`-th day from the injury into one
 array per state, patients x times x nodes, so the recording is the same in both backends and in any
-chunking (each patient's course depends only on its own inputs). Unused, it costs the kernel one integer
+chunking (each patient's course depends only on its own inputs). The per-node states of the dorsal horn
+are as wide as the run's dorsal horn (`n_spinal`: N_SPINAL, or more with the somatotopic columns, which
+follow the segments in network order). Unused, it costs the kernel one integer
 test per simulated day. The recording is model output of a hypothesis, like every output of the simulator.
 """
 
@@ -35,6 +37,13 @@ STATES: dict[str, tuple[int, str]] = {
 }
 STATE_ID: dict[str, int] = {name: i for i, name in enumerate(STATES)}
 N_STATES = len(STATES)
+#: the per-node states of the dorsal horn: as wide as the run's dorsal horn (Topology.n_spinal)
+SPINAL_STATES = frozenset(name for name, (size, _) in STATES.items() if size == N_SPINAL)
+
+
+def width(name: str, n_spinal: int = N_SPINAL) -> int:
+    """Columns of state `name` in a run whose dorsal horn has n_spinal nodes."""
+    return n_spinal if name in SPINAL_STATES else STATES[name][0]
 
 
 @dataclass(frozen=True)
@@ -57,31 +66,33 @@ class Recorder:
         """The recorded days (from the injury) of a run of n_days."""
         return np.arange(self.every_days, n_days + 1, self.every_days, dtype=np.int64)
 
-    def layout(self) -> tuple[np.ndarray, int]:
+    def layout(self, n_spinal: int = N_SPINAL) -> tuple[np.ndarray, int]:
         """Column offset of each state (by STATE_ID; -1: not recorded) in one row of the buffer, and the
         row width: the form the kernel writes."""
         off = np.full(N_STATES, -1, dtype=np.int64)
-        width = 0
+        row = 0
         for name in self.states:
-            off[STATE_ID[name]] = width
-            width += STATES[name][0]
-        return off, width
+            off[STATE_ID[name]] = row
+            row += width(name, n_spinal)
+        return off, row
 
-    def buffer(self, n_patients: int, n_days: int) -> np.ndarray:
+    def buffer(self, n_patients: int, n_days: int, n_spinal: int = N_SPINAL) -> np.ndarray:
         """A zeroed buffer, patients x times x (all recorded nodes side by side)."""
-        return np.zeros((n_patients, self.days(n_days).size, self.layout()[1]))
+        return np.zeros((n_patients, self.days(n_days).size, self.layout(n_spinal)[1]))
 
-    def empty(self, n_days: int) -> Recording:
+    def empty(self, n_days: int, n_spinal: int = N_SPINAL) -> Recording:
         """The recording of no patients (what a chunk or clinic without cases returns)."""
-        return self.split(np.zeros(0, dtype=np.int64), n_days, self.buffer(0, n_days))
+        return self.split(np.zeros(0, dtype=np.int64), n_days, self.buffer(0, n_days, n_spinal), n_spinal)
 
-    def split(self, patients: np.ndarray, n_days: int, buf: np.ndarray) -> Recording:
+    def split(
+        self, patients: np.ndarray, n_days: int, buf: np.ndarray, n_spinal: int = N_SPINAL
+    ) -> Recording:
         """The buffer as one array per state."""
-        off, _ = self.layout()
+        off, _ = self.layout(n_spinal)
         out = {}
         for name in self.states:
             o = int(off[STATE_ID[name]])
-            out[name] = np.ascontiguousarray(buf[:, :, o : o + STATES[name][0]])
+            out[name] = np.ascontiguousarray(buf[:, :, o : o + width(name, n_spinal)])
         return Recording(np.asarray(patients, dtype=np.int64), self.days(n_days), out)
 
 

@@ -23,7 +23,7 @@ from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.effects import Channel, EffectTable, default_table
 from crpsmap.model.network import N_LIMB, N_SEG, N_SPINAL, TRUNK, Coupling, Topology, coupling, topology
 from crpsmap.model.params import PI, ModelParams
-from crpsmap.model.recorder import STATE_ID, STATES, Recorder
+from crpsmap.model.recorder import STATE_ID, Recorder, width
 from crpsmap.model.rng import NODE_STRIDE, Draw, Draws
 
 ASC_NORM = 5.0  # ascending input is normalised by ~one limb's worth of segments [D]
@@ -122,15 +122,6 @@ def _side_sums(x: np.ndarray, node_side: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_record(record: Recorder | None, topo: Topology) -> None:
-    """The recorder's per-node states are N_SPINAL wide: refuse to record them with the somatotopic
-    columns (more spinal nodes) rather than write a wrong layout."""
-    if record is not None and topo.n_spinal != N_SPINAL:
-        wide = [s for s in record.states if STATES[s][0] == N_SPINAL]
-        if wide:
-            raise ValueError(f"recording {wide} is not supported with Mechanisms.somatotopy")
-
-
 def run_reference(
     params: ModelParams,
     cfg: RunConfig,
@@ -151,7 +142,6 @@ def run_reference(
         inp = inp.without_infection()
     net = net or coupling(params)
     topo = topo or topology(params.mechanisms.somatotopy)
-    check_record(record, topo)
     ns = topo.n_spinal
     k = cfg.scalars(params)
     dt, dec_u, dec_ac, Kh, Ks2, KA4, KR2, KO2, theta, persist = k
@@ -190,8 +180,8 @@ def run_reference(
     noise = Draws(cfg.seed, inp.patient, Draw.MICROGLIA_NOISE.stream)
     lat = p["lat"]
     spd = cfg.steps_per_day
-    rec = record.buffer(P, cfg.n_days) if record is not None else np.zeros((P, 0, 0))
-    rec_off = record.layout()[0] if record is not None else np.zeros(0, dtype=np.int64)
+    rec = record.buffer(P, cfg.n_days, ns) if record is not None else np.zeros((P, 0, 0))
+    rec_off = record.layout(ns)[0] if record is not None else np.zeros(0, dtype=np.int64)
     rec_t = 0
 
     for n in range(cfg.n_steps):
@@ -307,11 +297,11 @@ def run_reference(
                 now["R_limb"] = RL
                 for name in record.states:
                     o = int(rec_off[STATE_ID[name]])
-                    rec[:, rec_t, o : o + STATES[name][0]] = now[name]
+                    rec[:, rec_t, o : o + width(name, ns)] = now[name]
                 rec_t += 1
     out.M[:], out.A[:], out.rho[:], out.s[:] = M, A, rho, s
     out.R[:], out.O[:], out.B[:], out.V[:] = R, O, B, V
     out.R_limb[:] = RL
     if record is not None:
-        out.recording = record.split(inp.patient, cfg.n_days, rec)
+        out.recording = record.split(inp.patient, cfg.n_days, rec, ns)
     return out

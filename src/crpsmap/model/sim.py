@@ -19,18 +19,19 @@ from crpsmap.model.arrays import PatientInputs, RunOutput
 from crpsmap.model.cohort import Demography, draw_patients, histories
 from crpsmap.model.effects import EffectTable, default_table
 from crpsmap.model.interventions import Intervention
-from crpsmap.model.network import coupling, n_nodes, topology
+from crpsmap.model.network import coupling, n_nodes, n_spinal, topology
 from crpsmap.model.params import CohortParams, ModelParams
 from crpsmap.model.recorder import Recorder, Recording
 from crpsmap.model.reference import RunConfig
 
 Backend = Callable[..., RunOutput]
 MAX_INJURIES_PER_CASE = 10_000  # give up when conversion is below 1 in this many (mis-set parameters)
-#: when an injury counts as CRPS (Sim.screen). "first_visit": a body area involved at the diagnostic
-#: first visit (screen_day + referral delay): the rule of every bundled result so far, which also takes
-#: a new injury between screen_day and the visit, still in its acute phase, for CRPS (about a quarter of
-#: the default clinic's patients; docs/plausibility.md §2). "screen_day": involved on screen_day too,
-#: i.e. symptoms beyond normal healing of the inciting injury, as CohortParams.screen_day says.
+#: when an injury counts as CRPS (Sim.screen). "screen_day" (the default since 2026-11-26): a body area
+#: involved on screen_day and at the diagnostic first visit (screen_day + referral delay), i.e. symptoms
+#: beyond normal healing of the inciting injury, as CohortParams.screen_day says. "first_visit": involved
+#: at the first visit only, the rule of the earlier defaults, which also takes a new injury between
+#: screen_day and the visit, still in its acute phase, for CRPS (about a quarter of that clinic's
+#: patients; docs/plausibility.md §2).
 DIAGNOSES = ("first_visit", "screen_day")
 
 
@@ -94,7 +95,7 @@ class Sim:
     backend: str = "kernel"
     effects: EffectTable = field(default_factory=default_table)
     record: Recorder | None = None
-    diagnosis: str = "first_visit"  # one of DIAGNOSES
+    diagnosis: str = "screen_day"  # one of DIAGNOSES
 
     def __post_init__(self) -> None:
         if self.diagnosis not in DIAGNOSES:
@@ -103,6 +104,11 @@ class Sim:
     @property
     def n_days(self) -> int:
         return int(round(self.years * 365.25))
+
+    @property
+    def n_spinal(self) -> int:
+        """Dorsal-horn nodes of this model (more with the somatotopic columns): a recording's width."""
+        return n_spinal(self.params.mechanisms.somatotopy)
 
     def config(self, n_days: int | None = None) -> RunConfig:
         c = self.cohort
@@ -167,7 +173,7 @@ class Sim:
     def _follow(self, patients: np.ndarray) -> tuple[list[PatientHistory], Recording | None]:
         patients = np.asarray(patients, dtype=np.int64)
         if patients.size == 0:
-            return [], None if self.record is None else self.record.empty(self.n_days)
+            return [], None if self.record is None else self.record.empty(self.n_days, self.n_spinal)
         demo, out = self.follow_arrays(patients)
         return histories(self.seed, demo, out, self.cohort, self.interventions), out.recording
 
@@ -227,7 +233,7 @@ class Sim:
                 progress("follow", min(i + follow_block, cases.size), n)
         recording = None
         if self.record is not None:
-            recording = Recording.concat(recs) if recs else self.record.empty(self.n_days)
+            recording = Recording.concat(recs) if recs else self.record.empty(self.n_days, self.n_spinal)
         return Clinic(out, screened, int(cases.size), recording)
 
 

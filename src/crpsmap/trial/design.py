@@ -70,8 +70,8 @@ class TrialSpec:
                 if f.name == "mechanisms":
                     if value.switched_off():
                         out["mechanisms_off"] = list(value.switched_off())
-                    if value.variants_on():
-                        out["variants_on"] = list(value.variants_on())
+                    if value.variants_changed():
+                        out["variants_changed"] = value.variants_changed()
                 elif value != base:
                     out[f.name] = value
         return out
