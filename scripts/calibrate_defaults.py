@@ -21,6 +21,11 @@ band changed (docs/calibration.md):
     nice -n 19 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/calibrate_defaults.py --check-only \
         --check-seeds 5 --check-patients 400
 
+`--rejudge` fits nothing either: it judges the kept fit (`best` of --output) again with today's model
+structure (e.g. after the structure of the defaults changed) and rewrites its deviance, default clinic
+and seed check; the earlier judgement is kept under `judged_before` with the structure it was made in:
+    nice -n 5 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/calibrate_defaults.py --rejudge
+
 The mechanism comparison is scripts/compare_mechanisms.py (this script's former --mechanisms and
 --mechanisms-only options ran the old comparison, which started every explanation from this fit; they
 were removed so that one script makes the bundled comparison).
@@ -94,7 +99,15 @@ def main() -> None:
         help="fit nothing: print the current defaults' objective and conversion for --check-seeds seeds",
     )
     ap.add_argument("--check-seeds", type=int, default=5, help="seeds 0..N-1 of --check-only")
+    ap.add_argument(
+        "--rejudge",
+        action="store_true",
+        help="fit nothing: judge the kept fit of --output again with today's model structure",
+    )
     args = ap.parse_args()
+    if args.rejudge:
+        rejudge(args.output, args.years, args.seed)
+        return
     if args.check_only:
         t0 = time.perf_counter()
         rows = check_defaults(Sim(years=args.years), van_rijn_2011(), args.check_patients, args.check_seeds)
@@ -132,6 +145,7 @@ def main() -> None:
             "default_clinic": compact(stats),
             "targets": targets.to_dict(),
             "fit_seconds": round(time.perf_counter() - t0, 1),
+            "structure": structure(base),
             "trials": result.trials,
             "validation": result.validation,
             "seeds_check": seeds_check(base, rounded, targets, args.check_patients),
@@ -139,6 +153,37 @@ def main() -> None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.output, json.dumps(out, indent=1) + "\n")
         print(json.dumps({k: out[k] for k in ("best", "deviance", "default_clinic", "fit_seconds")}))
+
+
+def structure(sim: Sim) -> dict[str, object]:
+    """The model structure a judgement was made in (what is not a fitted value but changes the clinic)."""
+    return {"somatotopy": sim.params.mechanisms.somatotopy, "diagnosis": sim.diagnosis}
+
+
+def rejudge(path: Path, years: float, seed: int) -> None:
+    """Judge the fit in `path` again with today's structure; the fit itself (best, trials) is unchanged."""
+    old = json.loads(path.read_text(encoding="utf-8"))
+    targets, base = van_rijn_2011(), Sim(years=years, seed=seed)
+    n = int(old["settings"]["check_patients"])
+    t0 = time.perf_counter()
+    stats = simulate_summary(apply(base, old["best"]), n)
+    keys = ("deviance", "deviance_parts", "default_clinic", "seeds_check")
+    before = {k: old[k] for k in keys if k in old}
+    before["structure"] = old.get("structure", {"somatotopy": False, "diagnosis": "first_visit"})
+    if before["structure"] == structure(base) and "judged_before" in old:
+        before = old["judged_before"]  # judged again in the same structure: keep the earlier structure's
+    out = {
+        **old,
+        "structure": structure(base),
+        "deviance": deviance(targets, stats),
+        "deviance_parts": deviance_parts(targets, stats),
+        "default_clinic": compact(stats),
+        "seeds_check": seeds_check(base, old["best"], targets, n),
+        "judged_before": before,
+        "rejudge_seconds": round(time.perf_counter() - t0, 1),
+    }
+    atomic_write_text(path, json.dumps(out, indent=1) + "\n")
+    print(json.dumps({k: out[k] for k in ("structure", "deviance", "default_clinic", "rejudge_seconds")}))
 
 
 def seeds_check(
