@@ -23,7 +23,7 @@ from crpsmap.calibrate.baseline import (
     van_rijn_2011_trauma,
 )
 from crpsmap.calibrate.distance import conversion_penalty, deviance
-from crpsmap.calibrate.fit import free_params, simulate_summary
+from crpsmap.calibrate.fit import apply, free_params, simulate_summary
 from crpsmap.calibrate.mechanisms import (
     AIC_CLOSE,
     CANDIDATES,
@@ -44,6 +44,7 @@ from crpsmap.calibrate.mechanisms import (
 from crpsmap.calibrate.recovery import bank_fit, targets_of
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
+from crpsmap.model.sim import NoCasesError
 
 BASE = Sim(years=1.0, seed=3)
 #: a susceptibility where many injuries become CRPS, so that tiny clinics screen few injuries
@@ -278,3 +279,34 @@ def test_recovery_fits_a_clinic_from_each_candidates_bank(cmp) -> None:  # type:
     # a clinic's own banked record fits it at least as well as its G against itself
     assert value <= deviance(t, as_statistics(r)) + 2 * len(f.candidate.free) + 1e-9
     assert chosen["deviance"] == min(deviance(t, as_statistics(x)) for x in f.records)
+
+
+def test_a_setting_without_crps_cases_is_a_failed_trial_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values under which no injury becomes CRPS give no clinic: the comparison records a failed trial
+    (no score, valid JSON) and chooses among the others under both criteria, instead of ending."""
+    import crpsmap.model.sim as sim_module
+    from crpsmap.calibrate.mechanisms import choose, criterion, summarise
+
+    monkeypatch.setattr(sim_module, "MAX_INJURIES_PER_CASE", 20)  # give up after 20 injuries, not 10,000
+    silent = apply(Sim(years=1), {"drive_fracture": 0.0, "drive_other": 0.0, "p_spontaneous": 0.0})
+    failed = summarise(silent, 5)
+    assert failed["no_cases"] is True and failed["patients"] == 0 and failed["conversion"] is None
+    targets = van_rijn_2011()
+    for constrained in (True, False):
+        assert criterion(targets, failed, constrained=constrained) == math.inf
+    ok = {"multi_limb": 40, "patients": 100, "contralateral": 15, "ipsilateral": 10, "diagonal": 5}
+    ok = {**ok, "conversion": 0.03}
+    records = [
+        {"trial": 0, "objective": None, "deviance": None, **failed},
+        {
+            "trial": 1,
+            "objective": criterion(targets, ok, constrained=True),
+            "deviance": criterion(targets, ok, constrained=False),
+            **ok,
+        },
+    ]
+    for name in CRITERIA:
+        assert choose(records, name)["trial"] == 1
+    json.dumps(records, allow_nan=False)  # the failed trial is standard JSON
+    with pytest.raises(NoCasesError, match="no trial gave a clinic"):
+        choose(records[:1], CRITERIA[0])

@@ -14,6 +14,7 @@ from crpsmap.model.arrays import PatientInputs
 from crpsmap.model.cohort import draw_patients
 from crpsmap.model.effects import Channel, Effect, default_table, intervention_columns, registered
 from crpsmap.model.kernel import run_kernel
+from crpsmap.model.network import topology
 from crpsmap.model.recorder import Recorder, Recording
 from crpsmap.model.reference import RunConfig, run_reference
 from crpsmap.model.rng import Draw, Draws, Stream
@@ -172,7 +173,9 @@ def test_recording_matches_between_backends_and_the_final_state() -> None:
     np.testing.assert_allclose(ker.recording["s"], c * c / (P.K_s**2 + c * c), rtol=1e-12, atol=1e-15)
     assert ker.recording["M"].max() > 0.5
     none = run_kernel(P, cfg, inp.take(np.arange(0)), record=rec).recording
-    assert none is not None and none["M"].shape == (0, 12, 58) and none["B"].shape == (0, 12, 1)
+    wide = topology(P.mechanisms.somatotopy).n_spinal  # as wide as the run's dorsal horn (80 with columns)
+    assert ker.recording["M"].shape == (40, 12, wide) and ker.recording["R"].shape == (40, 12, 2)
+    assert none is not None and none["M"].shape == (0, 12, wide) and none["B"].shape == (0, 12, 1)
 
 
 def test_recording_does_not_depend_on_chunks() -> None:
@@ -182,7 +185,7 @@ def test_recording_does_not_depend_on_chunks() -> None:
     assert whole.recording is not None and a.recording is not None and b.recording is not None
     assert whole.cases.size > 2
     assert np.array_equal(whole.recording.patients, whole.cases)
-    assert whole.recording["M"].shape == (whole.cases.size, 12, 58)
+    assert whole.recording["M"].shape == (whole.cases.size, 12, sim.n_spinal)
     parts = Recording.concat([a.recording, b.recording])
     for name in ("M", "c", "V"):
         assert np.array_equal(whole.recording[name], parts[name]), name

@@ -107,9 +107,9 @@ def test_parse_intervention() -> None:
 def test_diagnosis_on_screen_day_is_involvement_at_both_observations() -> None:
     """The "screen_day" rule keeps exactly the injuries with an area involved on screen_day (a screening
     whose first visit is on screen_day) and at the diagnostic visit (the default screening): two runs
-    of the default code, against the rule's one run with two observations."""
+    of the first-visit rule, against the rule's one run with two observations."""
     idx = np.arange(6000)
-    base = Sim(seed=4)
+    base = Sim(seed=4, diagnosis="first_visit")
     on_day = dataclasses.replace(base, cohort=base.cohort.replace(first_visit_delay=0.0))
     both = base.screen(idx) & on_day.screen(idx)
     rule = dataclasses.replace(base, diagnosis="screen_day").screen(idx)

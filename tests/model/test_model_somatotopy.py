@@ -1,10 +1,11 @@
 """Somatotopic columns of the limb enlargements (Mechanisms.somatotopy; docs/plausibility.md 4.1,
 docs/model.md section 3).
 
-The variant must (a) let a hand onset start at the hand and wrist and reach the shoulder only later, where
-today's model involves the whole arm at once, (b) send the first contralateral involvement to the mirror
-of the injured area, (c) leave the model bit for bit as it was when it is off, (d) agree between kernel and
-reference. All outputs here are model output of a hypothesis; w_ml and chi are hand choices, not fits.
+The columns (on by default since 2026-11-26) must (a) let a hand onset start at the hand and wrist and
+reach the shoulder only later, where the flat dorsal horn involves the whole arm at once, (b) send the first
+contralateral involvement to the mirror of the injured area, (c) leave the model bit for bit as it was
+before they existed when they are off, (d) agree between kernel and reference, and be recordable. All
+outputs here are model output of a hypothesis; w_ml and chi are hand choices, not fits.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from crpsmap.model.reference import RunConfig, run_reference
 FIELDS = ("visit_mask", "visit_v", "M", "A", "rho", "s", "R", "O", "B", "V", "R_limb")
 ON = Mechanisms(somatotopy=True)
 QUIET_ON = Mechanisms(noise=False, somatotopy=True)
-QUIET_OFF = Mechanisms(noise=False)
+QUIET_OFF = Mechanisms(noise=False, somatotopy=False)
+FLAT = Mechanisms(somatotopy=False)  # the dorsal horn of the earlier defaults: one node per segment
 #: hand choice: weak mediolateral and cross-column coupling (today's defaults of w_ml and chi; named here
 #: so that the protocol does not move with them; w_ml = 0.3, chi = 1 keep the whole-limb onset)
 NARROW = {"w_ml": 0.05, "chi": 0.1}
@@ -49,7 +51,8 @@ SEGS = load_atlas().spinal_segments
 #: sha256 (first 16 hex digits) of the outputs of `_fingerprint`, computed with the unmodified code of
 #: commit fd7eb60 (before Mechanisms.somatotopy existed; numba 0.68.1, numpy 2.4.6, x86_64) by running the
 #: same calls there: the kernel's and the reference's arrays for 48 cohort patients over 100 days, and the
-#: CSV of a 12-patient virtual clinic (with its number of injuries screened)
+#: CSV of a 12-patient virtual clinic (with its number of injuries screened); today run with the columns
+#: off and the first-visit rule, the structure of that commit
 BEFORE = {
     "run_kernel": "ea1fb366cdbb439b",
     "run_reference": "7c638fca6f70a1c6",
@@ -113,10 +116,11 @@ def test_b_the_first_contralateral_area_is_the_mirror_of_the_injured_one(area: s
 def _fingerprint() -> dict[str, str | int]:
     inp = _cohort_inputs(48, 100)
     out: dict[str, str | int] = {}
+    flat = ModelParams(mechanisms=FLAT)
     for backend in (run_kernel, run_reference):
-        res = backend(ModelParams(), RunConfig(n_days=100, seed=3), inp)
+        res = backend(flat, RunConfig(n_days=100, seed=3), inp)
         out[backend.__name__] = _digest(*(getattr(res, f) for f in FIELDS))
-    clinic = Sim(years=1.0, seed=11).clinic(12, block=256)
+    clinic = Sim(params=flat, years=1.0, seed=11, diagnosis="first_visit").clinic(12, block=256)
     out["clinic"] = _digest(np.frombuffer(write_csv_text(clinic.histories).encode(), np.uint8))
     out["injuries"] = clinic.n_injuries
     return out
@@ -124,17 +128,27 @@ def _fingerprint() -> dict[str, str | int]:
 
 def test_c_switch_off_is_bit_identical_to_the_code_before_the_columns() -> None:
     assert _fingerprint() == BEFORE
-    assert not ModelParams().mechanisms.somatotopy and n_nodes() == 67 and n_spinal() == N_SPINAL
+    assert n_nodes() == 67 and n_spinal() == N_SPINAL
     # switched off, the columns' parameters must not matter
     inp = _cohort_inputs(48, 120)
     cfg = RunConfig(n_days=120, seed=3)
-    default = run_kernel(ModelParams(), cfg, inp)
-    other = run_kernel(ModelParams(w_ml=0.02, chi=0.0), cfg, inp)
+    default = run_kernel(ModelParams(mechanisms=FLAT), cfg, inp)
+    other = run_kernel(ModelParams(mechanisms=FLAT, w_ml=0.02, chi=0.0), cfg, inp)
     for f in FIELDS:
         assert np.array_equal(getattr(other, f), getattr(default, f)), f
-    # the arms' switches leave the variant off; only() can name it
-    assert not Mechanisms.without("supraspinal").somatotopy and "somatotopy" not in Mechanisms.arms()
+
+
+def test_the_columns_are_the_default_and_the_arms_keep_them() -> None:
+    """Adopted on 2026-11-26 (docs/calibration.md): the columns on, CRPS judged on screen_day; the arms'
+    switches keep the variant at its default, and naming it in without() switches it off."""
+    assert ModelParams().mechanisms.somatotopy and Sim().diagnosis == "screen_day"
+    assert Sim().n_spinal == n_spinal(True) == 80 and "somatotopy" not in Mechanisms.arms()
+    assert Mechanisms.without("supraspinal").somatotopy and Mechanisms.only("rostrocaudal").somatotopy
+    assert not Mechanisms.without("somatotopy").somatotopy and Mechanisms.without("somatotopy").supraspinal
     assert Mechanisms.only("rostrocaudal", "somatotopy").somatotopy
+    assert Mechanisms().variants_changed() == {} and FLAT.variants_changed() == {"somatotopy": False}
+    on_limbs = Mechanisms(limb_representations=True)
+    assert on_limbs.variants_changed() == {"limb_representations": True}
 
 
 @pytest.mark.parametrize("limbs", [False, True], ids=["hemispheres", "limb_nodes"])
@@ -215,10 +229,21 @@ def test_areas_drive_and_read_their_columns() -> None:
     assert plain.n_spinal == N_SPINAL and set(plain.area_w[plain.area_nodes >= 0].tolist()) == {1.0}
 
 
-def test_recording_per_node_states_is_refused_with_the_columns() -> None:
-    inp = _cohort_inputs(4, 20)
-    p = ModelParams(mechanisms=ON)
-    with pytest.raises(ValueError, match="somatotopy"):
-        run_kernel(p, RunConfig(n_days=20, seed=3), inp, record=Recorder(states=("M",)))
-    out = run_reference(p, RunConfig(n_days=20, seed=3), inp, record=Recorder(states=("B",), every_days=5))
-    assert out.recording is not None and out.recording["B"].shape == (4, 4, 1)
+def test_recording_with_the_columns_is_as_wide_as_the_dorsal_horn() -> None:
+    """Every per-node state is recorded over all 80 dorsal-horn nodes (segments, then columns), the same
+    in both backends, and the last recorded day is the final state."""
+    inp = _cohort_inputs(6, 60)
+    p = ModelParams(mechanisms=ON, K=1.2)  # a low threshold: columns lit within 60 days
+    cfg = RunConfig(n_days=60, seed=3)
+    rec = Recorder(states=("M", "A", "rho", "c", "s", "u", "R", "B"), every_days=10)
+    ker = run_kernel(p, cfg, inp, record=rec)
+    ref = run_reference(p, cfg, inp, record=rec)
+    assert ker.recording is not None and ref.recording is not None
+    for name in rec.states:
+        np.testing.assert_allclose(ker.recording[name], ref.recording[name], rtol=0, atol=1e-9, err_msg=name)
+    assert ker.recording["M"].shape == (6, 6, 80) and ker.recording["R"].shape == (6, 6, 2)
+    for name in ("M", "A", "rho", "s"):
+        assert np.array_equal(ker.recording[name][:, -1], getattr(ker, name)), name
+    assert ker.recording["M"][:, :, N_SPINAL:].max() > 0.5, "the columns are recorded, not left at zero"
+    clinic = Sim(years=1.0, seed=11, record=Recorder(states=("M", "B"), every_days=30)).clinic(3)
+    assert clinic.recording is not None and clinic.recording["M"].shape == (3, 12, 80)

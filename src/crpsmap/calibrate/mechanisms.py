@@ -33,6 +33,7 @@ from crpsmap.calibrate.distance import conversion_penalty, deviance
 from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, simulate_summary
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Mechanisms, Sim
+from crpsmap.model.sim import NoCasesError
 
 SPINAL = ("rostrocaudal", "commissural", "csf", "priming", "noise")
 #: fitted by every candidate: every candidate has the spinal fire, injured patients and new traumas
@@ -218,8 +219,22 @@ def candidate_sim(base: Sim, cand: Candidate, theta: Mapping[str, float] | None 
 
 def summarise(sim: Sim, n_patients: int) -> dict[str, Any]:
     """What a comparison keeps of one virtual clinic (the unit of work of a task): the counts of the fitted
-    figures, the conversion, and per pattern the second limbs preceded by a trauma (the held-out figure)."""
-    stats = simulate_summary(sim, n_patients)
+    figures, the conversion, and per pattern the second limbs preceded by a trauma (the held-out figure).
+    Settings under which (almost) no injury becomes CRPS give no clinic: a summary marked `no_cases`,
+    which `criterion` scores as a failed trial (never chosen), not an error that ends the comparison."""
+    try:
+        stats = simulate_summary(sim, n_patients)
+    except NoCasesError:
+        zero = dict.fromkeys(PATTERNS, 0)
+        return {
+            "no_cases": True,
+            "multi_limb": 0,
+            "patients": 0,
+            **zero,
+            "conversion": None,
+            "identifiable": 0,
+            "trauma": dict(zero),
+        }
     out = compact(stats)
     out["identifiable"] = sum(int(out[p]) for p in PATTERNS)
     trauma = stats["limb_patterns"].get("by_trigger", {}).get("trauma", {})
@@ -238,16 +253,25 @@ def as_statistics(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 def criterion(targets: Targets, summary: Mapping[str, Any], *, constrained: bool) -> float:
     """G of the observed counts at a clinic's shares, plus (constrained) the implausible-conversion
-    penalty: what the search minimises and what the comparison judges (without 2 k), one rule for both."""
+    penalty: what the search minimises and what the comparison judges (without 2 k), one rule for both.
+    A clinic with no CRPS cases cannot be judged: infinite, so it never wins under either criterion."""
+    if summary.get("no_cases"):
+        return math.inf
     g = deviance(targets, as_statistics(summary))
     return g + conversion_penalty(summary.get("conversion")) if constrained else g
 
 
 def choose(records: Sequence[Mapping[str, Any]], name: str) -> dict[str, Any]:
     """The search trial chosen under criterion `name`: the lowest G + conversion penalty
-    (with_conversion) or the lowest G (without_conversion) on the search's clinic; the first on ties."""
+    (with_conversion) or the lowest G (without_conversion) on the search's clinic; the first on ties.
+    Failed trials (no CRPS cases: no score, or an infinite one) are never chosen."""
     key = "objective" if name == CRITERIA[0] else "deviance"
-    return dict(min(records, key=lambda r: float(r[key])))
+    usable = [r for r in records if r.get(key) is not None and math.isfinite(float(r[key]))]
+    if not usable:
+        raise NoCasesError(
+            f"no trial gave a clinic with CRPS cases ({len(records)} tried): nothing to choose"
+        )
+    return dict(min(usable, key=lambda r: float(r[key])))
 
 
 def run_all(sims: Sequence[Sim], n_patients: int, client: Any | None) -> list[dict[str, Any]]:
@@ -329,9 +353,8 @@ class MechanismFit:
 
     def to_dict(self) -> dict[str, Any]:
         starts = sorted({int(r["start"]) for r in self.records})
-        best_of = [
-            min((r for r in self.records if r["start"] == s), key=lambda r: r["objective"]) for s in starts
-        ]
+        scored = [[r for r in self.records if r["start"] == s and r["objective"] is not None] for s in starts]
+        best_of = [(s, choose(rs, CRITERIA[0])) for s, rs in zip(starts, scored, strict=True) if rs]
         free = self.candidate.free
         return {
             "name": self.candidate.name,
@@ -341,10 +364,11 @@ class MechanismFit:
             "tuned_parameters": list(self.candidate.tuned()),
             "mechanisms_off": list(self.candidate.mechanisms.switched_off()),
             "simulations": self.simulations,
+            "failed_trials": sum(1 for r in self.records if r.get("no_cases")),
             "patients_simulated": self.patients_simulated,
             "starts": [
                 {"start": s, "best_objective": b["objective"], "best": {n: b[n] for n in free}}
-                for s, b in zip(starts, best_of, strict=True)
+                for s, b in best_of
             ],
             "best": self.heldout[CRITERIA[0]].theta,
             "best_without_conversion": self.heldout[CRITERIA[1]].theta,
@@ -509,19 +533,14 @@ def search(
         results = run_all([a[5] for a in asked], budget.patients, client)
         for (cand, j, study, t, theta, _), summary in zip(asked, results, strict=True):
             g = criterion(targets, summary, constrained=False)
-            pen = conversion_penalty(summary.get("conversion"))
-            study.tell(t, g + pen)
-            records[cand.name].append(
-                {
-                    "start": j,
-                    "trial": t.number,
-                    **theta,
-                    "deviance": g,
-                    "penalty": pen,
-                    "objective": g + pen,
-                    **summary,
-                }
-            )
+            if math.isinf(g):  # no CRPS cases at these values: a failed trial (JSON keeps no score)
+                study.tell(t, state=optuna.trial.TrialState.FAIL)
+                scores: dict[str, float | None] = {"deviance": None, "penalty": None, "objective": None}
+            else:
+                pen = conversion_penalty(summary.get("conversion"))
+                study.tell(t, g + pen)
+                scores = {"deviance": g, "penalty": pen, "objective": g + pen}
+            records[cand.name].append({"start": j, "trial": t.number, **theta, **scores, **summary})
         done += len(asked)
         if progress is not None:
             progress("search", done, total)
@@ -589,6 +608,8 @@ def compare_mechanisms(
             theta = chosen[(cand.name, name)]
             i = next(i for i, (c, t) in enumerate(distinct) if c is cand and t == theta)
             summaries = per_point[i]
+            if any(x.get("no_cases") for x in summaries):
+                raise NoCasesError(f"'{cand.name}': a held-out clinic at its chosen values had no CRPS cases")
             constrained = name == CRITERIA[0]
             heldout[name] = HeldOut(theta, summaries)
             vals = [criterion(targets, s, constrained=constrained) for s in summaries]
