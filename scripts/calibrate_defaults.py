@@ -61,6 +61,7 @@ from crpsmap.calibrate.fit import (
     apply,
     compact,
     free_params,
+    model_structure,
     simulate_summary,
     with_ranges,
 )
@@ -145,7 +146,7 @@ def main() -> None:
             "default_clinic": compact(stats),
             "targets": targets.to_dict(),
             "fit_seconds": round(time.perf_counter() - t0, 1),
-            "structure": structure(base),
+            "structure": model_structure(base),
             "trials": result.trials,
             "validation": result.validation,
             "seeds_check": seeds_check(base, rounded, targets, args.check_patients),
@@ -153,11 +154,6 @@ def main() -> None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.output, json.dumps(out, indent=1) + "\n")
         print(json.dumps({k: out[k] for k in ("best", "deviance", "default_clinic", "fit_seconds")}))
-
-
-def structure(sim: Sim) -> dict[str, object]:
-    """The model structure a judgement was made in (what is not a fitted value but changes the clinic)."""
-    return {"somatotopy": sim.params.mechanisms.somatotopy, "diagnosis": sim.diagnosis}
 
 
 def rejudge(path: Path, years: float, seed: int) -> None:
@@ -170,11 +166,11 @@ def rejudge(path: Path, years: float, seed: int) -> None:
     keys = ("deviance", "deviance_parts", "default_clinic", "seeds_check")
     before = {k: old[k] for k in keys if k in old}
     before["structure"] = old.get("structure", {"somatotopy": False, "diagnosis": "first_visit"})
-    if before["structure"] == structure(base) and "judged_before" in old:
+    if before["structure"] == model_structure(base) and "judged_before" in old:
         before = old["judged_before"]  # judged again in the same structure: keep the earlier structure's
     out = {
         **old,
-        "structure": structure(base),
+        "structure": model_structure(base),
         "deviance": deviance(targets, stats),
         "deviance_parts": deviance_parts(targets, stats),
         "default_clinic": compact(stats),

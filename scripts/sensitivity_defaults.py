@@ -33,7 +33,7 @@ from typing import Any
 
 from rich.progress import Progress
 
-from crpsmap.calibrate.fit import FreeParam
+from crpsmap.calibrate.fit import FreeParam, model_structure
 from crpsmap.calibrate.sensitivity import (
     CONSTRAINED_RATIO,
     FIGURES,
@@ -322,6 +322,7 @@ def main() -> int:
             "n_patients": args.patients,
             "years": args.years,
             "seed": args.seed,
+            "structure": model_structure(base),
             "simulations": len(set(keys_seen)),
             "compute_seconds": round(ev.seconds(sorted(set(keys_seen))), 1),
         },

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from crpsmap.calibrate.fit import model_structure
 from crpsmap.calibrate.sensitivity import switched_off
 from crpsmap.model import Sim
 from script_support import load_script
@@ -65,3 +66,13 @@ def test_the_pages_headline_counts_are_the_runs(run: dict[str, Any]) -> None:
     assert f"**{inert} parameters cannot act on the figures at all**" in page
     runs = run["global"]["morris"]["runs"], run["local"]["morris"]["runs"]
     assert f"Of the {runs[0]} Morris clinics" in page and f"({runs[1]} clinics)" in page
+
+
+def test_the_run_records_its_structure_and_the_page_says_when_it_is_not_todays(run: dict[str, Any]) -> None:
+    """The columns and the screen_day rule became the defaults after this run was made: the file records
+    the structure it was made in, and while that is not today's the page must say so."""
+    made = run["settings"]["structure"]
+    assert set(made) == set(model_structure(Sim()))
+    if made != model_structure(Sim()):
+        page = " ".join(PAGE.read_text().split())
+        assert "made at the earlier structure" in page and "not yet recomputed" in page

@@ -133,6 +133,12 @@ def apply(base: Sim, theta: Mapping[str, float]) -> Sim:
     )
 
 
+def model_structure(sim: Sim) -> dict[str, Any]:
+    """The model structure a result was computed in: what is not a parameter value but changes the
+    clinic (the somatotopic columns, the diagnosis rule). Bundled results record it."""
+    return {"somatotopy": sim.params.mechanisms.somatotopy, "diagnosis": sim.diagnosis}
+
+
 def simulate_summary(sim: Sim, n_patients: int) -> dict[str, Any]:
     """The report's figures of a virtual clinic of `n_patients`, plus its injury -> CRPS conversion."""
     clinic = sim.clinic(n_patients)
