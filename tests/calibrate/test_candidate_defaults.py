@@ -19,6 +19,9 @@ from crpsmap.model import CohortParams, ModelParams, Sim
 
 #: seeds 0-19 of the default clinic (800 patients) inside all four van Rijn intervals, as the docs quote
 SEEDS_INSIDE_ALL = 20
+#: the fit judged on fresh seeds 100-119: (clinic size, seeds inside all four, structure judged in), as
+#: docs/calibration.md quotes; the 800-patient file is still of the earlier structure (and says so)
+FRESH_SEEDS = ((800, 20, (False, "first_visit")), (185, 13, (True, "screen_day")))
 
 
 def _fitted(name: str) -> dict[str, Any]:
@@ -41,6 +44,13 @@ def _judged(name: str, changes: dict[str, float], first: int) -> dict[str, Any]:
 def _inside_all(judged: dict[str, Any]) -> int:
     """Seeds inside all four van Rijn intervals."""
     return sum(bool(s["van_rijn"]["inside_all"]) for s in judged["per_seed"])
+
+
+def _structure(judged: dict[str, Any]) -> tuple[bool, str]:
+    """(somatotopic columns, diagnosis rule) a judgement was made in; files written before the columns
+    existed record neither (flat dorsal horn, first-visit rule)."""
+    s = judged["settings"]
+    return bool(s.get("somatotopy", False)), str(s.get("diagnosis", "first_visit"))
 
 
 def _documented(name: str) -> tuple[float, float]:
@@ -121,9 +131,10 @@ def test_defaults_fit_with_drive_after_crps_and_its_judgement() -> None:
     for name, value in fit["best"].items():
         lo, hi = box.get(name, _documented(name))
         assert lo <= value <= hi, name
-    for size, inside_all in ((800, 20), (185, 13)):
+    for size, inside_all, structure in FRESH_SEEDS:
         judged = _judged(f"plausibility-defaults-fresh-seeds-{size}.json", fit["best"], 100)
         assert _inside_all(judged) == inside_all
+        assert _structure(judged) == structure, size
 
 
 def test_defaults_plausibility_file_is_of_the_defaults() -> None:

@@ -1,7 +1,7 @@
 """The bundled judgements of the diagnosis rule "screen_day" (docs/plausibility.md §2, "The diagnosis rule"):
-scripts/plausibility_check.py --diagnosis screen_day [--somatotopy], at today's defaults otherwise. No
-simulation runs here: the files are checked against the defaults' own judgement and the counts the page
-quotes."""
+scripts/plausibility_check.py --diagnosis screen_day [--somatotopy], measured before the rule and the
+columns became the defaults (2026-11-26). No simulation runs here: the files are checked against the
+earlier structure's judgement, today's defaults' judgement and the counts the page quotes."""
 
 from __future__ import annotations
 
@@ -48,10 +48,25 @@ def test_a_diagnosis_rule_file_judges_the_defaults_with_that_rule(name: str) -> 
 
 def test_the_stricter_rule_converts_fewer_injuries_on_every_seed() -> None:
     """The screen_day rule keeps a subset of the first-visit cases of the same injuries, so the same clinic
-    size needs more injuries: a lower conversion on each seed than the defaults' judgement."""
-    default = {x["seed"]: x for x in _fitted("plausibility-defaults.json")["per_seed"]}
+    size needs more injuries: a lower conversion on each seed than the earlier structure's judgement."""
+    default = {x["seed"]: x for x in _fitted("plausibility-defaults-earlier-structure.json")["per_seed"]}
     strict = _fitted("plausibility-diagnosis-screen-day.json")["per_seed"]
     assert all(x["conversion"] < default[x["seed"]]["conversion"] for x in strict)
     assert all(
         x["onset_after_second_injury"] < default[x["seed"]]["onset_after_second_injury"] for x in strict
     )
+
+
+def test_the_defaults_judgement_is_the_adopted_candidates() -> None:
+    """The rule with the columns became the defaults with the fitted values unchanged: the defaults' own
+    judgement (recomputed after the adoption) gives every seed exactly the candidate's figures, and the
+    earlier structure's judgement was made without either."""
+    today = _fitted("plausibility-defaults.json")
+    candidate = _fitted("plausibility-diagnosis-screen-day-somatotopy.json")
+    assert today["settings"]["somatotopy"] is True and today["settings"]["diagnosis"] == "screen_day"
+    drop = {"seconds"}
+    assert [{k: v for k, v in x.items() if k not in drop} for x in today["per_seed"]] == [
+        {k: v for k, v in x.items() if k not in drop} for x in candidate["per_seed"]
+    ]
+    earlier = _fitted("plausibility-defaults-earlier-structure.json")["settings"]
+    assert earlier["somatotopy"] is False and earlier.get("diagnosis", "first_visit") == "first_visit"

@@ -113,3 +113,18 @@ def test_bad_specs_are_refused() -> None:
         TrialSpec("glial_inhibitor", start_day=-1)
     with pytest.raises(ValueError):
         dataclasses.replace(spec("glial_inhibitor"), patients=0)
+
+
+def test_the_page_names_a_structure_set_away_from_the_defaults() -> None:
+    """The columns are on by default: a trial without them must say so, one with the defaults says
+    nothing; arms switched off are named as before."""
+    from crpsmap.model import Mechanisms
+
+    assert TrialSpec("vagal_stimulation").changed_parameters() == {}
+    flat = TrialSpec(
+        "vagal_stimulation", params=ModelParams(mechanisms=Mechanisms.without("somatotopy", "vagal"))
+    )
+    assert flat.changed_parameters() == {
+        "mechanisms_off": ["vagal"],
+        "variants_changed": {"somatotopy": False},
+    }
