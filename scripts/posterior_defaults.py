@@ -29,7 +29,7 @@ from typing import Any
 
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.draws import DEFAULT_POSTERIOR, load_draws, save_draws
-from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, free_params
+from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, free_params, model_structure
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client
 
@@ -146,6 +146,7 @@ def run_posterior(args: argparse.Namespace) -> None:
         "max_simulations": args.max_simulations,
         "workers": args.workers,
         "seed": args.seed,
+        "structure": model_structure(base),
         "epsilon_floor": None,
         "seconds": round(seconds, 1),
         "targets": targets.to_dict(),

@@ -98,3 +98,21 @@ def test_bundled_posterior_belongs_to_the_defaults_fit() -> None:
     for i, name in enumerate(draws.names):
         obj = model if name in ModelParams.__dataclass_fields__ else cohort
         assert getattr(obj, name) == draws.values[0, i]
+
+
+def test_a_posterior_of_another_structure_says_so_where_it_is_used() -> None:
+    """The columns and the screen_day rule became the defaults after the bundled posterior was computed:
+    while its recorded structure is not today's, its description (which the trial page prints as the
+    source of its parameter draws) and docs/posterior.md must say so."""
+    from pathlib import Path
+
+    from crpsmap.calibrate.fit import model_structure
+
+    draws = default_draws()
+    assert draws is not None
+    made, today = draws.settings["structure"], model_structure(Sim())
+    assert set(made) == set(today)
+    if made != today:
+        assert "earlier model structure" in draws.what and "not yet recomputed" in draws.what
+        page = Path(__file__).resolve().parents[2] / "docs" / "posterior.md"
+        assert "not yet recomputed" in " ".join(page.read_text().split())
