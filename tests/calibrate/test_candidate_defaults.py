@@ -154,3 +154,12 @@ def test_defaults_plausibility_file_is_of_the_defaults() -> None:
         assert shares["multi_limb"] == pytest.approx(check["multi_limb"] / check["patients"], abs=1e-12)
         assert shares["diagonal"] == pytest.approx(check["diagonal"] / identifiable, abs=1e-12)
     assert _inside_all(judged) == SEEDS_INSIDE_ALL
+
+
+def test_defaults_at_van_rijns_size_file_is_of_the_defaults() -> None:
+    """plausibility-defaults-185.json: today's defaults (structure included) on seeds 0-19 at van Rijn's
+    size, with the count docs/posterior.md §4 and docs/calibration.md quote."""
+    judged = _judged("plausibility-defaults-185.json", {}, 0)
+    assert judged["settings"]["from_fitted"] is None and judged["settings"]["patients"] == 185
+    assert _structure(judged) == (Sim().params.mechanisms.somatotopy, Sim().diagnosis)
+    assert _inside_all(judged) == 12
