@@ -362,3 +362,22 @@ def test_a_plain_mechanisms_view_renders_with_its_further_figures() -> None:
     more = dataclasses.replace(plain, extra=(Figure(heading="A further figure", caption="c"),))
     html = page(more)
     assert "A further figure" in html and html.index("verdict") < html.index("A further figure")
+
+
+def test_a_comparison_of_another_model_structure_says_so() -> None:
+    """A comparison computed before the defaults' structure changed is never read as today's model's: the
+    section's scope names both structures; one of today's structure (or one that does not say) does not."""
+    from crpsmap.calibrate.fit import model_structure
+    from crpsmap.model import Sim
+    from crpsmap.report.mechanisms import mechanisms_view
+
+    today = model_structure(Sim())
+    earlier = {"somatotopy": not today["somatotopy"], "diagnosis": "first_visit"}
+    old = mechanisms_view({"structure": earlier, "candidates": []}).scope
+    assert "earlier structure of the model" in old and "not yet been recomputed" in old
+    assert ("without" if today["somatotopy"] else "with") + " the somatotopic columns" in old
+    for d in ({"structure": today, "candidates": []}, {"candidates": []}):
+        assert "earlier structure" not in mechanisms_view(d).scope
+    bundled = bundled_comparison() or {}
+    if bundled.get("structure") not in (None, today):
+        assert "earlier structure" in mechanisms_view(bundled, bundled=True).scope

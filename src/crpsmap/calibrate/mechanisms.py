@@ -30,7 +30,7 @@ import numpy as np
 
 from crpsmap.calibrate.baseline import fit_markov, pooled_trauma, trauma_deviance
 from crpsmap.calibrate.distance import conversion_penalty, deviance
-from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, simulate_summary
+from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, model_structure, simulate_summary
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Mechanisms, Sim
 from crpsmap.model.sim import NoCasesError
@@ -477,6 +477,7 @@ class MechanismComparison:
             "n_patients": self.n_patients,
             "heldout_patients": self.heldout_patients,
             "years": self.years,
+            "structure": model_structure(self.base),
             "seed": self.seed,
             "heldout_seeds": list(self.heldout_seeds),
             "favoured": self.favoured.candidate.name,

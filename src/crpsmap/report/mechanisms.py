@@ -64,6 +64,34 @@ def short_source(source: str) -> str:
     return f"{' '.join(words)} et al. {year.group(0)}"
 
 
+def _structure_words(structure: Mapping[str, Any]) -> str:
+    cols = "with" if structure.get("somatotopy") else "without"
+    rule = (
+        "CRPS judged on day 91 and at the first visit"
+        if structure.get("diagnosis") == "screen_day"
+        else "CRPS judged at the first visit"
+    )
+    return f"{cols} the somatotopic columns of the limb enlargements, {rule}"
+
+
+def structure_sentence(d: Mapping[str, Any]) -> str:
+    """Empty when the comparison was computed in today's default model structure (or does not say);
+    otherwise the sentence that says it was not, so an old comparison is never read as today's model's."""
+    made = d.get("structure")
+    if not isinstance(made, Mapping):
+        return ""
+    from crpsmap.calibrate.fit import model_structure
+    from crpsmap.model import Sim
+
+    today = model_structure(Sim())
+    if {k: made.get(k) for k in today} == today:
+        return ""
+    return (
+        f"It was computed in an earlier structure of the model ({_structure_words(made)}), not in "
+        f"today's default ({_structure_words(today)}), and has not yet been recomputed."
+    )
+
+
 def fitted_to_sentence(d: Mapping[str, Any], *, bundled: bool = False) -> str:
     """The section's first sentence: the data the comparison was fitted to, from its own metadata. For the
     bundled comparison (a published cohort) it adds that these are not the patients of the report."""
@@ -298,6 +326,7 @@ def mechanisms_view(d: Mapping[str, Any], *, bundled: bool = False) -> Mechanism
         "does not show that any mechanism operates in patients."
     )
     fitted_to = fitted_to_sentence(d, bundled=bundled)
+    scope = " ".join(x for x in (scope, structure_sentence(d)) if x)
     if not cands:
         return MechanismsSection(
             fitted_to, scope, "The comparison holds no candidate explanation.", "", _table(()), ""
