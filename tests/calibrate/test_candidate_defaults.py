@@ -20,8 +20,8 @@ from crpsmap.model import CohortParams, ModelParams, Sim
 #: seeds 0-19 of the default clinic (800 patients) inside all four van Rijn intervals, as the docs quote
 SEEDS_INSIDE_ALL = 20
 #: the fit judged on fresh seeds 100-119: (clinic size, seeds inside all four, structure judged in), as
-#: docs/calibration.md quotes; the 800-patient file is still of the earlier structure (and says so)
-FRESH_SEEDS = ((800, 20, (False, "first_visit")), (185, 14, (True, "screen_day")))
+#: docs/calibration.md quotes
+FRESH_SEEDS = ((800, 20, (True, "screen_day")), (185, 14, (True, "screen_day")))
 
 
 def _fitted(name: str) -> dict[str, Any]:
