@@ -30,7 +30,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=30
 	@if [ -n "$$CRPSMAP_TEST_POSTGRES" ]; then \
 		echo "== the registry's tests again, on PostgreSQL"; \
 		CRPSMAP_TEST_DATABASE="$$CRPSMAP_TEST_POSTGRES" $(VENV)/bin/pytest tests/registry -m "not browser"; \
