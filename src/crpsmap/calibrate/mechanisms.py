@@ -261,12 +261,17 @@ def criterion(targets: Targets, summary: Mapping[str, Any], *, constrained: bool
     return g + conversion_penalty(summary.get("conversion")) if constrained else g
 
 
+def scored(records: Sequence[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
+    """The trials with a finite score `key`: a failed trial (no CRPS cases) has none."""
+    return [r for r in records if r.get(key) is not None and math.isfinite(float(r[key]))]
+
+
 def choose(records: Sequence[Mapping[str, Any]], name: str) -> dict[str, Any]:
     """The search trial chosen under criterion `name`: the lowest G + conversion penalty
     (with_conversion) or the lowest G (without_conversion) on the search's clinic; the first on ties.
     Failed trials (no CRPS cases: no score, or an infinite one) are never chosen."""
     key = "objective" if name == CRITERIA[0] else "deviance"
-    usable = [r for r in records if r.get(key) is not None and math.isfinite(float(r[key]))]
+    usable = scored(records, key)
     if not usable:
         raise NoCasesError(
             f"no trial gave a clinic with CRPS cases ({len(records)} tried): nothing to choose"
@@ -353,8 +358,12 @@ class MechanismFit:
 
     def to_dict(self) -> dict[str, Any]:
         starts = sorted({int(r["start"]) for r in self.records})
-        scored = [[r for r in self.records if r["start"] == s and r["objective"] is not None] for s in starts]
-        best_of = [(s, choose(rs, CRITERIA[0])) for s, rs in zip(starts, scored, strict=True) if rs]
+        by_start = [[r for r in self.records if r["start"] == s] for s in starts]
+        best_of = [
+            (s, choose(rs, CRITERIA[0]))
+            for s, rs in zip(starts, by_start, strict=True)
+            if scored(rs, "objective")
+        ]
         free = self.candidate.free
         return {
             "name": self.candidate.name,
