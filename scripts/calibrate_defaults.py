@@ -56,6 +56,7 @@ from crpsmap.calibrate.distance import (
 )
 from crpsmap.calibrate.fit import (
     DEFAULT_FREE,
+    EARLIER_STRUCTURE,
     SEARCH_RANGES,
     add_range_option,
     apply,
@@ -165,7 +166,7 @@ def rejudge(path: Path, years: float, seed: int) -> None:
     stats = simulate_summary(apply(base, old["best"]), n)
     keys = ("deviance", "deviance_parts", "default_clinic", "seeds_check")
     before = {k: old[k] for k in keys if k in old}
-    before["structure"] = old.get("structure", {"somatotopy": False, "diagnosis": "first_visit"})
+    before["structure"] = old.get("structure", EARLIER_STRUCTURE)
     if before["structure"] == model_structure(base) and "judged_before" in old:
         before = old["judged_before"]  # judged again in the same structure: keep the earlier structure's
     out = {

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
-from crpsmap.calibrate.fit import SEARCH_RANGES, FreeParam, apply, with_ranges
+from crpsmap.calibrate.fit import EARLIER_STRUCTURE, SEARCH_RANGES, FreeParam, apply, with_ranges
 from crpsmap.model import CohortParams, ModelParams, Sim
 
 #: seeds 0-19 of the default clinic (800 patients) inside all four van Rijn intervals, as the docs quote
@@ -49,8 +49,8 @@ def _inside_all(judged: dict[str, Any]) -> int:
 def _structure(judged: dict[str, Any]) -> tuple[bool, str]:
     """(somatotopic columns, diagnosis rule) a judgement was made in; files written before the columns
     existed record neither (flat dorsal horn, first-visit rule)."""
-    s = judged["settings"]
-    return bool(s.get("somatotopy", False)), str(s.get("diagnosis", "first_visit"))
+    s = {**EARLIER_STRUCTURE, **judged["settings"]}
+    return bool(s["somatotopy"]), str(s["diagnosis"])
 
 
 def _documented(name: str) -> tuple[float, float]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION
+from crpsmap.calibrate.fit import EARLIER_STRUCTURE
 
 #: file -> (somatotopy, seeds inside all four van Rijn intervals, seeds with >= 90% of onsets including
 #: the injured area, seeds with <= 25% of arm onsets including the shoulder), as docs/plausibility.md quotes
@@ -69,4 +70,4 @@ def test_the_defaults_judgement_is_the_adopted_candidates() -> None:
         {k: v for k, v in x.items() if k not in drop} for x in candidate["per_seed"]
     ]
     earlier = _fitted("plausibility-defaults-earlier-structure.json")["settings"]
-    assert earlier["somatotopy"] is False and earlier.get("diagnosis", "first_visit") == "first_visit"
+    assert {k: earlier.get(k, v) for k, v in EARLIER_STRUCTURE.items()} == EARLIER_STRUCTURE

@@ -133,6 +133,11 @@ def apply(base: Sim, theta: Mapping[str, float]) -> Sim:
     )
 
 
+#: the structure of every result written before 2026-11-26, which records none: a flat dorsal horn and the
+#: first-visit diagnosis rule (docs/model.md, assumptions 12 and 13)
+EARLIER_STRUCTURE: dict[str, Any] = {"somatotopy": False, "diagnosis": "first_visit"}
+
+
 def model_structure(sim: Sim) -> dict[str, Any]:
     """The model structure a result was computed in: what is not a parameter value but changes the
     clinic (the somatotopic columns, the diagnosis rule). Bundled results record it."""
