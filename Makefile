@@ -6,6 +6,9 @@
 VENV   ?= .venv
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed
+# one pytest worker per core (pytest-xdist); a test file stays on one worker, so that its module-scoped
+# fixtures (simulated clinics) are computed once. PYTEST_PARALLEL= runs the suite in one process.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
 
 .PHONY: run demo test lint typecheck pytest bench clean
 
@@ -30,10 +33,10 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP)
-	$(VENV)/bin/pytest --durations=30
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) --durations=30
 	@if [ -n "$$CRPSMAP_TEST_POSTGRES" ]; then \
 		echo "== the registry's tests again, on PostgreSQL"; \
-		CRPSMAP_TEST_DATABASE="$$CRPSMAP_TEST_POSTGRES" $(VENV)/bin/pytest tests/registry -m "not browser"; \
+		CRPSMAP_TEST_DATABASE="$$CRPSMAP_TEST_POSTGRES" $(VENV)/bin/pytest $(PYTEST_PARALLEL) tests/registry -m "not browser"; \
 	else \
 		echo "(registry tests ran on SQLite only; set CRPSMAP_TEST_POSTGRES=postgresql://... for PostgreSQL)"; \
 	fi

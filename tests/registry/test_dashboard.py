@@ -96,7 +96,9 @@ def test_page_shows_recent_report_while_the_current_one_is_computed_off_the_requ
     # once it is old enough to refresh: still served at once, the current one computed in the background
     monkeypatch.setattr(reports, "REFRESH_AFTER_SECONDS", 0.0)
     assert reports.served_report(_filters()) is first
-    reports.wait_for_refreshes()
+    # the refresh starts a child process (a fresh Python importing the report): allow for a loaded
+    # machine (two pytest workers on two cores took more than the default 30 s once)
+    reports.wait_for_refreshes(timeout=600.0)
     second = reports.served_report(_filters())
     assert second is not first and second.stats.figures.n_patients == 2
     # computed by the worker's child process, not in a thread of the worker (no fallback)
