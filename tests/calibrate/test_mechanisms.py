@@ -38,6 +38,7 @@ from crpsmap.calibrate.mechanisms import (
     compare_mechanisms,
     design_point,
     parameter_union,
+    scored,
     separated,
     start_design,
 )
@@ -189,7 +190,10 @@ def test_start_design_gives_shared_parameters_the_same_values_for_every_candidat
 
 def test_every_candidate_gets_the_same_budget(cmp) -> None:  # type: ignore[no-untyped-def]
     assert {f.simulations for f in cmp.fits} == {TINY.starts * TINY.trials}
-    assert {f.patients_simulated for f in cmp.fits} == {TINY.starts * TINY.trials * TINY.patients}
+    for f in cmp.fits:  # every clinic filled, except failed trials (conversion under the floor)
+        failed = sum(1 for r in f.records if r.get("no_cases"))
+        assert f.patients_simulated == (TINY.starts * TINY.trials - failed) * TINY.patients
+    assert sum(1 for f in cmp.fits for r in f.records if r.get("no_cases")) < len(cmp.fits) * TINY.trials
     for f in cmp.fits:
         for j in range(TINY.starts):
             assert sum(1 for r in f.records if r["start"] == j) == TINY.trials
@@ -228,8 +232,12 @@ def test_criterion_per_held_out_clinic_equals_an_independent_recomputation(cmp) 
     for name in CRITERIA:
         assert sum(f.share_best[name] for f in cmp.fits) == pytest.approx(1.0)
     for f in cmp.fits:
-        assert f.chosen("with_conversion")["objective"] == min(r["objective"] for r in f.records)
-        assert f.chosen("without_conversion")["deviance"] == min(r["deviance"] for r in f.records)
+        assert f.chosen("with_conversion")["objective"] == min(
+            r["objective"] for r in scored(f.records, "objective")
+        )
+        assert f.chosen("without_conversion")["deviance"] == min(
+            r["deviance"] for r in scored(f.records, "deviance")
+        )
     assert math.isclose(sum(f.weight for f in cmp.fits), 1.0)
 
 
@@ -272,22 +280,23 @@ def test_comparison_json_carries_spread_verdict_baseline_and_recovery(cmp) -> No
 
 def test_recovery_fits_a_clinic_from_each_candidates_bank(cmp) -> None:  # type: ignore[no-untyped-def]
     f = cmp.fits[0]
-    r = f.records[0]
+    usable = scored(f.records, "deviance")  # a failed trial (no clinic) is in the bank but never fits
+    r = usable[0]
     t = targets_of(r, "a banked clinic")
     assert t.identifiable == sum(int(r[p]) for p in PATTERNS)
     value, chosen = bank_fit(t, f, "without_conversion")
     # a clinic's own banked record fits it at least as well as its G against itself
     assert value <= deviance(t, as_statistics(r)) + 2 * len(f.candidate.free) + 1e-9
-    assert chosen["deviance"] == min(deviance(t, as_statistics(x)) for x in f.records)
+    assert chosen["deviance"] == min(deviance(t, as_statistics(x)) for x in usable)
 
 
 def test_a_setting_without_crps_cases_is_a_failed_trial_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
     """Values under which no injury becomes CRPS give no clinic: the comparison records a failed trial
     (no score, valid JSON) and chooses among the others under both criteria, instead of ending."""
-    import crpsmap.model.sim as sim_module
+    import crpsmap.calibrate.mechanisms as mech_module
     from crpsmap.calibrate.mechanisms import choose, criterion, summarise
 
-    monkeypatch.setattr(sim_module, "MAX_INJURIES_PER_CASE", 20)  # give up after 20 injuries, not 10,000
+    monkeypatch.setattr(mech_module, "FAILED_BELOW_CONVERSION", 1 / 20)  # give up after 20 injuries a case
     silent = apply(Sim(years=1), {"drive_fracture": 0.0, "drive_other": 0.0, "p_spontaneous": 0.0})
     failed = summarise(silent, 5)
     assert failed["no_cases"] is True and failed["patients"] == 0 and failed["conversion"] is None
@@ -310,3 +319,18 @@ def test_a_setting_without_crps_cases_is_a_failed_trial_never_chosen(monkeypatch
     json.dumps(records, allow_nan=False)  # the failed trial is standard JSON
     with pytest.raises(NoCasesError, match="no trial gave a clinic"):
         choose(records[:1], CRITERIA[0])
+
+
+def test_a_setting_converting_below_the_floor_is_a_failed_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below FAILED_BELOW_CONVERSION (a tenth of the sourced band's floor) a setting is a failed trial
+    without filling its clinic: the same setting counts when the floor lies below its conversion. (The
+    floor is checked between blocks of 2,048 injuries: 100 patients need more than one block.)"""
+    import crpsmap.calibrate.mechanisms as mech_module
+    from crpsmap.calibrate.mechanisms import FAILED_BELOW_CONVERSION, summarise
+
+    sim = Sim(years=0.5, seed=3)
+    counted = summarise(sim, 100)
+    assert not counted.get("no_cases") and counted["patients"] == 100
+    assert counted["conversion"] > FAILED_BELOW_CONVERSION
+    monkeypatch.setattr(mech_module, "FAILED_BELOW_CONVERSION", 2 * counted["conversion"])
+    assert summarise(sim, 100)["no_cases"] is True

@@ -120,3 +120,16 @@ def test_diagnosis_on_screen_day_is_involvement_at_both_observations() -> None:
 def test_an_unknown_diagnosis_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="diagnosis rule"):
         Sim(diagnosis="last_visit")
+
+
+def test_a_clinic_gives_up_below_its_conversion_floor() -> None:
+    """`max_injuries_per_case` only decides when to give up: a clinic it lets through is the default's
+    clinic, one whose conversion lies below 1 in that many raises NoCasesError."""
+    from crpsmap.model.sim import NoCasesError
+
+    sim = Sim(years=0.5, seed=4)
+    clinic = sim.clinic(8)
+    per_case = clinic.n_injuries / clinic.n_cases
+    assert sim.clinic(8, max_injuries_per_case=int(per_case) + 50).histories == clinic.histories
+    with pytest.raises(NoCasesError, match="fewer than 1 in 2 injuries"):  # checked between blocks
+        sim.clinic(8, block=4, max_injuries_per_case=2)

@@ -17,6 +17,7 @@ from typing import Any
 from crpsmap.calibrate.distance import deviance, deviance_parts, objective
 from crpsmap.calibrate.targets import PATTERNS, Targets, summary_statistics
 from crpsmap.model import CohortParams, ModelParams, Sim
+from crpsmap.model.sim import MAX_INJURIES_PER_CASE
 
 #: the parameters fitted by default: commissural and descending coupling, the lateralisation of the
 #: descending pathway (ipsilateral spread), blood-brain barrier influx, the susceptibility of the injured
@@ -144,9 +145,12 @@ def model_structure(sim: Sim) -> dict[str, Any]:
     return {"somatotopy": sim.params.mechanisms.somatotopy, "diagnosis": sim.diagnosis}
 
 
-def simulate_summary(sim: Sim, n_patients: int) -> dict[str, Any]:
-    """The report's figures of a virtual clinic of `n_patients`, plus its injury -> CRPS conversion."""
-    clinic = sim.clinic(n_patients)
+def simulate_summary(
+    sim: Sim, n_patients: int, *, max_injuries_per_case: int = MAX_INJURIES_PER_CASE
+) -> dict[str, Any]:
+    """The report's figures of a virtual clinic of `n_patients`, plus its injury -> CRPS conversion
+    (NoCasesError below 1 in `max_injuries_per_case` converted injuries, `Sim.find_cases`)."""
+    clinic = sim.clinic(n_patients, max_injuries_per_case=max_injuries_per_case)
     stats = summary_statistics(clinic.histories)
     stats["conversion"] = clinic.conversion
     return stats

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from crpsmap.calibrate.baseline import fit_markov, pooled_trauma, trauma_deviance
-from crpsmap.calibrate.distance import conversion_penalty, deviance
+from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, conversion_penalty, deviance
 from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, model_structure, simulate_summary
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Mechanisms, Sim
@@ -59,6 +59,11 @@ TUNED_EARLIER: Mapping[str, tuple[str, ...]] = {
 #: grows tenfold; above -0.2 conversion leaves its plausible range for every candidate (calibrate/fit.py
 #: SEARCH_RANGES gives the same reason for its lower bound)
 COMPARISON_RANGES = {"gain_mu": (-1.2, -0.2)}
+#: a setting under which fewer than this share of injuries become CRPS is a failed trial (never chosen,
+#: under either criterion): a tenth of the sourced band's floor (PLAUSIBLE_CONVERSION, 1%). Such a
+#: clinic cannot be the clinic's explanation, and filling it is the costliest simulation there is (with
+#: the model's own limit, 1 in 10,000, one trial of 200 patients screens up to 2 million injuries).
+FAILED_BELOW_CONVERSION = PLAUSIBLE_CONVERSION[0] / 10
 #: the held-out clinics' seeds start here (far from the search seed); the same seeds for every candidate
 HELDOUT_OFFSET = 1_000_003
 #: the interval shown for a criterion: mean +- SPREAD_Z x SD over the held-out clinics
@@ -220,10 +225,11 @@ def candidate_sim(base: Sim, cand: Candidate, theta: Mapping[str, float] | None 
 def summarise(sim: Sim, n_patients: int) -> dict[str, Any]:
     """What a comparison keeps of one virtual clinic (the unit of work of a task): the counts of the fitted
     figures, the conversion, and per pattern the second limbs preceded by a trauma (the held-out figure).
-    Settings under which (almost) no injury becomes CRPS give no clinic: a summary marked `no_cases`,
-    which `criterion` scores as a failed trial (never chosen), not an error that ends the comparison."""
+    Settings under which (almost) no injury becomes CRPS (fewer than FAILED_BELOW_CONVERSION) give no
+    clinic: a summary marked `no_cases`, which `criterion` scores as a failed trial (never chosen), not an
+    error that ends the comparison."""
     try:
-        stats = simulate_summary(sim, n_patients)
+        stats = simulate_summary(sim, n_patients, max_injuries_per_case=round(1 / FAILED_BELOW_CONVERSION))
     except NoCasesError:
         zero = dict.fromkeys(PATTERNS, 0)
         return {
@@ -479,6 +485,7 @@ class MechanismComparison:
                 "AIC = G + 2 k on replicated held-out clinics (mean, SD, share best), with the conversion "
                 "penalty (with_conversion) and without (without_conversion)"
             ),
+            "failed_below_conversion": FAILED_BELOW_CONVERSION,
             "spread_rule": f"interval = mean +- {SPREAD_Z:g} SD; told apart when the best interval lies "
             f"below the next one's and the means differ by at least {AIC_CLOSE:g}",
             "targets": self.targets.to_dict(),

@@ -185,16 +185,24 @@ class Sim:
         return ChunkResult(start, stop, cases, hist, rec)
 
     def find_cases(
-        self, n: int, *, block: int = 2048, progress: Callable[[int, int], None] | None = None
+        self,
+        n: int,
+        *,
+        block: int = 2048,
+        progress: Callable[[int, int], None] | None = None,
+        max_injuries_per_case: int = MAX_INJURIES_PER_CASE,
     ) -> tuple[np.ndarray, int]:
-        """The first n case indices in injury order and the number of injuries screened to find them."""
+        """The first n case indices in injury order and the number of injuries screened to find them.
+        `max_injuries_per_case`: give up (NoCasesError) once more than this many injuries per wanted case
+        were screened, i.e. when fewer than 1 in this many become CRPS (a search that only needs to know
+        that a setting converts implausibly few sets it lower: such clinics are the costliest to fill)."""
         found: list[np.ndarray] = []
         count = 0
         screened = 0
         while count < n:
-            if screened > MAX_INJURIES_PER_CASE * max(n, 1):
+            if screened > max_injuries_per_case * max(n, 1):
                 raise NoCasesError(
-                    f"fewer than 1 in {MAX_INJURIES_PER_CASE} injuries become CRPS; check parameters"
+                    f"fewer than 1 in {max_injuries_per_case:,} injuries become CRPS; check parameters"
                 )
             idx = np.arange(screened, screened + block, dtype=np.int64)
             hit = idx[self.screen(idx)]
@@ -218,10 +226,15 @@ class Sim:
         block: int = 2048,
         follow_block: int = 512,
         progress: Callable[[str, int, int], None] | None = None,
+        max_injuries_per_case: int = MAX_INJURIES_PER_CASE,
     ) -> Clinic:
-        """The first n CRPS patients (in injury order) followed for `years`, as histories."""
+        """The first n CRPS patients (in injury order) followed for `years`, as histories
+        (`max_injuries_per_case`: see `find_cases`)."""
         cases, screened = self.find_cases(
-            n, block=block, progress=(lambda c, s: progress("screen", c, n)) if progress else None
+            n,
+            block=block,
+            progress=(lambda c, s: progress("screen", c, n)) if progress else None,
+            max_injuries_per_case=max_injuries_per_case,
         )
         out: list[PatientHistory] = []
         recs: list[Recording] = []
