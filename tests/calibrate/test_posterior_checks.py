@@ -314,7 +314,7 @@ def test_posterior_to_draws_json_round_trip(tmp_path: Path) -> None:
     assert PosteriorDraws.from_dict(raw).checks == {}
 
 
-def _fake_summary(sim: Sim, n_patients: int) -> dict[str, Any]:
+def _fake_summary(sim: Sim, n_patients: int, **_: Any) -> dict[str, Any]:
     """A stand-in for the simulator (the test is about pyABC's database, not the model): figures that
     move with w_lr, with noise from the proposal's seed."""
     rng = np.random.default_rng(sim.seed)
@@ -346,3 +346,29 @@ def test_abc_posterior_continues_a_kept_history(tmp_path: Path, monkeypatch: pyt
     # a run without a history leaves nothing behind and starts afresh
     fresh = posterior.abc_posterior(van_rijn_2011(), generations=1, **kw)  # type: ignore[arg-type]
     assert fresh.populations == 1 and fresh.epsilons[0] == first.epsilons[0]
+
+
+def test_a_proposal_below_the_conversion_floor_has_no_clinic_and_an_infinite_distance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An ABC proposal that converts fewer than FAILED_BELOW_CONVERSION of injuries is never accepted
+    (infinite distance) instead of ending the run; above the floor its distance is the objective of its
+    clinic, with or without the conversion penalty."""
+    import crpsmap.calibrate.posterior as posterior_module
+    from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION
+    from crpsmap.calibrate.posterior import abc_distance, summary_vector
+
+    t = van_rijn_2011()
+    sim = Sim(years=0.5, seed=3)
+    x = summary_vector(sim, 100)
+    stats = simulate_summary(sim, 100)
+    assert x["patients"] == 100 and x["conversion"] == stats["conversion"] > FAILED_BELOW_CONVERSION
+    assert abc_distance(t, x, conversion_penalty=True) == pytest.approx(objective(t, stats), rel=1e-12)
+    no_conversion = {**stats, "conversion": None}
+    assert abc_distance(t, x, conversion_penalty=False) == pytest.approx(objective(t, no_conversion))
+    # a floor above this clinic's conversion: no clinic (found after a block of 2,048 injuries, not 100)
+    monkeypatch.setattr(posterior_module, "FAILED_BELOW_CONVERSION", 2 * stats["conversion"])
+    none = summary_vector(sim, 100)
+    assert none["patients"] == 0
+    for penalty in (True, False):
+        assert abc_distance(t, none, conversion_penalty=penalty) == float("inf")

@@ -34,6 +34,11 @@ from crpsmap.calibrate.targets import PATTERNS, Targets
 #: fracture band bounds the overall rate. (It was 1-20%, "up to one in five after a fracture", which only
 #: looser criteria support: 21% by Veldman's criteria in the same 596 patients.)
 PLAUSIBLE_CONVERSION = (0.01, 0.07)
+#: a setting under which fewer than this share of injuries become CRPS gives no clinic to judge (the
+#: mechanism comparison's failed trial, the posterior's infinite distance): a tenth of the band's floor.
+#: No reading of the sources allows it, and filling such a clinic is the costliest simulation there is
+#: (with the model's own limit, 1 in 10,000, a clinic of 200 patients screens up to 2 million injuries).
+FAILED_BELOW_CONVERSION = PLAUSIBLE_CONVERSION[0] / 10
 
 
 def _g(observed: Sequence[int], expected_shares: Sequence[float]) -> float:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from crpsmap.calibrate.baseline import fit_markov, pooled_trauma, trauma_deviance
-from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, conversion_penalty, deviance
+from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION, conversion_penalty, deviance
 from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, model_structure, simulate_summary
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Mechanisms, Sim
@@ -59,11 +59,6 @@ TUNED_EARLIER: Mapping[str, tuple[str, ...]] = {
 #: grows tenfold; above -0.2 conversion leaves its plausible range for every candidate (calibrate/fit.py
 #: SEARCH_RANGES gives the same reason for its lower bound)
 COMPARISON_RANGES = {"gain_mu": (-1.2, -0.2)}
-#: a setting under which fewer than this share of injuries become CRPS is a failed trial (never chosen,
-#: under either criterion): a tenth of the sourced band's floor (PLAUSIBLE_CONVERSION, 1%). Such a
-#: clinic cannot be the clinic's explanation, and filling it is the costliest simulation there is (with
-#: the model's own limit, 1 in 10,000, one trial of 200 patients screens up to 2 million injuries).
-FAILED_BELOW_CONVERSION = PLAUSIBLE_CONVERSION[0] / 10
 #: the held-out clinics' seeds start here (far from the search seed); the same seeds for every candidate
 HELDOUT_OFFSET = 1_000_003
 #: the interval shown for a criterion: mean +- SPREAD_Z x SD over the held-out clinics

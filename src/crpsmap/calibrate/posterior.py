@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import chi2
 
-from crpsmap.calibrate.distance import objective
+from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION, objective
 from crpsmap.calibrate.draws import PosteriorDraws
 from crpsmap.calibrate.fit import FreeParam, apply, compact, simulate_summary
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
+from crpsmap.model.sim import NoCasesError
 
 
 def weighted_quantile(values: Any, weights: Any, q: float) -> float:
@@ -137,6 +138,28 @@ def _stats_vector(stats: dict[str, Any]) -> dict[str, float]:
     return {k: float(c[k]) for k in ("multi_limb", "patients", *PATTERNS, "conversion")}
 
 
+def summary_vector(sim: Sim, n_patients: int) -> dict[str, float]:
+    """What one ABC proposal gives: the clinic's counts, or, when fewer than FAILED_BELOW_CONVERSION of
+    injuries become CRPS, no clinic (patients = 0, found without filling it), which `abc_distance` puts
+    at infinity: such a proposal is never accepted, instead of ending the run with NoCasesError."""
+    try:
+        stats = simulate_summary(sim, n_patients, max_injuries_per_case=round(1 / FAILED_BELOW_CONVERSION))
+    except NoCasesError:
+        return dict.fromkeys(("multi_limb", "patients", *PATTERNS, "conversion"), 0.0)
+    return _stats_vector(stats)
+
+
+def abc_distance(targets: Targets, x: dict[str, float], *, conversion_penalty: bool) -> float:
+    """The distance of one proposal's `summary_vector`: the calibration objective (without the conversion
+    penalty for simulation-based calibration), infinite for a proposal with no clinic."""
+    if x["patients"] <= 0:
+        return math.inf
+    stats = _as_stats(x)
+    if not conversion_penalty:
+        stats["conversion"] = None
+    return objective(targets, stats)
+
+
 def _as_stats(x: dict[str, float]) -> dict[str, Any]:
     return {
         "multi_limb": {"count": int(x["multi_limb"]), "denominator": int(x["patients"])},
@@ -180,13 +203,10 @@ def abc_posterior(
         # the proposal itself so that a run does not depend on which worker simulated what
         digest = hashlib.sha256(repr((seed, sorted(theta.items()))).encode()).digest()
         sim = apply(dataclasses.replace(base, seed=int.from_bytes(digest[:4], "little")), theta)
-        return _stats_vector(simulate_summary(sim, n_patients))
+        return summary_vector(sim, n_patients)
 
     def distance(x: dict[str, float], _x0: dict[str, float]) -> float:
-        stats = _as_stats(x)
-        if not conversion_penalty:
-            stats["conversion"] = None
-        return objective(targets, stats)
+        return abc_distance(targets, x, conversion_penalty=conversion_penalty)
 
     prior = pyabc.Distribution(**{f.name: pyabc.RV("uniform", f.low, f.high - f.low) for f in free})
     if client is None:
