@@ -293,10 +293,10 @@ def test_recovery_fits_a_clinic_from_each_candidates_bank(cmp) -> None:  # type:
 def test_a_setting_without_crps_cases_is_a_failed_trial_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
     """Values under which no injury becomes CRPS give no clinic: the comparison records a failed trial
     (no score, valid JSON) and chooses among the others under both criteria, instead of ending."""
-    import crpsmap.calibrate.mechanisms as mech_module
+    import crpsmap.calibrate.distance as distance_module
     from crpsmap.calibrate.mechanisms import choose, criterion, summarise
 
-    monkeypatch.setattr(mech_module, "FAILED_BELOW_CONVERSION", 1 / 20)  # give up after 20 injuries a case
+    monkeypatch.setattr(distance_module, "FAILED_BELOW_CONVERSION", 1 / 20)  # give up after 20 injuries a case
     silent = apply(Sim(years=1), {"drive_fracture": 0.0, "drive_other": 0.0, "p_spontaneous": 0.0})
     failed = summarise(silent, 5)
     assert failed["no_cases"] is True and failed["patients"] == 0 and failed["conversion"] is None
@@ -325,12 +325,13 @@ def test_a_setting_converting_below_the_floor_is_a_failed_trial(monkeypatch: pyt
     """Below FAILED_BELOW_CONVERSION (a tenth of the sourced band's floor) a setting is a failed trial
     without filling its clinic: the same setting counts when the floor lies below its conversion. (The
     floor is checked between blocks of 2,048 injuries: 100 patients need more than one block.)"""
-    import crpsmap.calibrate.mechanisms as mech_module
-    from crpsmap.calibrate.mechanisms import FAILED_BELOW_CONVERSION, summarise
+    import crpsmap.calibrate.distance as distance_module
+    from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION
+    from crpsmap.calibrate.mechanisms import summarise
 
     sim = Sim(years=0.5, seed=3)
     counted = summarise(sim, 100)
     assert not counted.get("no_cases") and counted["patients"] == 100
     assert counted["conversion"] > FAILED_BELOW_CONVERSION
-    monkeypatch.setattr(mech_module, "FAILED_BELOW_CONVERSION", 2 * counted["conversion"])
+    monkeypatch.setattr(distance_module, "FAILED_BELOW_CONVERSION", 2 * counted["conversion"])
     assert summarise(sim, 100)["no_cases"] is True

@@ -354,7 +354,7 @@ def test_a_proposal_below_the_conversion_floor_has_no_clinic_and_an_infinite_dis
     """An ABC proposal that converts fewer than FAILED_BELOW_CONVERSION of injuries is never accepted
     (infinite distance) instead of ending the run; above the floor its distance is the objective of its
     clinic, with or without the conversion penalty."""
-    import crpsmap.calibrate.posterior as posterior_module
+    import crpsmap.calibrate.distance as distance_module
     from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION
     from crpsmap.calibrate.posterior import abc_distance, summary_vector
 
@@ -367,7 +367,7 @@ def test_a_proposal_below_the_conversion_floor_has_no_clinic_and_an_infinite_dis
     no_conversion = {**stats, "conversion": None}
     assert abc_distance(t, x, conversion_penalty=False) == pytest.approx(objective(t, no_conversion))
     # a floor above this clinic's conversion: no clinic (found after a block of 2,048 injuries, not 100)
-    monkeypatch.setattr(posterior_module, "FAILED_BELOW_CONVERSION", 2 * stats["conversion"])
+    monkeypatch.setattr(distance_module, "FAILED_BELOW_CONVERSION", 2 * stats["conversion"])
     none = summary_vector(sim, 100)
     assert none["patients"] == 0
     for penalty in (True, False):

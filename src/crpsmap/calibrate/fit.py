@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crpsmap.calibrate import distance
 from crpsmap.calibrate.distance import deviance, deviance_parts, objective
 from crpsmap.calibrate.targets import PATTERNS, Targets, summary_statistics
 from crpsmap.model import CohortParams, ModelParams, Sim
-from crpsmap.model.sim import MAX_INJURIES_PER_CASE
+from crpsmap.model.sim import MAX_INJURIES_PER_CASE, NoCasesError
 
 #: the parameters fitted by default: commissural and descending coupling, the lateralisation of the
 #: descending pathway (ipsilateral spread), blood-brain barrier influx, the susceptibility of the injured
@@ -154,6 +155,18 @@ def simulate_summary(
     stats = summary_statistics(clinic.histories)
     stats["conversion"] = clinic.conversion
     return stats
+
+
+def summary_above_floor(sim: Sim, n_patients: int) -> dict[str, Any] | None:
+    """`simulate_summary`, or None when fewer than `distance.FAILED_BELOW_CONVERSION` of injuries become
+    CRPS: a search (mechanism comparison, ABC) scores such a setting as failed, found after screening a
+    tenth of what the model's own limit would, instead of ending on NoCasesError."""
+    try:
+        return simulate_summary(
+            sim, n_patients, max_injuries_per_case=round(1 / distance.FAILED_BELOW_CONVERSION)
+        )
+    except NoCasesError:
+        return None
 
 
 def compact(stats: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from crpsmap.calibrate.baseline import fit_markov, pooled_trauma, trauma_deviance
 from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION, conversion_penalty, deviance
-from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, model_structure, simulate_summary
+from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, model_structure, summary_above_floor
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Mechanisms, Sim
 from crpsmap.model.sim import NoCasesError
@@ -223,9 +223,8 @@ def summarise(sim: Sim, n_patients: int) -> dict[str, Any]:
     Settings under which (almost) no injury becomes CRPS (fewer than FAILED_BELOW_CONVERSION) give no
     clinic: a summary marked `no_cases`, which `criterion` scores as a failed trial (never chosen), not an
     error that ends the comparison."""
-    try:
-        stats = simulate_summary(sim, n_patients, max_injuries_per_case=round(1 / FAILED_BELOW_CONVERSION))
-    except NoCasesError:
+    stats = summary_above_floor(sim, n_patients)
+    if stats is None:
         zero = dict.fromkeys(PATTERNS, 0)
         return {
             "no_cases": True,

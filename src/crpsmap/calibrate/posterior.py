@@ -25,12 +25,11 @@ from typing import Any
 import numpy as np
 from scipy.stats import chi2
 
-from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION, objective
+from crpsmap.calibrate.distance import objective
 from crpsmap.calibrate.draws import PosteriorDraws
-from crpsmap.calibrate.fit import FreeParam, apply, compact, simulate_summary
+from crpsmap.calibrate.fit import FreeParam, apply, compact, summary_above_floor
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
-from crpsmap.model.sim import NoCasesError
 
 
 def weighted_quantile(values: Any, weights: Any, q: float) -> float:
@@ -142,9 +141,8 @@ def summary_vector(sim: Sim, n_patients: int) -> dict[str, float]:
     """What one ABC proposal gives: the clinic's counts, or, when fewer than FAILED_BELOW_CONVERSION of
     injuries become CRPS, no clinic (patients = 0, found without filling it), which `abc_distance` puts
     at infinity: such a proposal is never accepted, instead of ending the run with NoCasesError."""
-    try:
-        stats = simulate_summary(sim, n_patients, max_injuries_per_case=round(1 / FAILED_BELOW_CONVERSION))
-    except NoCasesError:
+    stats = summary_above_floor(sim, n_patients)
+    if stats is None:
         return dict.fromkeys(("multi_limb", "patients", *PATTERNS, "conversion"), 0.0)
     return _stats_vector(stats)
 

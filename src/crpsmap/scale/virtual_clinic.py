@@ -18,7 +18,7 @@ from distributed import Client, as_completed
 
 from crpsmap.io.csv_long import csv_columns, csv_header, history_rows
 from crpsmap.model import Sim
-from crpsmap.model.sim import NoCasesError
+from crpsmap.model.sim import MAX_INJURIES_PER_CASE, NoCasesError
 
 #: the columns of a simulated cohort, fixed so that every chunk writes the same header
 SIM_VALUE_COLUMNS = ("hrv_rmssd", "treatment")
@@ -94,7 +94,7 @@ def simulate_clinic_csv(
     write_at = 0
     cases = patients = chunks = 0
     last_case = -1
-    max_injuries = 10_000 * n
+    max_injuries = MAX_INJURIES_PER_CASE * n
 
     def submit() -> object:
         nonlocal next_start
@@ -125,6 +125,8 @@ def simulate_clinic_csv(
                 client.cancel(list(queue.futures))
                 break
             if write_at > max_injuries:
-                raise NoCasesError("fewer than 1 in 10,000 injuries become CRPS; check the parameters")
+                raise NoCasesError(
+                    f"fewer than 1 in {MAX_INJURIES_PER_CASE:,} injuries become CRPS; check the parameters"
+                )
             queue.add(submit())
     return ClinicRun(patients=patients, cases=cases, injuries=last_case + 1, chunks=chunks)
