@@ -133,3 +133,39 @@ def test_a_clinic_gives_up_below_its_conversion_floor() -> None:
     assert sim.clinic(8, max_injuries_per_case=int(per_case) + 50).histories == clinic.histories
     with pytest.raises(NoCasesError, match="fewer than 1 in 2 injuries"):  # checked between blocks
         sim.clinic(8, block=4, max_injuries_per_case=2)
+
+
+def test_the_poisson_bound_is_the_mean_under_which_so_few_cases_are_that_unlikely() -> None:
+    """Garwood's bound by its definition: P(X <= count | upper) = 1 - confidence (and -ln 0.05 for none)."""
+    from scipy.stats import poisson
+
+    from crpsmap.model.sim import _poisson_upper
+
+    assert _poisson_upper(0, 0.95) == pytest.approx(-np.log(0.05), rel=1e-9)
+    for count in (0, 3, 57):
+        upper = _poisson_upper(count, 0.999)
+        assert poisson.cdf(count, upper) == pytest.approx(0.001, rel=1e-6)
+
+
+def test_a_confident_floor_gives_up_early_and_keeps_every_clinic_it_lets_through() -> None:
+    """With `confidence` a setting converting well below the floor is given up after a fraction of the
+    injuries the budget rule alone screens (n x max_injuries_per_case); a clinic above the floor is the
+    same clinic as without it."""
+    from crpsmap.model.sim import NoCasesError
+
+    sim = Sim(years=0.5, seed=4)
+    clinic = sim.clinic(8)
+    per_case = clinic.n_injuries / clinic.n_cases
+    lenient = sim.clinic(8, max_injuries_per_case=int(3 * per_case) + 1, confidence=0.999)
+    assert lenient.histories == clinic.histories and lenient.n_injuries == clinic.n_injuries
+    n, floor_per_case = 200, max(2, int(per_case / 5))  # a floor about 5 times this setting's conversion
+    screened: list[int] = []
+    with pytest.raises(NoCasesError, match=f"fewer than 1 in {floor_per_case} injuries"):
+        sim.find_cases(
+            n,
+            block=64,
+            max_injuries_per_case=floor_per_case,
+            confidence=0.999,
+            progress=lambda _c, s: screened.append(s),
+        )
+    assert 0 < screened[-1] < n * floor_per_case / 4

@@ -39,6 +39,10 @@ PLAUSIBLE_CONVERSION = (0.01, 0.07)
 #: No reading of the sources allows it, and filling such a clinic is the costliest simulation there is
 #: (with the model's own limit, 1 in 10,000, a clinic of 200 patients screens up to 2 million injuries).
 FAILED_BELOW_CONVERSION = PLAUSIBLE_CONVERSION[0] / 10
+#: ... found as soon as the injuries screened so far show it at this confidence (`Sim.find_cases`), not
+#: after screening 1 / FAILED_BELOW_CONVERSION injuries per patient: a setting converting at the floor
+#: itself is failed by chance at most this rarely per look at the count.
+FLOOR_CONFIDENCE = 0.999
 
 
 def _g(observed: Sequence[int], expected_shares: Sequence[float]) -> float:

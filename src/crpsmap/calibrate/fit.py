@@ -147,11 +147,15 @@ def model_structure(sim: Sim) -> dict[str, Any]:
 
 
 def simulate_summary(
-    sim: Sim, n_patients: int, *, max_injuries_per_case: int = MAX_INJURIES_PER_CASE
+    sim: Sim,
+    n_patients: int,
+    *,
+    max_injuries_per_case: int = MAX_INJURIES_PER_CASE,
+    confidence: float | None = None,
 ) -> dict[str, Any]:
     """The report's figures of a virtual clinic of `n_patients`, plus its injury -> CRPS conversion
     (NoCasesError below 1 in `max_injuries_per_case` converted injuries, `Sim.find_cases`)."""
-    clinic = sim.clinic(n_patients, max_injuries_per_case=max_injuries_per_case)
+    clinic = sim.clinic(n_patients, max_injuries_per_case=max_injuries_per_case, confidence=confidence)
     stats = summary_statistics(clinic.histories)
     stats["conversion"] = clinic.conversion
     return stats
@@ -159,11 +163,15 @@ def simulate_summary(
 
 def summary_above_floor(sim: Sim, n_patients: int) -> dict[str, Any] | None:
     """`simulate_summary`, or None when fewer than `distance.FAILED_BELOW_CONVERSION` of injuries become
-    CRPS: a search (mechanism comparison, ABC) scores such a setting as failed, found after screening a
-    tenth of what the model's own limit would, instead of ending on NoCasesError."""
+    CRPS (known at `distance.FLOOR_CONFIDENCE` from the injuries screened so far): a search (mechanism
+    comparison, ABC) scores such a setting as failed instead of ending on NoCasesError, and finds it
+    without screening the many injuries its clinic would need."""
     try:
         return simulate_summary(
-            sim, n_patients, max_injuries_per_case=round(1 / distance.FAILED_BELOW_CONVERSION)
+            sim,
+            n_patients,
+            max_injuries_per_case=round(1 / distance.FAILED_BELOW_CONVERSION),
+            confidence=distance.FLOOR_CONFIDENCE,
         )
     except NoCasesError:
         return None
