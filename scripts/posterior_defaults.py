@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import math
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.draws import DEFAULT_POSTERIOR, load_draws, save_draws
 from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, free_params, model_structure
+from crpsmap.calibrate.provenance import model_fingerprint
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client
 
@@ -54,24 +53,6 @@ def still_valid(check: Any, prior: dict[str, list[float]], model_source: str) ->
         return False
     free = check.get("free")
     return free is None or {f["name"]: [f["low"], f["high"]] for f in free} == prior
-
-
-def model_fingerprint() -> dict[str, str]:
-    """What the numbers were computed with: the git commit and a digest of the model's source (the tree
-    may differ from the commit while others edit it)."""
-    import crpsmap.model
-
-    h = hashlib.sha256()
-    for path in sorted(Path(crpsmap.model.__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {"git_commit": commit, "model_source_sha256": h.hexdigest()}
 
 
 def unchanged(before: dict[str, str]) -> dict[str, str]:

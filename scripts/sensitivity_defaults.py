@@ -10,8 +10,9 @@ years; about 84 minutes of wall clock on a shared 2-core machine, docs/identifia
 
 Each simulation's figures go to the cache as soon as they are known, so the run can be done in pieces
 (`--max-new N` / `--max-minutes M`: stop after N new simulations or M minutes; run the same command
-again to continue). The cache key is every parameter value, the seed, the horizon and the clinic size,
-so a changed default is simulated afresh, never taken from an old run. Writes
+again to continue). The cache key is every parameter value, the seed, the horizon, the clinic size, the
+diagnosis rule and a digest of the model's source, so a changed default or changed model code is
+simulated afresh, never taken from an old run. Writes
 src/crpsmap/calibrate/fitted/sensitivity-vanrijn2011.json (model output) and docs/sensitivity-morris.png,
 both atomically. `--plot-only` redraws the plot and `--table` prints the table of
 docs/identifiability.md, both from the bundled JSON.
@@ -34,6 +35,7 @@ from typing import Any
 from rich.progress import Progress
 
 from crpsmap.calibrate.fit import FreeParam, model_structure
+from crpsmap.calibrate.provenance import model_source_digest
 from crpsmap.calibrate.sensitivity import (
     CONSTRAINED_RATIO,
     FIGURES,
@@ -68,6 +70,7 @@ class CachedEvaluator:
         self.path = path
         self.max_new = max_new
         self.new = 0
+        self.model_source = model_source_digest()  # the same values under other model code are another run
         self.cache: dict[str, dict[str, Any]] = {}
         if path is not None and path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -85,6 +88,8 @@ class CachedEvaluator:
             "dt": sim.dt,
             "interventions": [dataclasses.asdict(iv) for iv in sim.interventions],
             "backend": sim.backend,
+            "diagnosis": sim.diagnosis,
+            "model_source": self.model_source,
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=repr).encode()).hexdigest()
 
