@@ -189,14 +189,15 @@ def test_start_design_gives_shared_parameters_the_same_values_for_every_candidat
 
 
 def test_every_candidate_gets_the_same_budget(cmp) -> None:  # type: ignore[no-untyped-def]
-    assert {f.simulations for f in cmp.fits} == {TINY.starts * TINY.trials}
-    for f in cmp.fits:  # every clinic filled, except failed trials (conversion under the floor)
-        failed = sum(1 for r in f.records if r.get("no_cases"))
-        assert f.patients_simulated == (TINY.starts * TINY.trials - failed) * TINY.patients
-    assert sum(1 for f in cmp.fits for r in f.records if r.get("no_cases")) < len(cmp.fits) * TINY.trials
+    """The same number of scored search clinics per start for every candidate; failed trials (conversion
+    under the floor) are asked on top and have no clinic."""
     for f in cmp.fits:
+        failed = sum(1 for r in f.records if r.get("no_cases"))
+        assert f.simulations == TINY.starts * TINY.trials + failed
+        assert f.patients_simulated == TINY.starts * TINY.trials * TINY.patients
+        assert f.to_dict()["scored_trials"] == TINY.starts * TINY.trials
         for j in range(TINY.starts):
-            assert sum(1 for r in f.records if r["start"] == j) == TINY.trials
+            assert sum(1 for r in f.records if r["start"] == j and not r.get("no_cases")) == TINY.trials
         for name in CRITERIA:
             assert len(f.criterion[name].values) == TINY.heldout_seeds
     # the first trial of each start is the shared design point: same shared values for both candidates
@@ -296,7 +297,7 @@ def test_a_setting_without_crps_cases_is_a_failed_trial_never_chosen(monkeypatch
     import crpsmap.calibrate.distance as distance_module
     from crpsmap.calibrate.mechanisms import choose, criterion, summarise
 
-    monkeypatch.setattr(distance_module, "FAILED_BELOW_CONVERSION", 1 / 20)  # give up after 20 injuries a case
+    monkeypatch.setattr(distance_module, "FAILED_BELOW_CONVERSION", 1 / 20)  # after 20 injuries a case
     silent = apply(Sim(years=1), {"drive_fracture": 0.0, "drive_other": 0.0, "p_spontaneous": 0.0})
     failed = summarise(silent, 5)
     assert failed["no_cases"] is True and failed["patients"] == 0 and failed["conversion"] is None
@@ -319,6 +320,29 @@ def test_a_setting_without_crps_cases_is_a_failed_trial_never_chosen(monkeypatch
     json.dumps(records, allow_nan=False)  # the failed trial is standard JSON
     with pytest.raises(NoCasesError, match="no trial gave a clinic"):
         choose(records[:1], CRITERIA[0])
+
+
+def test_a_failed_trial_is_replaced_so_every_search_scores_its_clinics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A search asks again after a failed trial until it has `trials` scored clinics; a box that is all
+    under the floor stops at `ask_limit` trials and says so (a warning, and fewer scored trials)."""
+    import crpsmap.calibrate.distance as distance_module
+    from crpsmap.calibrate.mechanisms import search
+
+    monkeypatch.setattr(distance_module, "FAILED_BELOW_CONVERSION", 1 / 20)  # a search clinic of 10 needs
+    # its cases within the first block of 2,048 injuries (about 0.5% conversion), else it fails
+    full = next(c for c in CANDIDATES if c.name == "all")
+    budget = Budget(starts=1, trials=2, startup=1, patients=10, heldout_seeds=1, heldout_patients=10, batch=2)
+    t, sim = van_rijn_2011(), Sim(years=0.5, seed=3)
+    records = search([full], t, sim, budget, 3, ranges={"gain_mu": (-1.4, -0.5)})[full.name]
+    failed = [r for r in records if r.get("no_cases")]
+    assert failed and len(records) - len(failed) == budget.trials <= len(records) <= budget.ask_limit
+    dead = Budget(starts=1, trials=1, startup=1, patients=10, heldout_seeds=1, heldout_patients=10)
+    spinal = next(c for c in CANDIDATES if c.name == "spinal")
+    with pytest.warns(UserWarning, match="fewer than 1 scored clinics in 3 trials"):
+        none = search([spinal], t, sim, dead, 3, ranges={"gain_mu": (-6.0, -5.9)})[spinal.name]
+    assert len(none) == dead.ask_limit == 3 and all(r.get("no_cases") for r in none)
 
 
 def test_a_setting_converting_below_the_floor_is_a_failed_trial(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -381,3 +381,25 @@ def test_a_comparison_of_another_model_structure_says_so() -> None:
     bundled = bundled_comparison() or {}
     if bundled.get("structure") not in (None, today):
         assert "earlier structure" in mechanisms_view(bundled, bundled=True).scope
+
+
+def test_the_caption_says_how_failed_search_clinics_were_counted() -> None:
+    """Search clinics under the conversion floor: a file whose budget counted scored clinics says they were
+    replaced; an older file (budget of clinics asked) says they were not and the counts were unequal;
+    without failed trials the caption says nothing of them."""
+    from crpsmap.report.mechanisms import mechanisms_view
+
+    mech = json.loads(json.dumps(bundled_comparison() or {}))
+    for i, c in enumerate(mech["candidates"]):
+        c["failed_trials"] = i + 1
+    mech["failed_below_conversion"] = 0.001
+    mech["budget"].pop("ask_limit_per_start", None)
+    old = mechanisms_view(mech).caption
+    assert "fewer than 0.1% of injuries" in old and "were not replaced" in old and "unequal" in old
+    assert f"{mech['candidates'][-1]['name']} {len(mech['candidates'])}" in old
+    mech["budget"]["ask_limit_per_start"] = 18
+    new = mechanisms_view(mech).caption
+    assert "were replaced by further trials" in new and "not replaced" not in new
+    for c in mech["candidates"]:
+        c["failed_trials"] = 0
+    assert "failed" not in mechanisms_view(mech).caption

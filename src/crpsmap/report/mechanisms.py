@@ -453,6 +453,7 @@ def _caption(d: Mapping[str, Any], budget: Mapping[str, Any]) -> str:
         "Each explanation was fitted to the multi-limb share, the identifiable share and the "
         "first-to-second-limb patterns. "
         + size
+        + _failed_sentence(d, budget)
         + "AIC = G + 2 × fitted parameters, G the deviance of the observed counts at a held-out clinic; with "
         "the constraint the implausible-conversion penalty is added (and the search chose by it); "
         "“lowest in”: share of held-out clinics (the same for every explanation) where it had the lowest "
@@ -504,4 +505,29 @@ def _legacy_view(
         uncertainty="",
         table=table,
         caption="AIC = G + 2 × fitted parameters on one held-out simulation. See docs/calibration.md.",
+    )
+
+
+def _failed_sentence(d: Mapping[str, Any], budget: Mapping[str, Any]) -> str:
+    """How the search clinics that converted under the floor were counted: replaced (a budget of scored
+    clinics, files with `ask_limit_per_start`) or not (older files, whose budget was of clinics asked)."""
+    raw = d.get("candidates")
+    failed = [
+        (str(c.get("name", "?")), n)
+        for c in (raw if isinstance(raw, list) else [])
+        if isinstance(c, Mapping) and (n := _int(c.get("failed_trials"))) is not None
+    ]
+    if not any(n for _, n in failed):
+        return ""
+    counts = ", ".join(f"{name} {n}" for name, n in failed)
+    floor = _num(d.get("failed_below_conversion"))
+    few = f"fewer than {floor:.1%}" if floor is not None else "too few"
+    if budget.get("ask_limit_per_start") is not None:
+        return (
+            f"Search clinics in which {few} of injuries became CRPS failed and were replaced by further "
+            f"trials ({counts}). "
+        )
+    return (
+        f"Search clinics in which {few} of injuries became CRPS failed and were not replaced ({counts}), "
+        "so the explanations had unequal numbers of scored clinics. "
     )
