@@ -334,7 +334,7 @@ def test_abc_posterior_continues_a_kept_history(tmp_path: Path, monkeypatch: pyt
     """A long posterior can be computed in pieces: the second call continues the first run's database."""
     from crpsmap.calibrate import posterior
 
-    monkeypatch.setattr(posterior, "simulate_summary", _fake_summary)
+    monkeypatch.setattr(posterior, "summary_above_floor", _fake_summary)
     db = tmp_path / "abc.db"
     kw = {"base": SMALL, "free": free_params(["w_lr"]), "n_patients": 185, "population": 10, "seed": 1}
     first = posterior.abc_posterior(van_rijn_2011(), generations=1, history=db, **kw)  # type: ignore[arg-type]
@@ -346,6 +346,32 @@ def test_abc_posterior_continues_a_kept_history(tmp_path: Path, monkeypatch: pyt
     # a run without a history leaves nothing behind and starts afresh
     fresh = posterior.abc_posterior(van_rijn_2011(), generations=1, **kw)  # type: ignore[arg-type]
     assert fresh.populations == 1 and fresh.epsilons[0] == first.epsilons[0]
+
+
+def test_a_kept_history_is_continued_only_with_its_model_code_and_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Generations of two models (or settings) in one posterior would be the posterior of neither: the run
+    file beside the database records what the run was started with, and continuing under anything else
+    (other model code, clinic size, box, or no run file at all) raises instead of mixing."""
+    from crpsmap.calibrate import posterior
+
+    monkeypatch.setattr(posterior, "summary_above_floor", _fake_summary)
+    db = tmp_path / "abc.db"
+    kw = {"base": SMALL, "free": free_params(["w_lr"]), "population": 10, "seed": 1}
+    posterior.abc_posterior(van_rijn_2011(), generations=1, history=db, n_patients=185, **kw)  # type: ignore[arg-type]
+    run_file = tmp_path / "abc.db.run.json"
+    kept = json.loads(run_file.read_text())
+    w_lr = free_params(["w_lr"])[0]
+    assert kept["n_patients"] == 185 and kept["free"] == [["w_lr", w_lr.low, w_lr.high]]
+    with pytest.raises(ValueError, match="differs in n_patients"):
+        posterior.abc_posterior(van_rijn_2011(), generations=1, history=db, n_patients=100, **kw)  # type: ignore[arg-type]
+    run_file.write_text(json.dumps({**kept, "model_source_sha256": "0" * 64}))
+    with pytest.raises(ValueError, match="differs in model_source_sha256"):
+        posterior.abc_posterior(van_rijn_2011(), generations=1, history=db, n_patients=185, **kw)  # type: ignore[arg-type]
+    run_file.unlink()
+    with pytest.raises(ValueError, match="says what this run was computed with"):
+        posterior.abc_posterior(van_rijn_2011(), generations=1, history=db, n_patients=185, **kw)  # type: ignore[arg-type]
 
 
 def test_a_proposal_below_the_conversion_floor_has_no_clinic_and_an_infinite_distance(

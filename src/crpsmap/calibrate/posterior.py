@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import math
 import os
@@ -28,8 +29,10 @@ from scipy.stats import chi2
 from crpsmap.calibrate.distance import objective
 from crpsmap.calibrate.draws import PosteriorDraws
 from crpsmap.calibrate.fit import FreeParam, apply, compact, summary_above_floor
+from crpsmap.calibrate.provenance import model_source_digest
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
+from crpsmap.outputs import atomic_write_text
 
 
 def weighted_quantile(values: Any, weights: Any, q: float) -> float:
@@ -166,6 +169,24 @@ def _as_stats(x: dict[str, float]) -> dict[str, Any]:
     }
 
 
+def _run_file(db: str) -> str:
+    """Beside a kept pyABC database: what its run was computed with."""
+    return db + ".run.json"
+
+
+def _same_run(db: str, run_of: Mapping[str, Any]) -> None:
+    """A kept run is continued only with the model code and settings it was started with: generations of
+    two models (or two targets, boxes, clinic sizes) in one posterior would be the posterior of neither."""
+    path = _run_file(db)
+    if not os.path.exists(path):
+        raise ValueError(f"{db}: no {os.path.basename(path)} beside it says what this run was computed with")
+    with open(path, encoding="utf-8") as fh:
+        kept = json.load(fh)
+    differ = sorted(k for k in run_of if kept.get(k) != json.loads(json.dumps(run_of[k])))
+    if differ:
+        raise ValueError(f"{db}: the kept run differs in {', '.join(differ)}; start a new history file")
+
+
 def abc_posterior(
     targets: Targets,
     *,
@@ -185,7 +206,8 @@ def abc_posterior(
     `max_simulations` caps the run's cost (pyABC stops after the generation that passes it).
     `history`: a file for pyABC's database, kept after the run; when it already holds a run, that run is
     continued (up to `generations` and `max_simulations` more), so a long posterior can be computed in
-    short pieces on a shared machine. The same targets, parameters and settings must be passed again.
+    short pieces on a shared machine. A file beside it (`<history>.run.json`) records the model source
+    digest, targets, box and settings; continuing under any other raises ValueError.
     `conversion_penalty=False` drops the plausible-conversion term from the distance: simulation-based
     calibration (calibrate/sbc.py) draws its true values from the plain uniform prior, and a penalty
     outside the likelihood would then be a second, unstated prior.
@@ -216,10 +238,24 @@ def abc_posterior(
     folder = None if history is not None else tempfile.mkdtemp(prefix="crpsmap-abc-")
     db = os.fspath(history) if history is not None else os.path.join(str(folder), "abc.db")
     done = 0
+    run_of = {
+        "model_source_sha256": model_source_digest(),
+        "targets": targets.to_dict(),
+        "free": [[f.name, f.low, f.high] for f in free],
+        "n_patients": n_patients,
+        "years": base.years,
+        "diagnosis": base.diagnosis,
+        "population": population,
+        "seed": seed,
+        "conversion_penalty": conversion_penalty,
+    }
     if history is not None and os.path.exists(db):
+        _same_run(db, run_of)
         done = int(abc.load("sqlite:///" + db).total_nr_simulations)
     else:
         abc.new("sqlite:///" + db, {"multi_limb": 0.0})
+        if history is not None:
+            atomic_write_text(_run_file(db), json.dumps(run_of, indent=1) + "\n")
     inflate = 1 + targets.patients / max(n_patients, 1)
     floor = float(chi2.ppf(0.95, df=4)) * inflate
     try:
