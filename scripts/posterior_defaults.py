@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import json
 import math
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.draws import DEFAULT_POSTERIOR, load_draws, save_draws
 from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, free_params, model_structure
-from crpsmap.calibrate.provenance import model_fingerprint
+from crpsmap.calibrate.provenance import model_source_digest
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client
 
@@ -53,6 +54,18 @@ def still_valid(check: Any, prior: dict[str, list[float]], model_source: str) ->
         return False
     free = check.get("free")
     return free is None or {f["name"]: [f["low"], f["high"]] for f in free} == prior
+
+
+def model_fingerprint() -> dict[str, str]:
+    """What the numbers were computed with: the git commit (or "unknown") and the model source digest
+    (the tree may differ from the commit while someone edits it, the digest may not)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {"git_commit": commit, "model_source_sha256": model_source_digest()}
 
 
 def unchanged(before: dict[str, str]) -> dict[str, str]:

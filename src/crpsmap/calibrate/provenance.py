@@ -1,4 +1,4 @@
-"""What a computed result was computed with: a digest of the simulator's source and the git commit.
+"""What a computed result was computed with: a digest of the simulator's source.
 
 Bundled results (the posterior and its checks) record it, and caches of simulated clinics key on it, so
 that numbers of another model's code are never read as today's model's (the parameter values alone do
@@ -7,7 +7,6 @@ not say which code ran them)."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 
@@ -20,15 +19,3 @@ def model_source_digest() -> str:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
-
-
-def model_fingerprint() -> dict[str, str]:
-    """The git commit (or "unknown" outside a checkout) and the model source digest; the tree may differ
-    from the commit while someone edits it, the digest may not."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {"git_commit": commit, "model_source_sha256": model_source_digest()}
