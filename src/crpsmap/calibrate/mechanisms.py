@@ -555,7 +555,7 @@ def search(
     while any(wanted(i) > 0 for i in range(len(studies))):
         asked: list[tuple[int, Candidate, int, Any, Any, dict[str, float], Sim]] = []
         for i, (cand, j, free, study, sim) in enumerate(studies):
-            for _ in range(max(0, wanted(i))):
+            for _ in range(wanted(i)):
                 t = study.ask()
                 theta = {f.name: t.suggest_float(f.name, f.low, f.high) for f in free}
                 asked.append((i, cand, j, study, t, theta, apply(sim, theta)))

@@ -238,23 +238,28 @@ def abc_posterior(
     folder = None if history is not None else tempfile.mkdtemp(prefix="crpsmap-abc-")
     db = os.fspath(history) if history is not None else os.path.join(str(folder), "abc.db")
     done = 0
-    run_of = {
-        "model_source_sha256": model_source_digest(),
-        "targets": targets.to_dict(),
-        "free": [[f.name, f.low, f.high] for f in free],
-        "n_patients": n_patients,
-        "years": base.years,
-        "diagnosis": base.diagnosis,
-        "population": population,
-        "seed": seed,
-        "conversion_penalty": conversion_penalty,
-    }
-    if history is not None and os.path.exists(db):
+    # what a kept run was started with (only a kept run is ever continued, so only it needs the record)
+    run_of = (
+        None
+        if history is None
+        else {
+            "model_source_sha256": model_source_digest(),
+            "targets": targets.to_dict(),
+            "free": [[f.name, f.low, f.high] for f in free],
+            "n_patients": n_patients,
+            "years": base.years,
+            "diagnosis": base.diagnosis,
+            "population": population,
+            "seed": seed,
+            "conversion_penalty": conversion_penalty,
+        }
+    )
+    if run_of is not None and os.path.exists(db):
         _same_run(db, run_of)
         done = int(abc.load("sqlite:///" + db).total_nr_simulations)
     else:
         abc.new("sqlite:///" + db, {"multi_limb": 0.0})
-        if history is not None:
+        if run_of is not None:
             atomic_write_text(_run_file(db), json.dumps(run_of, indent=1) + "\n")
     inflate = 1 + targets.patients / max(n_patients, 1)
     floor = float(chi2.ppf(0.95, df=4)) * inflate
