@@ -5,9 +5,11 @@ replicated held-out clinics with and without the conversion constraint; the mode
 (calibrate/recovery.py) and the Markov baseline (calibrate/baseline.py) come with it. The sizes used are
 written into the JSON (`budget`, `recovery`, `seconds`, `settings`) and into docs/calibration.md.
 
-Run (the bundled sizes; 41 minutes on 2 cores shared with other jobs at load 7-18, about 10 minutes
-estimated on 2 idle cores):
-    nice -n 10 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/compare_mechanisms.py
+Run (the bundled sizes; 3,326 s on 2 otherwise idle cores in today's structure, docs/calibration.md):
+    nice -n 10 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/compare_mechanisms.py --cache CLINICS.jsonl
+With `--cache` every simulated clinic is kept in that file as soon as it is done (calibrate/store.py): if
+the run stops, the same command goes on where it stopped (the searches are seeded, so they ask for the
+same clinics again and find them kept). Kept clinics of other settings or other code are not reused.
 Recompute the held-out trauma figures of an existing comparison from the held-out clinics it stores (no
 simulation; for a file written before those rules changed):
     .venv/bin/python scripts/compare_mechanisms.py \\
@@ -28,7 +30,8 @@ from rich.progress import Progress
 
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.baseline import van_rijn_2011_trauma
-from crpsmap.calibrate.mechanisms import Budget, compare_mechanisms, rejudge_trauma
+from crpsmap.calibrate.mechanisms import SUMMARY_KIND, Budget, compare_mechanisms, rejudge_trauma
+from crpsmap.calibrate.store import ClinicStore
 from crpsmap.model import Sim
 from crpsmap.outputs import atomic_write_text
 from crpsmap.scale import dask_client
@@ -51,6 +54,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("-o", "--output", type=Path, default=FITTED / "mechanisms-vanrijn2011.json")
+    ap.add_argument("--cache", type=Path, default=None, help="keep each clinic here; rerun to go on")
     ap.add_argument(
         "--rejudge", type=Path, help="recompute the held-out trauma figures of this file, in place"
     )
@@ -71,6 +75,7 @@ def main() -> None:
         heldout_seeds=args.heldout_seeds,
         heldout_patients=args.heldout_patients,
     )
+    store = ClinicStore(args.cache, SUMMARY_KIND) if args.cache is not None else None
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client, Progress() as bar:
         task = bar.add_task("comparing mechanisms", total=None)
@@ -88,11 +93,14 @@ def main() -> None:
             heldout_trauma=van_rijn_2011_trauma(targets),
             recovery_replicates=args.recovery,
             recovery_patients=args.recovery_patients,
+            store=store,
         )
     out = cmp.to_dict()
     out["script"] = "scripts/compare_mechanisms.py"
     out["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    out["seconds"] = round(time.perf_counter() - t0, 1)
+    out["seconds"] = round(time.perf_counter() - t0, 1)  # this invocation only, when clinics were kept
+    if store is not None:
+        out["kept_clinics"] = {"simulated_now": store.new, "taken_from_earlier_pieces": store.reused}
     out["workers"] = args.workers
     atomic_write_text(args.output, json.dumps(out, indent=1) + "\n")
     print(cmp.sentence())

@@ -10,9 +10,9 @@ years; about 84 minutes of wall clock on a shared 2-core machine, docs/identifia
 
 Each simulation's figures go to the cache as soon as they are known, so the run can be done in pieces
 (`--max-new N` / `--max-minutes M`: stop after N new simulations or M minutes; run the same command
-again to continue). The cache key is every parameter value, the seed, the horizon, the clinic size, the
-diagnosis rule and a digest of the model's source, so a changed default or changed model code is
-simulated afresh, never taken from an old run. Writes
+again to continue). The cache key is every setting of the Sim, the clinic size and a digest of the
+package's source (calibrate/store.py), so a changed default or changed code is simulated afresh, never
+taken from an old run. Writes
 src/crpsmap/calibrate/fitted/sensitivity-vanrijn2011.json (model output) and docs/sensitivity-morris.png,
 both atomically. `--plot-only` redraws the plot and `--table` prints the table of
 docs/identifiability.md, both from the bundled JSON.
@@ -21,8 +21,6 @@ docs/identifiability.md, both from the bundled JSON.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
 import json
 import math
 import subprocess
@@ -35,7 +33,6 @@ from typing import Any
 from rich.progress import Progress
 
 from crpsmap.calibrate.fit import FreeParam, model_structure
-from crpsmap.calibrate.provenance import model_source_digest
 from crpsmap.calibrate.sensitivity import (
     CONSTRAINED_RATIO,
     FIGURES,
@@ -46,12 +43,15 @@ from crpsmap.calibrate.sensitivity import (
     ranged_parameters,
     sensitivity,
 )
+from crpsmap.calibrate.store import ClinicStore
 from crpsmap.model import Sim
 from crpsmap.outputs import atomic_path, atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "src" / "crpsmap" / "calibrate" / "fitted" / "sensitivity-vanrijn2011.json"
 PLOT = ROOT / "docs" / "sensitivity-morris.png"
+#: what the script keeps of a clinic, as its store names it: the calibration figures (FIGURES)
+FIGURES_KIND = "sensitivity.figures"
 
 
 class BudgetSpent(Exception):
@@ -59,7 +59,9 @@ class BudgetSpent(Exception):
 
 
 class CachedEvaluator:
-    """The clinic figures of a simulation, kept in a JSON-lines file keyed by every setting that matters."""
+    """The clinic figures of a simulation, kept in a JSON-lines file (calibrate/store.py) whose key is every
+    setting of the Sim, the clinic size and the package's source: another setting or other code is
+    simulated afresh, never taken from an old run."""
 
     def __init__(
         self, n_patients: int, path: Path | None, max_new: int | None, max_minutes: float | None = None
@@ -67,56 +69,34 @@ class CachedEvaluator:
         self.evaluate = default_evaluator(n_patients)
         self.deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
         self.n_patients = n_patients
-        self.path = path
         self.max_new = max_new
-        self.new = 0
-        self.model_source = model_source_digest()  # the same values under other model code are another run
-        self.cache: dict[str, dict[str, Any]] = {}
-        if path is not None and path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    rec = json.loads(line)
-                    self.cache[rec["key"]] = rec
+        self.store = ClinicStore(path, FIGURES_KIND)
+
+    @property
+    def new(self) -> int:
+        """Clinics simulated by this invocation."""
+        return self.store.new
 
     def key(self, sim: Sim) -> str:
-        spec = {
-            "n_patients": self.n_patients,
-            "params": dataclasses.asdict(sim.params),
-            "cohort": dataclasses.asdict(sim.cohort),
-            "years": sim.years,
-            "seed": sim.seed,
-            "dt": sim.dt,
-            "interventions": [dataclasses.asdict(iv) for iv in sim.interventions],
-            "backend": sim.backend,
-            "diagnosis": sim.diagnosis,
-            "model_source": self.model_source,
-        }
-        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=repr).encode()).hexdigest()
+        return self.store.key(sim, self.n_patients)
 
     def __call__(self, sim: Sim) -> dict[str, float]:
         k = self.key(sim)
-        if k in self.cache:
-            return {n: (math.nan if v is None else float(v)) for n, v in self.cache[k]["figures"].items()}
+        kept = self.store.get(k)
+        if kept is not None:
+            return {n: (math.nan if v is None else float(v)) for n, v in kept.items()}
         if self.max_new is not None and self.new >= self.max_new:
             raise BudgetSpent
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise BudgetSpent
         t0 = time.perf_counter()
         figures = dict(self.evaluate(sim))
-        rec = {
-            "key": k,
-            "seconds": round(time.perf_counter() - t0, 3),
-            "figures": {n: (v if math.isfinite(v) else None) for n, v in figures.items()},
-        }
-        self.cache[k] = rec
-        self.new += 1
-        if self.path is not None:
-            with self.path.open("a", encoding="utf-8") as fh:  # append-only log: a crash loses one line
-                fh.write(json.dumps(rec) + "\n")
+        kept = {n: (v if math.isfinite(v) else None) for n, v in figures.items()}
+        self.store.put(k, kept, time.perf_counter() - t0)
         return figures
 
     def seconds(self, keys: list[str]) -> float:
-        return float(sum(self.cache[k]["seconds"] for k in keys if k in self.cache))
+        return float(sum(self.store.seconds(k) for k in keys))
 
 
 def git_commit() -> str | None:
@@ -324,6 +304,7 @@ def main() -> int:
         "settings": {
             "command": " ".join(["scripts/sensitivity_defaults.py", *sys.argv[1:]]),
             "git_commit": args.commit or git_commit(),
+            "package_source_sha256": ev.store.code,
             "n_patients": args.patients,
             "years": args.years,
             "seed": args.seed,

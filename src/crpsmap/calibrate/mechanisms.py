@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ import numpy as np
 from crpsmap.calibrate.baseline import fit_markov, pooled_trauma, trauma_deviance
 from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION, conversion_penalty, deviance
 from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, model_structure, summary_above_floor
+from crpsmap.calibrate.store import ClinicStore
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Mechanisms, Sim
 from crpsmap.model.sim import NoCasesError
@@ -62,6 +64,8 @@ TUNED_EARLIER: Mapping[str, tuple[str, ...]] = {
 COMPARISON_RANGES = {"gain_mu": (-1.2, -0.2)}
 #: the held-out clinics' seeds start here (far from the search seed); the same seeds for every candidate
 HELDOUT_OFFSET = 1_000_003
+#: what a comparison keeps of a clinic, as a store names it (calibrate/store.py): `summarise`'s output
+SUMMARY_KIND = "mechanisms.summarise"
 #: the interval shown for a criterion: mean +- SPREAD_Z x SD over the held-out clinics
 SPREAD_Z = 2.0
 #: AIC differences below this leave two explanations about equally supported (Burnham & Anderson 2002,
@@ -293,11 +297,42 @@ def choose(records: Sequence[Mapping[str, Any]], name: str) -> dict[str, Any]:
     return dict(min(usable, key=lambda r: float(r[key])))
 
 
-def run_all(sims: Sequence[Sim], n_patients: int, client: Any | None) -> list[dict[str, Any]]:
-    """`summarise` each simulation, in process or as Dask tasks (same results, in order)."""
+def timed_summary(sim: Sim, n_patients: int) -> tuple[dict[str, Any], float]:
+    """`summarise` and the seconds it took (what a store keeps beside the summary)."""
+    t0 = time.perf_counter()
+    out = summarise(sim, n_patients)
+    return out, time.perf_counter() - t0
+
+
+def run_all(
+    sims: Sequence[Sim], n_patients: int, client: Any | None, store: ClinicStore | None = None
+) -> list[dict[str, Any]]:
+    """`summarise` each simulation, in process or as Dask tasks (same results, in order). With a `store`
+    (kind `SUMMARY_KIND`) kept clinics are taken from it and each new one is kept as soon as it is done,
+    so that a comparison stopped midway goes on where it stopped."""
+    if store is None:
+        if client is None:
+            return [summarise(s, n_patients) for s in sims]
+        return list(client.gather(client.map(summarise, sims, n_patients=n_patients, pure=False)))
+    if store.kind != SUMMARY_KIND:
+        raise ValueError(f"a store of {store.kind!r} cannot hold a comparison's clinics ({SUMMARY_KIND!r})")
+    keys = [store.key(s, n_patients) for s in sims]
+    found = {k: r for k in dict.fromkeys(keys) if (r := store.get(k)) is not None}
+    todo = {k: sims[keys.index(k)] for k in dict.fromkeys(keys) if k not in found}
     if client is None:
-        return [summarise(s, n_patients) for s in sims]
-    return list(client.gather(client.map(summarise, sims, n_patients=n_patients, pure=False)))
+        for k, sim in todo.items():
+            found[k], seconds = timed_summary(sim, n_patients)
+            store.put(k, found[k], seconds)
+    elif todo:
+        from distributed import as_completed
+
+        futures = client.map(timed_summary, list(todo.values()), n_patients=n_patients, pure=False)
+        key_of = dict(zip(futures, todo, strict=True))
+        for fut in as_completed(futures):
+            summary, seconds = fut.result()
+            found[key_of[fut]] = summary
+            store.put(key_of[fut], summary, seconds)
+    return [found[k] for k in keys]
 
 
 def parameter_union(candidates: Sequence[Candidate]) -> tuple[str, ...]:
@@ -523,6 +558,7 @@ def search(
     client: Any | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     ranges: Mapping[str, tuple[float, float]] = COMPARISON_RANGES,
+    store: ClinicStore | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Every candidate's search, all with the same budget, run side by side (each round asks up to
     `budget.batch` trials of every start of every candidate and simulates them together). Returns every
@@ -560,7 +596,7 @@ def search(
                 theta = {f.name: t.suggest_float(f.name, f.low, f.high) for f in free}
                 asked.append((i, cand, j, study, t, theta, apply(sim, theta)))
                 asked_of[i] += 1
-        results = run_all([a[6] for a in asked], budget.patients, client)
+        results = run_all([a[6] for a in asked], budget.patients, client, store)
         for (i, cand, j, study, t, theta, _), summary in zip(asked, results, strict=True):
             g = criterion(targets, summary, constrained=False)
             if math.isinf(g):  # no CRPS cases at these values: a failed trial (JSON keeps no score)
@@ -603,6 +639,7 @@ def compare_mechanisms(
     recovery_replicates: int = 0,
     recovery_patients: int | None = None,
     ranges: Mapping[str, tuple[float, float]] = COMPARISON_RANGES,
+    store: ClinicStore | None = None,
 ) -> MechanismComparison:
     """Fit every candidate with the same budget and judge them on replicated held-out clinics.
 
@@ -618,7 +655,7 @@ def compare_mechanisms(
     budget = budget or Budget.of(n_trials, n_patients)
     if not candidates:
         raise ValueError("no candidate explanations to compare")
-    records = search(candidates, targets, base, budget, seed, client, progress, ranges)
+    records = search(candidates, targets, base, budget, seed, client, progress, ranges, store)
     seeds = tuple(seed + HELDOUT_OFFSET + i for i in range(budget.heldout_seeds))
     # the chosen parameter sets; held-out clinics for each distinct one, all simulated together
     chosen: dict[tuple[str, str], dict[str, float]] = {}
@@ -637,7 +674,7 @@ def compare_mechanisms(
     ]
     if progress is not None:
         progress("held-out clinics", 0, len(sims))
-    flat = run_all(sims, budget.heldout_patients, client)
+    flat = run_all(sims, budget.heldout_patients, client, store)
     per_point = [flat[i * len(seeds) : (i + 1) * len(seeds)] for i in range(len(distinct))]
     fits = []
     for cand in candidates:
@@ -667,6 +704,7 @@ def compare_mechanisms(
             n_patients=recovery_patients or targets.patients,
             client=client,
             progress=progress,
+            store=store,
         )
         cmp = dataclasses.replace(cmp, recovery=rec.to_dict())
     return cmp

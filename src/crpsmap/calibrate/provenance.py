@@ -19,3 +19,16 @@ def model_source_digest() -> str:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def package_source_digest() -> str:
+    """SHA-256 over the relative paths and bytes of every module of the package (crpsmap/**/*.py): what a
+    kept summary of a clinic depends on beyond the simulator (the classifier, the figures' definitions)."""
+    import crpsmap
+
+    root = Path(crpsmap.__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()

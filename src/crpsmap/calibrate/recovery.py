@@ -27,6 +27,7 @@ from crpsmap.calibrate.targets import Targets
 
 if TYPE_CHECKING:
     from crpsmap.calibrate.mechanisms import MechanismComparison, MechanismFit
+    from crpsmap.calibrate.store import ClinicStore
 
 #: recovery clinics' seeds start here (apart from the search seed and the held-out clinics)
 RECOVERY_OFFSET = 2_000_003
@@ -99,6 +100,7 @@ def model_recovery(
     n_patients: int = 185,
     client: Any | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    store: ClinicStore | None = None,
 ) -> Recovery:
     """The confusion matrix of `replicates` clinics of `n_patients` per true candidate (see module doc)."""
     if replicates < 1:
@@ -113,7 +115,7 @@ def model_recovery(
         sims += [dataclasses.replace(sim, seed=s) for s in seeds]
     if progress is not None:
         progress("recovery clinics", 0, len(sims))
-    clinics = run_all(sims, n_patients, client)
+    clinics = run_all(sims, n_patients, client, store)
     names = tuple(f.candidate.name for f in fits)
     counts = {c: {t: dict.fromkeys(names, 0) for t in names} for c in CRITERIA}
     for i, truth in enumerate(fits):
