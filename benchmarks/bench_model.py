@@ -14,6 +14,12 @@ Run on demand:
       With --somatotopy the kernel of this checkout is also timed with Mechanisms.somatotopy on (89 nodes,
       in the same rounds; its node-days count 89 nodes); without --baseline-rev, --somatotopy times the
       kernel and the reference of this checkout with the switch on.
+  `.venv/bin/python benchmarks/bench_model.py --baseline-rev HEAD --clinic 150 [--rounds K] [--repeats R]`
+      a whole virtual clinic (`Sim(seed=S).clinic(N)` at the defaults of each tree: screening the injuries
+      and following the cases) of REV and of this checkout, alternately in fresh subprocesses; reported:
+      median seconds (wall and CPU) per clinic, their ratio (after / before), the injuries screened, and
+      whether both trees gave the same clinic (its CSV). What a calibration, a comparison or ABC pays per
+      simulated clinic.
 Prints one JSON line and appends it to benchmarks/results/model.jsonl (written atomically). The figure of
 each side is the median of its timed runs; set NUMBA_NUM_THREADS to fix the thread count.
 """
@@ -219,6 +225,83 @@ def fingerprint(src: str) -> None:
     print(json.dumps(out))
 
 
+def clinic_worker(src: str, n: int, seed: int, repeats: int) -> None:
+    """Time `Sim(seed=seed).clinic(n)` of the package under `src` (a subprocess: one tree per process)."""
+    _import_tree(src)
+    from crpsmap.io.csv_long import write_csv_text
+    from crpsmap.model import Sim
+
+    sim = Sim(seed=seed)
+    sim.clinic(2)  # compile / load the kernel
+    times, cpu = [], []
+    clinic = None
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        clinic = sim.clinic(n)
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    assert clinic is not None
+    digest = _digest(np.frombuffer(write_csv_text(clinic.histories).encode(), np.uint8))
+    print(json.dumps({"times": times, "cpu": cpu, "digest": digest, "injuries": clinic.n_injuries}))
+
+
+def clinic_before_after(args: argparse.Namespace) -> dict[str, Any]:
+    """A default virtual clinic of `args.baseline_rev` and of this checkout, timed alternately."""
+    with tempfile.TemporaryDirectory(prefix="bench_model_") as tmp:
+        base = Path(tmp) / "baseline"
+        commit = extract_package(args.baseline_rev, base)
+        sides = {"before": base / "src", "after": ROOT / "src"}
+        times: dict[str, list[float]] = {k: [] for k in sides}
+        cpu: dict[str, list[float]] = {k: [] for k in sides}
+        seen: dict[str, set[tuple[str, int]]] = {k: set() for k in sides}
+        for r in range(args.rounds):
+            for side in tuple(sides) if r % 2 == 0 else tuple(reversed(sides)):
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--clinic-worker",
+                    str(sides[side]),
+                    "--clinic",
+                    str(args.clinic),
+                ]
+                cmd += ["--seed", str(args.seed), "--repeats", str(args.repeats)]
+                out = subprocess.run(
+                    cmd, check=True, capture_output=True, text=True, cwd=tempfile.gettempdir()
+                )
+                res = json.loads(out.stdout.strip().splitlines()[-1])
+                times[side] += res["times"]
+                cpu[side] += res["cpu"]
+                seen[side].add((res["digest"], res["injuries"]))
+                print(
+                    f"round {r + 1}/{args.rounds} {side}: {[round(t, 2) for t in res['times']]}",
+                    file=sys.stderr,
+                )
+    med = {k: statistics.median(v) for k, v in times.items()}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
+    return {
+        "benchmark": "model_clinic_before_after",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "baseline_rev": args.baseline_rev,
+        "baseline_commit": commit,
+        "patients": args.clinic,
+        "seed": args.seed,
+        "injuries_screened": sorted({i for _, i in seen["before"] | seen["after"]}),
+        "before_seconds_median": round(med["before"], 3),
+        "after_seconds_median": round(med["after"], 3),
+        "after_over_before": round(med["after"] / med["before"], 3),
+        "before_cpu_seconds_median": round(med_cpu["before"], 3),
+        "after_cpu_seconds_median": round(med_cpu["after"], 3),
+        "after_over_before_cpu": round(med_cpu["after"] / med_cpu["before"], 3),
+        "clinics_identical": len(seen["before"] | seen["after"]) == 1,
+        "before_seconds": [round(t, 3) for t in times["before"]],
+        "after_seconds": [round(t, 3) for t in times["after"]],
+        "rounds": args.rounds,
+        "repeats_per_round": args.repeats,
+        "command": " ".join(["benchmarks/bench_model.py", *sys.argv[1:]]),
+        **_environment(),
+    }
+
+
 def _run_worker(
     src: Path, inputs: Path, days: int, repeats: int, *, fingerprints: bool = False, somatotopy: bool = False
 ) -> dict[str, Any]:
@@ -312,18 +395,29 @@ def main() -> None:
     ap.add_argument("--baseline-rev", help="git revision whose kernel is timed against this checkout's")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds with --baseline-rev")
     ap.add_argument("--somatotopy", action="store_true", help="also (or only) with Mechanisms.somatotopy on")
+    ap.add_argument("--clinic", type=int, default=0, help="with --baseline-rev: time a clinic of this many")
+    ap.add_argument("--seed", type=int, default=0, help="the clinic's seed (with --clinic)")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--inputs", help=argparse.SUPPRESS)
     ap.add_argument("--fingerprint", help=argparse.SUPPRESS)
+    ap.add_argument("--clinic-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.clinic_worker:
+        clinic_worker(args.clinic_worker, args.clinic, args.seed, args.repeats)
+        return
+    if args.clinic and not args.baseline_rev:
+        ap.error("--clinic times this checkout against --baseline-rev REV")
     if args.fingerprint:
         fingerprint(args.fingerprint)
         return
     if args.worker:
         worker(args.worker, args.inputs, args.days, args.repeats, args.somatotopy)
         return
-    rec = before_after(args) if args.baseline_rev else same_process(args)
+    if args.clinic:
+        rec = clinic_before_after(args)
+    else:
+        rec = before_after(args) if args.baseline_rev else same_process(args)
     record("model", rec, save=not args.no_save)
 
 

@@ -42,6 +42,36 @@ def test_clinic_is_the_first_n_cases_whatever_the_block_size() -> None:
     assert np.array_equal(a[0], b[0]) and a[1] == b[1]
 
 
+def test_find_cases_returns_the_first_n_cases_of_one_screening_of_all_injuries() -> None:
+    """Blocks, and the part of a block screened first once the conversion is known, change only how many
+    injuries are simulated: the cases are the first n of one screening of every injury, and the count of
+    injuries screened ends at the n-th case (or at a block's end when the search gave up)."""
+    every = np.flatnonzero(SIM.screen(np.arange(3000)))
+    assert every.size > 60
+    for n, block in ((1, 64), (15, 64), (15, 2048), (60, 256), (60, 5000)):
+        cases, screened = SIM.find_cases(n, block=block)
+        assert np.array_equal(cases, every[:n]) and screened == every[n - 1] + 1
+
+
+def test_the_screen_day_rule_is_one_run_with_both_looks() -> None:
+    """Simulating every injury to screen_day and only those involved then on to their visit gives what one
+    run of every injury to its visit, looking on both days, gives (the definition, computed here)."""
+    from crpsmap.model.cohort import draw_patients
+    from crpsmap.model.network import topology
+
+    sim = Sim(seed=4)
+    idx = np.arange(2000)
+    inputs, _ = draw_patients(
+        sim.seed, idx, sim.cohort, sim.n_days, sim.config().steps_per_day, (), visits=False
+    )
+    day, first = int(sim.cohort.screen_day), inputs.visit_day[:, :1]
+    looks = np.hstack([np.full_like(first, day), np.where(first > day, first, -1)])
+    out = sim.run(dataclasses.replace(inputs, visit_day=looks), n_days=int(looks.max()))
+    seen = ((out.visit_mask & ((1 << topology().n_areas) - 1)) != 0) | (looks < 0)
+    expected = np.all(seen, axis=1)
+    assert expected.sum() > 0 and np.array_equal(sim.screen(idx), expected)
+
+
 def test_follow_does_not_depend_on_other_patients() -> None:
     cases = SIM.chunk(0, 200).cases
     alone = SIM.follow(cases[-1:])

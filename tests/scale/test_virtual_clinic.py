@@ -65,3 +65,15 @@ def test_bad_arguments(tmp_path: Path, two_workers: Client) -> None:
         simulate_clinic_csv(SIM, 5, tmp_path / "x.csv", two_workers, chunk_size=0)
     with pytest.raises(ValueError, match="at least 1"):
         simulate_clinic_csv(SIM, 0, tmp_path / "x.csv", two_workers)
+
+
+def test_a_clinic_that_converts_nothing_gives_up_by_the_rule_of_every_search(
+    tmp_path: Path, one_worker: Client
+) -> None:
+    """No afferent drive, no CRPS: the chunked run stops once more than MAX_INJURIES_PER_CASE injuries per
+    wanted case were screened (model.sim.gives_up, the rule of Sim.find_cases), with the same message."""
+    from crpsmap.model.sim import MAX_INJURIES_PER_CASE, NoCasesError
+
+    dead = Sim(years=0.5, seed=3, cohort=SIM.cohort.replace(drive_fracture=0.0, drive_other=0.0))
+    with pytest.raises(NoCasesError, match=rf"fewer than 1 in {MAX_INJURIES_PER_CASE:,} injuries .*\(0 in "):
+        simulate_clinic_csv(dead, 1, tmp_path / "dead.csv", one_worker, chunk_size=4_000)

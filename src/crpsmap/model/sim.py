@@ -9,6 +9,7 @@ sizes; `chunk(start, stop)` simulates a contiguous range of injury indices and i
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,11 @@ from crpsmap.model.reference import RunConfig
 
 Backend = Callable[..., RunOutput]
 MAX_INJURIES_PER_CASE = 10_000  # give up when conversion is below 1 in this many (mis-set parameters)
+#: the part of a block screened first once the conversion so far is known (Sim.find_cases): this many
+#: times the injuries expected to hold the cases still needed, in steps of SCREEN_STEP (4 SIMD blocks of
+#: the kernel, so that a short call costs little beyond its injuries)
+SCREEN_MARGIN = 1.25
+SCREEN_STEP = 256
 #: when an injury counts as CRPS (Sim.screen). "screen_day" (the default since 2026-11-26): a body area
 #: involved on screen_day and at the diagnostic first visit (screen_day + referral delay), i.e. symptoms
 #: beyond normal healing of the inciting injury, as CohortParams.screen_day says. "first_visit": involved
@@ -139,23 +145,34 @@ class Sim:
     def screen(self, patients: np.ndarray) -> np.ndarray:
         """Which injuries are CRPS: a body area involved at the diagnostic first visit, which comes
         after normal healing (screen_day + referral delay), and with diagnosis="screen_day" on
-        screen_day itself as well (DIAGNOSES); simulated without any treatment."""
+        screen_day itself as well (DIAGNOSES); simulated without any treatment.
+
+        With "screen_day" the injuries are simulated to screen_day first and only those involved then
+        on to their visit (most injuries heal: they are not simulated the referral delay further). Every
+        random draw is a function of the injury's index, so a subset gives the same injuries: the result
+        is the one of simulating all of them to the last visit."""
         cfg = self.config()
         inputs, _ = draw_patients(
             self.seed, patients, self.cohort, self.n_days, cfg.steps_per_day, (), visits=False
         )
-        if self.diagnosis == "screen_day":  # observe screen_day too (the first visit is never earlier;
-            # one observation a day, so a first visit on screen_day itself is not asked for twice)
-            day = int(self.cohort.screen_day)
-            first = inputs.visit_day[:, :1]
-            on_day = np.full_like(first, day)
-            visits = np.hstack([on_day, np.where(first > day, first, -1)])
-            inputs = dataclasses.replace(inputs, visit_day=visits)
-        days = int(inputs.visit_day.max()) if inputs.n else 0
-        out = self.run(inputs, n_days=days)
+        first = inputs.visit_day[:, 0]
+        if self.diagnosis == "first_visit":
+            return self._involved_on(inputs, first)
+        day = int(self.cohort.screen_day)  # the first visit is never earlier than screen_day
+        involved = self._involved_on(inputs, np.full_like(first, day))
+        later = np.flatnonzero(involved & (first > day))  # a first visit on screen_day is that same look
+        if later.size:
+            involved[later] = self._involved_on(inputs.take(later), first[later])
+        return involved
+
+    def _involved_on(self, inputs: PatientInputs, day: np.ndarray) -> np.ndarray:
+        """Whether each injury has an involved body area on its given day (one look, no treatment)."""
+        if not inputs.n:
+            return np.zeros(0, dtype=bool)
+        looked = dataclasses.replace(inputs, visit_day=np.ascontiguousarray(day[:, None]))
+        out = self.run(looked, n_days=int(day.max()))
         area_bits = (1 << topology().n_areas) - 1
-        seen = ((out.visit_mask & area_bits) != 0) | (inputs.visit_day < 0)
-        return np.asarray(np.all(seen, axis=1))
+        return np.asarray((out.visit_mask[:, 0] & area_bits) != 0)
 
     def follow_arrays(self, patients: np.ndarray) -> tuple[Demography, RunOutput]:
         """Full follow-up as arrays (no history objects): for summary statistics over huge cohorts."""
@@ -200,30 +217,25 @@ class Sim:
         `confidence` (a search's choice): give up as soon as the screened injuries show at this confidence
         that fewer than 1 in `max_injuries_per_case` convert (exact one-sided Poisson upper bound of the
         cases so far, checked between blocks), typically after a tenth of the injuries. Either way, a
-        clinic it returns is the same clinic."""
+        clinic it returns is the same clinic. Once the conversion so far says that the rest of a block
+        is more than the clinic needs, only the part likely to be enough is screened first (the rest only
+        if it was not); the rules are checked between blocks, so this changes neither the cases nor when
+        it gives up, only how many injuries are simulated for nothing."""
         found: list[np.ndarray] = []
         count = 0
         screened = 0
         while count < n:
-            if screened > max_injuries_per_case * max(n, 1) or (
-                confidence is not None
-                and screened > 0
-                and _poisson_upper(count, confidence) * max_injuries_per_case < screened
-            ):
-                raise NoCasesError(
-                    f"fewer than 1 in {max_injuries_per_case:,} injuries become CRPS ({count:,} in "
-                    f"{screened:,} screened); check parameters"
-                )
-            idx = np.arange(screened, screened + block, dtype=np.int64)
-            hit = idx[self.screen(idx)]
-            need = n - count
-            if hit.size >= need:
-                hit = hit[:need]
-                screened = int(hit[-1]) + 1 if hit.size else screened + block
-            else:
-                screened += block
-            found.append(hit)
-            count += hit.size
+            if gives_up(count, screened, n, max_injuries_per_case, confidence):
+                raise too_few_cases(count, screened, max_injuries_per_case)
+            start, end = screened, screened + block
+            while start < end and count < n:  # the block, or first the part of it likely to be enough
+                stop = min(end, start + _likely_enough(n - count, count, start))
+                idx = np.arange(start, stop, dtype=np.int64)
+                hit = idx[self.screen(idx)][: n - count]
+                found.append(hit)
+                count += hit.size
+                start = stop
+            screened = int(found[-1][-1]) + 1 if count >= n and found[-1].size else end
             if progress is not None:
                 progress(count, screened)
         cases = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
@@ -260,6 +272,37 @@ class Sim:
         if self.record is not None:
             recording = Recording.concat(recs) if recs else self.record.empty(self.n_days, self.n_spinal)
         return Clinic(out, screened, int(cases.size), recording)
+
+
+def gives_up(count: int, screened: int, n: int, max_injuries_per_case: int, confidence: float | None) -> bool:
+    """Whether a search for `n` cases stops after `count` cases in `screened` injuries: more than
+    `max_injuries_per_case` injuries per wanted case screened, or (with `confidence`) the exact one-sided
+    Poisson upper bound of the cases so far under 1 in `max_injuries_per_case`. One rule for every search
+    (Sim.find_cases, the chunked virtual clinic of crpsmap.scale)."""
+    if screened > max_injuries_per_case * max(n, 1):
+        return True
+    return (
+        confidence is not None
+        and screened > 0
+        and _poisson_upper(count, confidence) * max_injuries_per_case < screened
+    )
+
+
+def too_few_cases(count: int, screened: int, max_injuries_per_case: int) -> NoCasesError:
+    """The error of a search that `gives_up`, with what it saw."""
+    return NoCasesError(
+        f"fewer than 1 in {max_injuries_per_case:,} injuries become CRPS ({count:,} in {screened:,} "
+        "screened); check parameters"
+    )
+
+
+def _likely_enough(need: int, count: int, screened: int) -> int:
+    """Injuries likely to hold `need` more cases at the conversion seen so far (`count` cases in
+    `screened` injuries), with SCREEN_MARGIN to spare, in whole SCREEN_STEPs; unbounded before a case."""
+    if count == 0:
+        return np.iinfo(np.int64).max
+    expected = SCREEN_MARGIN * need * screened / count
+    return SCREEN_STEP * max(1, math.ceil(expected / SCREEN_STEP))
 
 
 def _poisson_upper(count: int, confidence: float) -> float:

@@ -18,7 +18,7 @@ from distributed import Client, as_completed
 
 from crpsmap.io.csv_long import csv_columns, csv_header, history_rows
 from crpsmap.model import Sim
-from crpsmap.model.sim import MAX_INJURIES_PER_CASE, NoCasesError
+from crpsmap.model.sim import MAX_INJURIES_PER_CASE, gives_up, too_few_cases
 
 #: the columns of a simulated cohort, fixed so that every chunk writes the same header
 SIM_VALUE_COLUMNS = ("hrv_rmssd", "treatment")
@@ -63,10 +63,10 @@ def chunk_rows(sim: Sim, start: int, stop: int) -> tuple[int, list[tuple[int, st
 def auto_chunk_size(n: int, workers: int) -> int:
     """Injuries per task: enough tasks to keep every worker busy, few enough to amortise the overhead.
 
-    About 1 injury in 7 becomes CRPS with the default parameters; the chunk size changes only speed and
-    memory, never the cohort.
+    About 1 injury in 36 becomes CRPS with the default parameters (2.8%, docs/plausibility.md); the chunk
+    size changes only speed and memory, never the cohort.
     """
-    return int(min(20_000, max(500, math.ceil(8 * n / (2 * workers)))))
+    return int(min(20_000, max(500, math.ceil(36 * n / (2 * workers)))))
 
 
 def simulate_clinic_csv(
@@ -94,7 +94,6 @@ def simulate_clinic_csv(
     write_at = 0
     cases = patients = chunks = 0
     last_case = -1
-    max_injuries = MAX_INJURIES_PER_CASE * n
 
     def submit() -> object:
         nonlocal next_start
@@ -124,9 +123,7 @@ def simulate_clinic_csv(
             if cases >= n:
                 client.cancel(list(queue.futures))
                 break
-            if write_at > max_injuries:
-                raise NoCasesError(
-                    f"fewer than 1 in {MAX_INJURIES_PER_CASE:,} injuries become CRPS; check the parameters"
-                )
+            if gives_up(cases, write_at, n, MAX_INJURIES_PER_CASE, None):
+                raise too_few_cases(cases, write_at, MAX_INJURIES_PER_CASE)
             queue.add(submit())
     return ClinicRun(patients=patients, cases=cases, injuries=last_case + 1, chunks=chunks)
