@@ -212,6 +212,30 @@ def test_clinic_figures_recomputed_from_the_classifications(tiny_clinic: list) -
         assert figs["maleki_mirror"] == pytest.approx(mirror / len(spread))
 
 
+def test_the_age_gap_is_one_limb_minus_multi_limb_mean_age_at_onset() -> None:
+    """Three one-limb patients aged 50, 52, 54 at onset and two multi-limb ones aged 40, 44: 52 - 42 = 10
+    years (van Rijn 2011's figure is 7); a patient without a birth year or a limb is left out; one group
+    empty: no figure."""
+    from conftest import build_history
+    from crpsmap.calibrate.predictive import age_gap
+
+    one = [("2020-03-01", "onset", "hand_right")]
+    two = [("2020-03-01", "onset", "hand_right"), ("2021-01-01", "assessment", "hand_left")]
+    cohort = [
+        build_history(one, "a", birth_year=1970),
+        build_history(one, "b", birth_year=1968),
+        build_history(one, "c", birth_year=1966),
+        build_history(two, "d", birth_year=1980),
+        build_history(two, "e", birth_year=1976),
+        build_history(two, "f"),  # no birth year
+        build_history([("2020-03-01", "onset", "chest_right")], "g", birth_year=1900),  # no limb
+    ]
+    results = list(classify_all(cohort))
+    assert age_gap(cohort, results) == pytest.approx(10.0)
+    assert age_gap(cohort[:3], results[:3]) is None
+    assert {p.key: p.value for p in published_figures()}["age_gap_years"] == 7.0
+
+
 def test_predictive_check_marks_inside_and_outside() -> None:
     pub = [p for p in published_figures() if p.key in ("maleki_mirror", "limbs_2", "trauma_diagonal")]
     sample = [
