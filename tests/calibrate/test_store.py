@@ -87,7 +87,7 @@ def test_a_search_run_again_from_its_store_goes_on_where_it_stopped(tmp_path: Pa
     """The whole search, then again from a full store (nothing simulated), then from a store holding only
     its first clinics (a stopped run): the same trials and clinics each time."""
     full = next(c for c in CANDIDATES if c.name == "all")
-    budget = Budget(starts=1, trials=3, startup=1, patients=10, heldout_seeds=1, heldout_patients=10, batch=1)
+    budget = Budget(starts=1, trials=2, startup=1, patients=10, heldout_seeds=1, heldout_patients=10, batch=1)
     t, sim, cheap = van_rijn_2011(), Sim(years=0.5, seed=3), {"gain_mu": (-0.7, -0.5)}
     path = tmp_path / "clinics.jsonl"
     first = ClinicStore(path, SUMMARY_KIND)
