@@ -11,7 +11,9 @@ src/crpsmap/calibrate/fitted/posterior-vanrijn2011.json, the draws under "draws"
     .venv/bin/python scripts/posterior_defaults.py --coverage      # share of 20 seeds inside van Rijn's CIs
 
 Run them with `nice -n 10 env NUMBA_NUM_THREADS=1` on a shared machine; the sizes used for the bundled
-file (and their run times on 2 cores) are in docs/posterior.md.
+file (and their run times on 2 cores) are in docs/posterior.md. With `--cache CLINICS.jsonl` every clinic
+of --predictive, --coverage and --sbc-table is kept as soon as it is done (calibrate/store.py), so a step
+that stopped goes on where it stopped when run again; `--history` does the same for --posterior.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from typing import Any
 
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.draws import DEFAULT_POSTERIOR, load_draws, save_draws
-from crpsmap.calibrate.fit import DEFAULT_FREE, SEARCH_RANGES, free_params, model_structure
+from crpsmap.calibrate.fit import COMPACT_KIND, DEFAULT_FREE, SEARCH_RANGES, free_params, model_structure
 from crpsmap.calibrate.provenance import model_source_digest
+from crpsmap.calibrate.store import ClinicStore
 from crpsmap.model import Sim
 from crpsmap.scale import dask_client
 
@@ -75,6 +78,14 @@ def unchanged(before: dict[str, str]) -> dict[str, str]:
     if after["model_source_sha256"] != before["model_source_sha256"]:
         raise SystemExit("the model's source changed while this step ran; its results were not written")
     return before
+
+
+def kept(store: ClinicStore | None) -> dict[str, Any]:
+    """How many of a step's clinics were simulated now and how many came from earlier pieces (--cache);
+    its `seconds` are then this piece's only."""
+    if store is None:
+        return {}
+    return {"kept_clinics": {"simulated_now": store.new, "taken_from_earlier_pieces": store.reused}}
 
 
 def command() -> str:
@@ -198,6 +209,7 @@ def run_table_step(args: argparse.Namespace) -> None:
 
     free = free_params(DEFAULT_FREE, SEARCH_RANGES)
     fingerprint = model_fingerprint()
+    store = ClinicStore(args.cache, COMPACT_KIND) if args.cache is not None else None
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         values, rows = reference_table(
@@ -207,12 +219,14 @@ def run_table_step(args: argparse.Namespace) -> None:
             n_patients=args.observed_patients,
             seed=args.seed,
             client=client if args.workers > 1 else None,
+            store=store,
         )
     res = table_sbc(free, values, rows, accept=args.table_accept, seed=args.seed)
     out = {
         **res.to_dict(args.table_bins),
         "seconds": round(time.perf_counter() - t0, 1),
         "command": command(),
+        **kept(store),
     }
     out["settings"] = {**out["settings"], "n_patients": args.observed_patients, "years": args.years}
     add_check(args.output, "sbc_table", {**out, **unchanged(fingerprint)})
@@ -223,19 +237,27 @@ def run_predictive_step(args: argparse.Namespace) -> None:
     import numpy as np
 
     from crpsmap.calibrate.draws import PosteriorDraws
-    from crpsmap.calibrate.predictive import VAN_RIJN_N, run_predictive
+    from crpsmap.calibrate.predictive import FIGURES_KIND, VAN_RIJN_N, run_predictive
     from crpsmap.model import CohortParams, ModelParams
 
     draws = load_draws(args.output)
     base = Sim(years=args.years, seed=args.seed)
     fingerprint = model_fingerprint()
+    store = ClinicStore(args.cache, FIGURES_KIND) if args.cache is not None else None
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         c = client if args.workers > 1 else None
         post = run_predictive(
-            draws, n_draws=args.pred_draws, n_patients=VAN_RIJN_N, base=base, seed=args.seed, client=c
+            draws,
+            n_draws=args.pred_draws,
+            n_patients=VAN_RIJN_N,
+            base=base,
+            seed=args.seed,
+            client=c,
+            store=store,
         )
         post["seconds"] = round(time.perf_counter() - t0, 1)
+        post.update(kept(store))
         add_check(args.output, "predictive", {**post, "command": command(), **unchanged(fingerprint)})
         if args.pred_point:
             # the point defaults with the same number of clinics: simulation noise only, for comparison
@@ -247,7 +269,13 @@ def run_predictive_step(args: argparse.Namespace) -> None:
                 np.ones(1),
             )
             pt = run_predictive(
-                point, n_draws=args.pred_draws, n_patients=VAN_RIJN_N, base=base, seed=args.seed, client=c
+                point,
+                n_draws=args.pred_draws,
+                n_patients=VAN_RIJN_N,
+                base=base,
+                seed=args.seed,
+                client=c,
+                store=store,
             )
             pt["seconds"] = round(time.perf_counter() - t1, 1)
             add_check(args.output, "predictive_point", {**pt, "command": command(), **unchanged(fingerprint)})
@@ -261,17 +289,24 @@ def run_coverage_step(args: argparse.Namespace) -> None:
     targets = van_rijn_2011()
     seeds = list(range(args.coverage_seeds))
     fingerprint = model_fingerprint()
+    store = ClinicStore(args.cache, COMPACT_KIND) if args.cache is not None else None
     out: dict[str, Any] = {"model_output": True, "sizes": {}, "command": command(), **fingerprint}
     t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         for n in args.coverage_sizes:
             cov = seed_coverage(
-                Sim(years=args.years), targets, n, seeds, client=client if args.workers > 1 else None
+                Sim(years=args.years),
+                targets,
+                n,
+                seeds,
+                client=client if args.workers > 1 else None,
+                store=store,
             )
             cov["ideal"] = ideal_coverage(targets, n, seed=args.seed)
             out["sizes"][str(n)] = cov
             print(n, cov["inside_all"], cov["inside"], "ideal", cov["ideal"]["inside_all"], flush=True)
     out["seconds"] = round(time.perf_counter() - t0, 1)
+    out.update(kept(store))
     add_check(args.output, "coverage", {**out, **unchanged(fingerprint)})
 
 
@@ -291,6 +326,12 @@ def main() -> None:
         type=Path,
         default=None,
         help="keep pyABC's database here; if it holds a run, continue it (a long posterior in short pieces)",
+    )
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="keep every clinic of --predictive, --coverage and --sbc-table here; run a step again to go on",
     )
     ap.add_argument("--sbc", action="store_true", help="SBC of a small ABC-SMC configuration")
     ap.add_argument("--sbc-replicates", type=int, default=20)

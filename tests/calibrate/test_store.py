@@ -113,5 +113,30 @@ def test_clinics_run_on_dask_are_kept_as_they_finish(tmp_path: Path) -> None:
         assert run_all(sims, 10, client, store) == expected
     assert store.new == 2  # one clinic per distinct setting
     assert ClinicStore(tmp_path / "clinics.jsonl", SUMMARY_KIND).get(store.key(sims[1], 10)) == expected[1]
-    with pytest.raises(ValueError, match="cannot hold a comparison's clinics"):
+    with pytest.raises(ValueError, match="cannot hold 'mechanisms.summarise'"):
         run_all(sims, 10, None, ClinicStore(None, "sensitivity.figures"))
+
+
+def test_the_posterior_checks_go_on_from_their_store(tmp_path: Path) -> None:
+    """Seed coverage and the predictive sample (the posterior script's --cache): the same result from a
+    store as without one, and nothing simulated again."""
+    import numpy as np
+
+    from crpsmap.calibrate.draws import PosteriorDraws
+    from crpsmap.calibrate.fit import COMPACT_KIND
+    from crpsmap.calibrate.predictive import FIGURES_KIND, predictive_sample, seed_coverage
+
+    t, sim, path = van_rijn_2011(), Sim(years=0.5, seed=3), tmp_path / "clinics.jsonl"
+    plain = seed_coverage(sim, t, 12, [0, 1])
+    assert seed_coverage(sim, t, 12, [0, 1], store=ClinicStore(path, COMPACT_KIND)) == plain
+    again = ClinicStore(path, COMPACT_KIND)
+    assert seed_coverage(sim, t, 12, [0, 1], store=again) == plain and (again.new, again.reused) == (0, 2)
+    draws = PosteriorDraws(("w_lr",), np.array([[0.15], [0.18]]), np.array([0.5, 0.5]))
+    sample = predictive_sample(draws, n_draws=2, n_patients=12, base=sim)
+    assert (
+        predictive_sample(draws, n_draws=2, n_patients=12, base=sim, store=ClinicStore(path, FIGURES_KIND))
+        == sample
+    )
+    kept = ClinicStore(path, FIGURES_KIND)
+    assert predictive_sample(draws, n_draws=2, n_patients=12, base=sim, store=kept) == sample
+    assert kept.new == 0 and kept.reused == 2

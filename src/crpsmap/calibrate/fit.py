@@ -177,6 +177,10 @@ def summary_above_floor(sim: Sim, n_patients: int) -> dict[str, Any] | None:
         return None
 
 
+#: what a store keeps of a clinic under `compact_figures`
+COMPACT_KIND = "fit.compact"
+
+
 def compact(stats: Mapping[str, Any]) -> dict[str, Any]:
     """The few numbers a calibration keeps per trial."""
     lp = stats["limb_patterns"]
@@ -185,6 +189,22 @@ def compact(stats: Mapping[str, Any]) -> dict[str, Any]:
         "patients": stats["multi_limb"]["denominator"],
         **{p: lp[p]["count"] for p in PATTERNS},
         "conversion": stats.get("conversion"),
+    }
+
+
+def compact_figures(sim: Sim, n_patients: int) -> dict[str, Any]:
+    """The `compact` figures of one clinic of `sim` (a Dask task; what a store of kind `COMPACT_KIND`
+    keeps, calibrate/store.py)."""
+    return compact(simulate_summary(sim, n_patients))
+
+
+def compact_statistics(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The report-statistics shape that `distance` reads (`deviance`, `inside_intervals`), from kept
+    `compact` figures."""
+    return {
+        "multi_limb": {"count": int(figures["multi_limb"]), "denominator": int(figures["patients"])},
+        "limb_patterns": {p: {"count": int(figures[p])} for p in PATTERNS},
+        "conversion": figures.get("conversion"),
     }
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,8 @@ import numpy as np
 from crpsmap.calibrate.baseline import fit_markov, pooled_trauma, trauma_deviance
 from crpsmap.calibrate.distance import FAILED_BELOW_CONVERSION, conversion_penalty, deviance
 from crpsmap.calibrate.fit import FreeParam, apply, compact, free_params, model_structure, summary_above_floor
-from crpsmap.calibrate.store import ClinicStore
+from crpsmap.calibrate.fit import compact_statistics as as_statistics
+from crpsmap.calibrate.store import ClinicStore, map_kept
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Mechanisms, Sim
 from crpsmap.model.sim import NoCasesError
@@ -260,15 +260,6 @@ def summarise(sim: Sim, n_patients: int) -> dict[str, Any]:
     return out
 
 
-def as_statistics(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The report-statistics shape `distance.deviance` reads, from a kept summary."""
-    return {
-        "multi_limb": {"count": int(summary["multi_limb"]), "denominator": int(summary["patients"])},
-        "limb_patterns": {p: {"count": int(summary[p])} for p in PATTERNS},
-        "conversion": summary.get("conversion"),
-    }
-
-
 def criterion(targets: Targets, summary: Mapping[str, Any], *, constrained: bool) -> float:
     """G of the observed counts at a clinic's shares, plus (constrained) the implausible-conversion
     penalty: what the search minimises and what the comparison judges (without 2 k), one rule for both.
@@ -297,42 +288,13 @@ def choose(records: Sequence[Mapping[str, Any]], name: str) -> dict[str, Any]:
     return dict(min(usable, key=lambda r: float(r[key])))
 
 
-def timed_summary(sim: Sim, n_patients: int) -> tuple[dict[str, Any], float]:
-    """`summarise` and the seconds it took (what a store keeps beside the summary)."""
-    t0 = time.perf_counter()
-    out = summarise(sim, n_patients)
-    return out, time.perf_counter() - t0
-
-
 def run_all(
     sims: Sequence[Sim], n_patients: int, client: Any | None, store: ClinicStore | None = None
 ) -> list[dict[str, Any]]:
     """`summarise` each simulation, in process or as Dask tasks (same results, in order). With a `store`
     (kind `SUMMARY_KIND`) kept clinics are taken from it and each new one is kept as soon as it is done,
-    so that a comparison stopped midway goes on where it stopped."""
-    if store is None:
-        if client is None:
-            return [summarise(s, n_patients) for s in sims]
-        return list(client.gather(client.map(summarise, sims, n_patients=n_patients, pure=False)))
-    if store.kind != SUMMARY_KIND:
-        raise ValueError(f"a store of {store.kind!r} cannot hold a comparison's clinics ({SUMMARY_KIND!r})")
-    keys = [store.key(s, n_patients) for s in sims]
-    found = {k: r for k in dict.fromkeys(keys) if (r := store.get(k)) is not None}
-    todo = {k: sims[keys.index(k)] for k in dict.fromkeys(keys) if k not in found}
-    if client is None:
-        for k, sim in todo.items():
-            found[k], seconds = timed_summary(sim, n_patients)
-            store.put(k, found[k], seconds)
-    elif todo:
-        from distributed import as_completed
-
-        futures = client.map(timed_summary, list(todo.values()), n_patients=n_patients, pure=False)
-        key_of = dict(zip(futures, todo, strict=True))
-        for fut in as_completed(futures):
-            summary, seconds = fut.result()
-            found[key_of[fut]] = summary
-            store.put(key_of[fut], summary, seconds)
-    return [found[k] for k in keys]
+    so that a comparison stopped midway goes on where it stopped (`store.map_kept`)."""
+    return map_kept(summarise, sims, n_patients, client, store, SUMMARY_KIND)
 
 
 def parameter_union(candidates: Sequence[Candidate]) -> tuple[str, ...]:

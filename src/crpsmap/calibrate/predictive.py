@@ -28,7 +28,8 @@ import numpy as np
 from crpsmap.calibrate.baseline import VAN_RIJN_2011_TRAUMA_SHARES
 from crpsmap.calibrate.distance import inside_intervals, simulated_shares
 from crpsmap.calibrate.draws import PosteriorDraws
-from crpsmap.calibrate.fit import compact, simulate_summary
+from crpsmap.calibrate.fit import COMPACT_KIND, compact_figures, compact_statistics
+from crpsmap.calibrate.store import ClinicStore, map_kept
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.history import PatientHistory
 from crpsmap.model import Sim
@@ -49,6 +50,8 @@ VAN_RIJN_AGE_GAP_YEARS = 7.0
 MALEKI_N = 27
 #: the size of van Rijn's cohort, at which its figures are predicted
 VAN_RIJN_N = 185
+#: what a store keeps of a clinic (calibrate/store.py): `draw_figures`'s output
+FIGURES_KIND = "predictive.figures"
 NOT_READ = (
     "no published figure available to this project: the van Rijn 2011 abstract gives only the multi-limb "
     "share (fitted); the full text was not read"
@@ -192,15 +195,11 @@ def age_gap(histories: Sequence[PatientHistory], results: Sequence[Classificatio
     return float(np.mean(ages[False]) - np.mean(ages[True]))
 
 
-def _draw_figures(
-    theta: Mapping[str, float], seed: int, base: Sim, n_patients: int, maleki_n: int
-) -> dict[str, float | None]:
-    """Figures of one clinic simulated at `theta` (the unit of work of a Dask task)."""
-    from crpsmap.calibrate.fit import apply
-
-    sim = dataclasses.replace(apply(base, theta), seed=seed)
+def draw_figures(sim: Sim, n_patients: int) -> dict[str, float | None]:
+    """Figures of one clinic of `sim` (the unit of work of a Dask task; what a store of kind
+    `FIGURES_KIND` keeps)."""
     clinic = sim.clinic(n_patients)
-    return {**clinic_figures(clinic.histories, maleki_n), "conversion": clinic.conversion}
+    return {**clinic_figures(clinic.histories), "conversion": clinic.conversion}
 
 
 def predictive_sample(
@@ -210,20 +209,18 @@ def predictive_sample(
     n_patients: int = VAN_RIJN_N,
     base: Sim | None = None,
     seed: int = 0,
-    maleki_n: int = MALEKI_N,
     client: Any | None = None,
+    store: ClinicStore | None = None,
 ) -> list[dict[str, float | None]]:
-    """One clinic's figures per resampled posterior draw, each clinic with its own virtual patients."""
+    """One clinic's figures per resampled posterior draw, each clinic with its own virtual patients
+    (`store`, of kind `FIGURES_KIND`: kept clinics are reused, new ones kept as they finish)."""
+    from crpsmap.calibrate.fit import apply
+
     base = base or Sim()
     picked = draws.resample(n_draws, seed=seed)
-    thetas = [picked.draw(i) for i in range(n_draws)]
     seeds = [int(s) for s in np.random.default_rng([seed, 5]).integers(0, 2**31 - 1, size=n_draws)]
-    if client is None:
-        return [_draw_figures(t, s, base, n_patients, maleki_n) for t, s in zip(thetas, seeds, strict=True)]
-    futures = client.map(
-        _draw_figures, thetas, seeds, base=base, n_patients=n_patients, maleki_n=maleki_n, pure=False
-    )
-    return list(client.gather(futures))
+    sims = [dataclasses.replace(apply(base, picked.draw(i)), seed=s) for i, s in enumerate(seeds)]
+    return list(map_kept(draw_figures, sims, n_patients, client, store, FIGURES_KIND))
 
 
 def predictive_interval(values: Sequence[float | None], level: float = 0.95) -> dict[str, float | None]:
@@ -273,24 +270,22 @@ def predictive_check(
     return rows
 
 
-def _coverage_row(seed: int, sim: Sim, targets: Targets, n_patients: int) -> dict[str, Any]:
-    """One seed of the coverage check (a Dask task): the clinic's figures and which intervals hold it."""
-    st = simulate_summary(dataclasses.replace(sim, seed=seed), n_patients)
-    return {"seed": seed, **compact(st), "inside": inside_intervals(targets, st)}
-
-
 def seed_coverage(
-    sim: Sim, targets: Targets, n_patients: int, seeds: Sequence[int], client: Any | None = None
+    sim: Sim,
+    targets: Targets,
+    n_patients: int,
+    seeds: Sequence[int],
+    client: Any | None = None,
+    store: ClinicStore | None = None,
 ) -> dict[str, Any]:
     """The default clinic (`sim`) with each seed: its figures, which van Rijn intervals it lies inside,
-    the share of seeds inside all four, and per figure."""
-    if client is None:
-        per_seed = [_coverage_row(s, sim, targets, n_patients) for s in seeds]
-    else:
-        futures = client.map(
-            _coverage_row, list(seeds), sim=sim, targets=targets, n_patients=n_patients, pure=False
-        )
-        per_seed = list(client.gather(futures))
+    the share of seeds inside all four, and per figure (`store`: see `predictive_sample`)."""
+    sims = [dataclasses.replace(sim, seed=s) for s in seeds]
+    figures = map_kept(compact_figures, sims, n_patients, client, store, COMPACT_KIND)
+    per_seed = [
+        {"seed": s, **f, "inside": inside_intervals(targets, compact_statistics(f))}
+        for s, f in zip(seeds, figures, strict=True)
+    ]
     return {"n_patients": n_patients, "seeds": list(seeds), **coverage_shares(per_seed), "per_seed": per_seed}
 
 
@@ -334,10 +329,11 @@ def run_predictive(
     base: Sim | None = None,
     seed: int = 0,
     client: Any | None = None,
+    store: ClinicStore | None = None,
 ) -> dict[str, Any]:
     """The posterior predictive check of `published_figures`, ready for docs and the bundled file."""
     sample = predictive_sample(
-        draws, n_draws=n_draws, n_patients=n_patients, base=base, seed=seed, client=client
+        draws, n_draws=n_draws, n_patients=n_patients, base=base, seed=seed, client=client, store=store
     )
     return {
         "model_output": True,

@@ -31,8 +31,9 @@ import numpy as np
 from scipy import stats as sps
 
 from crpsmap.calibrate.distance import objective
-from crpsmap.calibrate.fit import FreeParam, apply, compact, simulate_summary
+from crpsmap.calibrate.fit import COMPACT_KIND, FreeParam, apply, compact, compact_figures, simulate_summary
 from crpsmap.calibrate.posterior import abc_posterior
+from crpsmap.calibrate.store import ClinicStore, map_kept
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
 
@@ -269,11 +270,6 @@ def run_sbc(
     )
 
 
-def _table_row(theta: Mapping[str, float], seed: int, base: Sim, n_patients: int) -> dict[str, Any]:
-    """One reference-table row: the compact figures of a clinic simulated at `theta` (a Dask task)."""
-    return compact(simulate_summary(dataclasses.replace(apply(base, theta), seed=seed), n_patients))
-
-
 def reference_table(
     free: Sequence[FreeParam],
     *,
@@ -282,16 +278,15 @@ def reference_table(
     n_patients: int = 185,
     seed: int = 0,
     client: Any | None = None,
+    store: ClinicStore | None = None,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """`size` parameter vectors from the prior and the figures of one clinic of `n_patients` each."""
+    """`size` parameter vectors from the prior and the figures of one clinic of `n_patients` each
+    (`store`, of kind `fit.COMPACT_KIND`: kept clinics reused, new ones kept as they finish)."""
     rng = np.random.default_rng([seed, 7])
     thetas = [draw_prior(free, rng) for _ in range(size)]
     seeds = [_clinic_seed(seed, i, 4) for i in range(size)]
-    if client is None:
-        rows = [_table_row(t, s, base, n_patients) for t, s in zip(thetas, seeds, strict=True)]
-    else:
-        futures = client.map(_table_row, thetas, seeds, base=base, n_patients=n_patients, pure=False)
-        rows = list(client.gather(futures))
+    sims = [dataclasses.replace(apply(base, t), seed=s) for t, s in zip(thetas, seeds, strict=True)]
+    rows = map_kept(compact_figures, sims, n_patients, client, store, COMPACT_KIND)
     values = np.array([[t[f.name] for f in free] for t in thetas], dtype=float)
     return values, rows
 

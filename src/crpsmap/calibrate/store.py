@@ -15,7 +15,8 @@ import enum
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,49 @@ class ClinicStore:
         if self.path is not None:
             with self.path.open("a", encoding="utf-8") as fh:  # append-only: a stop loses one line at most
                 fh.write(line)
+
+
+def timed(fn: Callable[[Sim, int], Any], sim: Sim, n_patients: int) -> tuple[Any, float]:
+    """`fn(sim, n_patients)` and the seconds it took (what a store keeps beside the result)."""
+    t0 = time.perf_counter()
+    out = fn(sim, n_patients)
+    return out, time.perf_counter() - t0
+
+
+def map_kept(
+    fn: Callable[[Sim, int], Any],
+    sims: Sequence[Sim],
+    n_patients: int,
+    client: Any | None = None,
+    store: ClinicStore | None = None,
+    kind: str | None = None,
+) -> list[Any]:
+    """`fn(sim, n_patients)` for every simulation, in process or as Dask tasks (`client`), in order.
+
+    With a `store` (whose kind must be `kind`, what `fn` keeps of a clinic) kept results are taken from it
+    and each new one is kept as soon as it is done, so that a computation stopped midway goes on where it
+    stopped; settings asked twice are simulated once. `fn` must be a module-level function (Dask pickles
+    it) returning JSON."""
+    if store is None:
+        if client is None:
+            return [fn(s, n_patients) for s in sims]
+        return list(client.gather(client.map(fn, sims, n_patients=n_patients, pure=False)))
+    if store.kind != kind:
+        raise ValueError(f"a store of {store.kind!r} cannot hold {kind!r}")
+    keys = [store.key(s, n_patients) for s in sims]
+    found = {k: r for k in dict.fromkeys(keys) if (r := store.get(k)) is not None}
+    todo = {k: sims[keys.index(k)] for k in dict.fromkeys(keys) if k not in found}
+    if client is None:
+        for k, sim in todo.items():
+            found[k], seconds = timed(fn, sim, n_patients)
+            store.put(k, found[k], seconds)
+    elif todo:
+        from distributed import as_completed
+
+        futures = client.map(timed, [fn] * len(todo), list(todo.values()), n_patients=n_patients, pure=False)
+        key_of = dict(zip(futures, todo, strict=True))
+        for fut in as_completed(futures):
+            result, seconds = fut.result()
+            found[key_of[fut]] = result
+            store.put(key_of[fut], result, seconds)
+    return [found[k] for k in keys]
