@@ -243,33 +243,14 @@ def run_predictive_step(args: argparse.Namespace) -> None:
     draws = load_draws(args.output)
     base = Sim(years=args.years, seed=args.seed)
     fingerprint = model_fingerprint()
-    store = ClinicStore(args.cache, FIGURES_KIND) if args.cache is not None else None
-    t0 = time.perf_counter()
     with dask_client(workers=args.workers) as client:
         c = client if args.workers > 1 else None
-        post = run_predictive(
-            draws,
-            n_draws=args.pred_draws,
-            n_patients=VAN_RIJN_N,
-            base=base,
-            seed=args.seed,
-            client=c,
-            store=store,
-        )
-        post["seconds"] = round(time.perf_counter() - t0, 1)
-        post.update(kept(store))
-        add_check(args.output, "predictive", {**post, "command": command(), **unchanged(fingerprint)})
-        if args.pred_point:
-            # the point defaults with the same number of clinics: simulation noise only, for comparison
-            t1 = time.perf_counter()
-            m, co = ModelParams(), CohortParams()
-            point = PosteriorDraws(
-                draws.names,
-                np.array([[getattr(m if hasattr(m, n) else co, n) for n in draws.names]]),
-                np.ones(1),
-            )
-            pt = run_predictive(
-                point,
+
+        def predict(d: PosteriorDraws) -> dict[str, Any]:
+            store = ClinicStore(args.cache, FIGURES_KIND) if args.cache is not None else None
+            t0 = time.perf_counter()
+            res = run_predictive(
+                d,
                 n_draws=args.pred_draws,
                 n_patients=VAN_RIJN_N,
                 base=base,
@@ -277,8 +258,19 @@ def run_predictive_step(args: argparse.Namespace) -> None:
                 client=c,
                 store=store,
             )
-            pt["seconds"] = round(time.perf_counter() - t1, 1)
-            add_check(args.output, "predictive_point", {**pt, "command": command(), **unchanged(fingerprint)})
+            return {**res, "seconds": round(time.perf_counter() - t0, 1), **kept(store), "command": command()}
+
+        post = predict(draws)
+        add_check(args.output, "predictive", {**post, **unchanged(fingerprint)})
+        if args.pred_point:
+            # the point defaults with the same number of clinics: simulation noise only, for comparison
+            m, co = ModelParams(), CohortParams()
+            point = PosteriorDraws(
+                draws.names,
+                np.array([[getattr(m if hasattr(m, n) else co, n) for n in draws.names]]),
+                np.ones(1),
+            )
+            add_check(args.output, "predictive_point", {**predict(point), **unchanged(fingerprint)})
     for row in post["checks"]:
         print(row["key"], row["value"], row["predictive"], row["inside"], row["tail_p"])
 
