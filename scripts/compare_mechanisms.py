@@ -100,7 +100,7 @@ def main() -> None:
     out["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     out["seconds"] = round(time.perf_counter() - t0, 1)  # this invocation only, when clinics were kept
     if store is not None:
-        out["kept_clinics"] = {"simulated_now": store.new, "taken_from_earlier_pieces": store.reused}
+        out["kept_clinics"] = store.counts()
     out["workers"] = args.workers
     atomic_write_text(args.output, json.dumps(out, indent=1) + "\n")
     print(cmp.sentence())

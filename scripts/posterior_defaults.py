@@ -85,7 +85,7 @@ def kept(store: ClinicStore | None) -> dict[str, Any]:
     its `seconds` are then this piece's only."""
     if store is None:
         return {}
-    return {"kept_clinics": {"simulated_now": store.new, "taken_from_earlier_pieces": store.reused}}
+    return {"kept_clinics": store.counts()}
 
 
 def command() -> str:

@@ -28,7 +28,7 @@ from scipy.stats import chi2
 
 from crpsmap.calibrate.distance import objective
 from crpsmap.calibrate.draws import PosteriorDraws
-from crpsmap.calibrate.fit import FreeParam, apply, compact, summary_above_floor
+from crpsmap.calibrate.fit import FreeParam, apply, compact, compact_statistics, summary_above_floor
 from crpsmap.calibrate.provenance import model_source_digest
 from crpsmap.calibrate.targets import PATTERNS, Targets
 from crpsmap.model import Sim
@@ -155,18 +155,10 @@ def abc_distance(targets: Targets, x: dict[str, float], *, conversion_penalty: b
     penalty for simulation-based calibration), infinite for a proposal with no clinic."""
     if x["patients"] <= 0:
         return math.inf
-    stats = _as_stats(x)
+    stats = compact_statistics(x)
     if not conversion_penalty:
         stats["conversion"] = None
     return objective(targets, stats)
-
-
-def _as_stats(x: dict[str, float]) -> dict[str, Any]:
-    return {
-        "multi_limb": {"count": int(x["multi_limb"]), "denominator": int(x["patients"])},
-        "limb_patterns": {p: {"count": int(x[p])} for p in PATTERNS},
-        "conversion": x.get("conversion"),
-    }
 
 
 def _run_file(db: str) -> str:

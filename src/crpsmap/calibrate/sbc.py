@@ -31,7 +31,15 @@ import numpy as np
 from scipy import stats as sps
 
 from crpsmap.calibrate.distance import objective
-from crpsmap.calibrate.fit import COMPACT_KIND, FreeParam, apply, compact, compact_figures, simulate_summary
+from crpsmap.calibrate.fit import (
+    COMPACT_KIND,
+    FreeParam,
+    apply,
+    compact,
+    compact_figures,
+    compact_statistics,
+    simulate_summary,
+)
 from crpsmap.calibrate.posterior import abc_posterior
 from crpsmap.calibrate.store import ClinicStore, map_kept
 from crpsmap.calibrate.targets import PATTERNS, Targets
@@ -293,11 +301,7 @@ def reference_table(
 
 def _as_stats(row: Mapping[str, Any]) -> dict[str, Any]:
     """Compact figures in the shape `distance.objective` reads (no conversion: no conversion penalty)."""
-    return {
-        "multi_limb": {"count": int(row["multi_limb"]), "denominator": int(row["patients"])},
-        "limb_patterns": {p: {"count": int(row[p])} for p in PATTERNS},
-        "conversion": None,
-    }
+    return {**compact_statistics(row), "conversion": None}
 
 
 def table_sbc(

@@ -98,6 +98,10 @@ class ClinicStore:
         rec = self._kept.get(key)
         return float(rec.get("seconds") or 0.0) if rec else 0.0
 
+    def counts(self) -> dict[str, int]:
+        """What a result says of its clinics when they were kept: simulated now, taken from earlier pieces."""
+        return {"simulated_now": self.new, "taken_from_earlier_pieces": self.reused}
+
     def put(self, key: str, result: Any, seconds: float = math.nan) -> None:
         """Keep `result` (JSON: no NaN or infinity) under `key`, on disk at once."""
         rec = {"key": key, "seconds": None if math.isnan(seconds) else round(seconds, 3), "result": result}
@@ -140,8 +144,9 @@ def map_kept(
     if store.kind != kind:
         raise ValueError(f"a store of {store.kind!r} cannot hold {kind!r}")
     keys = [store.key(s, n_patients) for s in sims]
-    found = {k: r for k in dict.fromkeys(keys) if (r := store.get(k)) is not None}
-    todo = {k: sims[keys.index(k)] for k in dict.fromkeys(keys) if k not in found}
+    by_key = dict(zip(keys, sims, strict=True))  # settings asked twice have one key
+    found = {k: r for k in by_key if (r := store.get(k)) is not None}
+    todo = {k: sim for k, sim in by_key.items() if k not in found}
     if client is None:
         for k, sim in todo.items():
             found[k], seconds = timed(fn, sim, n_patients)

@@ -235,7 +235,7 @@ class Sim:
                 found.append(hit)
                 count += hit.size
                 start = stop
-            screened = int(found[-1][-1]) + 1 if count >= n and found[-1].size else end
+            screened = int(found[-1][-1]) + 1 if count >= n else end  # the piece that completed it had hits
             if progress is not None:
                 progress(count, screened)
         cases = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
