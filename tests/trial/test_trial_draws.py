@@ -135,3 +135,36 @@ def test_without_a_posterior_the_result_says_parameters_are_fixed() -> None:
     assert all(math.isfinite(x["effect"]["e_IT"]) for x in d["draws"])
     with pytest.raises(ValueError, match="draws"):
         run_trial_draws(spec(), None, draws=0)
+
+
+def test_an_unfinished_posterior_is_said_to_be_one_where_its_draws_are_used() -> None:
+    """A posterior whose ABC run stopped above its target threshold is wider than the finished one: the
+    source of a trial's draws (the page's and the JSON's sentence) says so, and a finished one does not."""
+    from crpsmap.trial.page import uncertainty_sentence
+    from crpsmap.trial.uncertainty import ParameterSource
+
+    values, weights = np.array([[0.15], [0.16]]), np.ones(2)
+    stopped = PosteriorDraws(
+        ("w_lr",),
+        values,
+        weights,
+        what="MODEL OUTPUT: a posterior",
+        settings={"reached_floor": False, "epsilon": 29.017, "epsilon_floor": 21.189},
+    )
+    finished = PosteriorDraws(
+        ("w_lr",),
+        values,
+        weights,
+        what="MODEL OUTPUT: a posterior",
+        settings={"reached_floor": True, "epsilon": 14.1, "epsilon_floor": 21.189},
+    )
+    assert (
+        "unfinished posterior" in stopped.unfinished()
+        and "(threshold 29.0, target 21.2)" in stopped.unfinished()
+    )
+    assert finished.unfinished() == "" and PosteriorDraws(("w_lr",), values, weights).unfinished() == ""
+    assert "unfinished posterior" in ParameterSource.of(stopped).label
+    assert "unfinished" not in ParameterSource.of(finished).label
+    r = run_trial_draws(TrialSpec("glial_inhibitor", patients=20, years=1.0, seed=1), stopped, draws=2)
+    assert "unfinished posterior" in uncertainty_sentence(r)
+    assert "unfinished posterior" in r.to_dict()["uncertainty"]["parameter_source"]

@@ -74,6 +74,23 @@ class PosteriorDraws:
         """The defaults (or the given parameters) with draw i's values put in."""
         return apply(self.draw(i), model or ModelParams(), cohort or CohortParams())
 
+    def unfinished(self) -> str:
+        """Empty for a finished ABC run; otherwise why its draws are wider than the posterior it aimed at
+        (it stopped, on its budget, above the threshold it was to reach: `settings["reached_floor"]`), said
+        wherever the draws are used so that they are not read as the finished posterior."""
+        if self.settings.get("reached_floor", True) is not False:
+            return ""
+        eps, floor = self.settings.get("epsilon"), self.settings.get("epsilon_floor")
+        where = (
+            f" (threshold {eps:.1f}, target {floor:.1f})"
+            if isinstance(eps, int | float) and isinstance(floor, int | float)
+            else ""
+        )
+        return (
+            f"an unfinished posterior: the ABC run stopped above its target threshold{where}, so its draws "
+            "are wider than the finished posterior would be"
+        )
+
     def __iter__(self) -> Iterator[dict[str, float]]:
         return (self.draw(i) for i in range(len(self)))
 

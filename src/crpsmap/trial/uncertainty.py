@@ -60,7 +60,8 @@ class ParameterSource:
             return cls(False, NO_POSTERIOR)
         what = posterior.what or "posterior draws"
         method = f" ({posterior.method})" if posterior.method else ""
-        return cls(True, f"{what}{method}", tuple(posterior.names))
+        unfinished = f"; {posterior.unfinished()}" if posterior.unfinished() else ""
+        return cls(True, f"{what}{method}{unfinished}", tuple(posterior.names))
 
 
 def select_draws(posterior: PosteriorDraws, k: int, seed: int) -> np.ndarray:
