@@ -236,6 +236,40 @@ def test_the_age_gap_is_one_limb_minus_multi_limb_mean_age_at_onset() -> None:
     assert {p.key: p.value for p in published_figures()}["age_gap_years"] == 7.0
 
 
+def test_the_further_limb_rate_ratio_counts_time_and_steps_by_hand() -> None:
+    """van Rijn 2011: "the hazard of spread increased with the number of limbs affected". By hand: a one-limb
+    patient followed 366 days; one who gains a second limb after 182 days, a third 92 days later and is
+    followed 92 more; one with two limbs at once, followed 100 days. One limb: 1 step in 548 days; two or
+    three: 1 step in 284 days; the ratio (1/284)/(1/548). Without a second-limb step: no figure."""
+    from conftest import build_history
+    from crpsmap.calibrate.predictive import further_limb_rate_ratio
+
+    cohort = [
+        build_history(
+            [("2020-01-01", "onset", "hand_right"), ("2021-01-01", "assessment", "hand_right")], "a"
+        ),
+        build_history(
+            [
+                ("2020-01-01", "onset", "hand_right"),
+                ("2020-07-01", "assessment", "hand_left"),
+                ("2020-10-01", "assessment", "foot_right"),
+                ("2021-01-01", "assessment", "hand_right"),
+            ],
+            "b",
+        ),
+        build_history(
+            [("2020-01-01", "onset", ["hand_right", "hand_left"]), ("2020-04-10", "assessment", "hand_left")],
+            "c",
+        ),
+    ]
+    results = list(classify_all(cohort))
+    assert [len(c.limbs) for c in results] == [1, 3, 2]
+    assert further_limb_rate_ratio(results) == pytest.approx((1 / 284) / (1 / 548))
+    assert further_limb_rate_ratio(results[:1] + results[2:]) is None
+    row = {p.key: p for p in published_figures()}["further_limb_rate_ratio"]
+    assert row.value is None and "increased with the number of limbs" in row.note
+
+
 def test_predictive_check_marks_inside_and_outside() -> None:
     pub = [p for p in published_figures() if p.key in ("maleki_mirror", "limbs_2", "trauma_diagonal")]
     sample = [

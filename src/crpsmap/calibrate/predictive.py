@@ -46,6 +46,9 @@ VAN_RIJN_TRAUMA = VAN_RIJN_2011_TRAUMA_SHARES
 #: van Rijn et al. 2011 (abstract): "Compared to patients with CRPS in one limb, patients with CRPS in
 #: multiple limbs were on average 7 years younger" (years, one limb minus multiple limbs; no SD read)
 VAN_RIJN_AGE_GAP_YEARS = 7.0
+#: van Rijn et al. 2011 (abstract): "The hazard of spread of CRPS increased with the number of limbs
+#: affected" (a Cox model; no hazard ratio read): a direction, checked as a rate ratio above 1
+VAN_RIJN_HAZARD_RISES = "the hazard of spread increased with the number of limbs affected (direction only)"
 #: Maleki et al. 2000: 27 patients whose CRPS spread (a sample selected for spread)
 MALEKI_N = 27
 #: the size of van Rijn's cohort, at which its figures are predicted
@@ -126,6 +129,18 @@ def published_figures(targets: Targets | None = None) -> list[Published]:
             "default dynamics depends on age (the age priming rho_age is off): a gap arises only by chance",
         )
     )
+    out.append(
+        Published(
+            "further_limb_rate_ratio",
+            "rate of a further limb with 2-3 limbs / rate of a second limb with 1 (per person-year)",
+            None,
+            None,
+            None,
+            vr.source,
+            f"abstract: {VAN_RIJN_HAZARD_RISES}; no value to hold the interval against: the check is the "
+            "share of clinics with a ratio above 1 (`above_one`)",
+        )
+    )
     for p in MALEKI_PATTERNS:
         t = lit[f"maleki2000_{p}"]
         out.append(
@@ -170,6 +185,7 @@ def clinic_figures(histories: Sequence[PatientHistory], maleki_n: int = MALEKI_N
         trauma, spont = int(by["trauma"][p]["count"]), int(by["spontaneous"][p]["count"])
         out[f"trauma_{p}"] = _share(trauma, trauma + spont)
     out["age_gap_years"] = age_gap(histories, results)
+    out["further_limb_rate_ratio"] = further_limb_rate_ratio(results)
     spreaders = [c for c in results if c.spread and c.onset_date is not None][:maleki_n]
     mk = cohort_figures(spreaders).to_dict()["maleki"]
     for p in MALEKI_PATTERNS:
@@ -193,6 +209,39 @@ def age_gap(histories: Sequence[PatientHistory], results: Sequence[Classificatio
     if not ages[False] or not ages[True]:
         return None
     return float(np.mean(ages[False]) - np.mean(ages[True]))
+
+
+def further_limb_rate_ratio(results: Sequence[Classification]) -> float | None:
+    """Rate (per person-year) of involving a further limb while two or three limbs are involved, divided
+    by the rate of a second limb while one is: van Rijn 2011's "the hazard of spread increased with the
+    number of limbs affected", as crude rates. Time in a state runs from the date its last limb was
+    involved to the next limb's date or the end of follow-up (`last_date`); limbs involved on one date
+    are one step. None when either state has no time at risk or the one-limb state no event."""
+    time = {1: 0.0, 2: 0.0}  # days at risk: one limb; two or three limbs
+    events = {1: 0, 2: 0}
+    for c in results:
+        if c.last_date is None or not c.limb_dates:
+            continue
+        dates = sorted(set(c.limb_dates))
+        count = 0
+        for i, day in enumerate(dates):
+            count += c.limb_dates.count(day)
+            if count >= 4:
+                break
+            state = 1 if count == 1 else 2
+            nxt = dates[i + 1] if i + 1 < len(dates) else None
+            end = nxt if nxt is not None else c.last_date
+            time[state] += max((end - day).days, 0)
+            events[state] += nxt is not None
+    if time[1] <= 0 or time[2] <= 0 or events[1] == 0:
+        return None
+    return (events[2] / time[2]) / (events[1] / time[1])
+
+
+def above_one(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """The share of the defined values above 1 (a ratio's direction), and how many were defined."""
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    return {"share": float(np.mean([x > 1 for x in v])) if v else None, "n": len(v)}
 
 
 def draw_figures(sim: Sim, n_patients: int) -> dict[str, float | None]:
@@ -346,5 +395,7 @@ def run_predictive(
         # share of the predicted clinics inside all four van Rijn intervals (parameter + clinic noise)
         "inside_all": float(np.mean([s["inside_all"] for s in sample])) if sample else None,
         "maleki_n": predictive_interval([s.get("maleki_n") for s in sample]),
+        # van Rijn's direction-only fact: in how many clinics a further limb comes faster than the second
+        "above_one": above_one([s.get("further_limb_rate_ratio") for s in sample]),
         "sample": sample,
     }
