@@ -144,20 +144,12 @@ def test_an_unfinished_posterior_is_said_to_be_one_where_its_draws_are_used() ->
     from crpsmap.trial.uncertainty import ParameterSource
 
     values, weights = np.array([[0.15], [0.16]]), np.ones(2)
-    stopped = PosteriorDraws(
-        ("w_lr",),
-        values,
-        weights,
-        what="MODEL OUTPUT: a posterior",
-        settings={"reached_floor": False, "epsilon": 29.017, "epsilon_floor": 21.189},
-    )
-    finished = PosteriorDraws(
-        ("w_lr",),
-        values,
-        weights,
-        what="MODEL OUTPUT: a posterior",
-        settings={"reached_floor": True, "epsilon": 14.1, "epsilon_floor": 21.189},
-    )
+
+    def posterior(reached: bool, eps: float) -> PosteriorDraws:
+        settings = {"reached_floor": reached, "epsilon": eps, "epsilon_floor": 21.189}
+        return PosteriorDraws(("w_lr",), values, weights, what="MODEL OUTPUT: a posterior", settings=settings)
+
+    stopped, finished = posterior(False, 29.017), posterior(True, 14.1)
     assert (
         "unfinished posterior" in stopped.unfinished()
         and "(threshold 29.0, target 21.2)" in stopped.unfinished()
