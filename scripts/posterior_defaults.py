@@ -33,7 +33,8 @@ from crpsmap.calibrate.draws import DEFAULT_POSTERIOR, load_draws, save_draws
 from crpsmap.calibrate.fit import COMPACT_KIND, DEFAULT_FREE, SEARCH_RANGES, free_params, model_structure
 from crpsmap.calibrate.provenance import model_source_digest
 from crpsmap.calibrate.store import ClinicStore
-from crpsmap.model import Sim
+from crpsmap.model import CohortParams, ModelParams, Sim
+from crpsmap.outputs import atomic_path
 from crpsmap.scale import dask_client
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,7 +239,6 @@ def run_predictive_step(args: argparse.Namespace) -> None:
 
     from crpsmap.calibrate.draws import PosteriorDraws
     from crpsmap.calibrate.predictive import FIGURES_KIND, VAN_RIJN_N, run_predictive
-    from crpsmap.model import CohortParams, ModelParams
 
     draws = load_draws(args.output)
     base = Sim(years=args.years, seed=args.seed)
@@ -264,12 +264,7 @@ def run_predictive_step(args: argparse.Namespace) -> None:
         add_check(args.output, "predictive", {**post, **unchanged(fingerprint)})
         if args.pred_point:
             # the point defaults with the same number of clinics: simulation noise only, for comparison
-            m, co = ModelParams(), CohortParams()
-            point = PosteriorDraws(
-                draws.names,
-                np.array([[getattr(m if hasattr(m, n) else co, n) for n in draws.names]]),
-                np.ones(1),
-            )
+            point = PosteriorDraws(draws.names, np.array([point_values(draws.names)]), np.ones(1))
             add_check(args.output, "predictive_point", {**predict(point), **unchanged(fingerprint)})
     for row in post["checks"]:
         print(row["key"], row["value"], row["predictive"], row["inside"], row["tail_p"])
@@ -300,6 +295,27 @@ def run_coverage_step(args: argparse.Namespace) -> None:
     out["seconds"] = round(time.perf_counter() - t0, 1)
     out.update(kept(store))
     add_check(args.output, "coverage", {**out, **unchanged(fingerprint)})
+
+
+def point_values(names: tuple[str, ...]) -> list[float]:
+    """The point defaults of the named fitted parameters (ModelParams or CohortParams fields)."""
+    m, co = ModelParams(), CohortParams()
+    return [float(getattr(m if hasattr(m, n) else co, n)) for n in names]
+
+
+def plot_posterior(posterior: Path, path: Path) -> None:
+    """The marginals of the posterior file on their prior boxes, the point fit marked (docs/posterior.md)."""
+    import matplotlib.pyplot as plt
+
+    from crpsmap.calibrate.posterior_plot import posterior_figure
+
+    draws = load_draws(posterior)
+    point = dict(zip(draws.names, point_values(draws.names), strict=True))
+    prior = {k: (float(v[0]), float(v[1])) for k, v in draws.settings["prior"].items()}
+    fig = posterior_figure(draws, prior, point)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=72)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -344,6 +360,7 @@ def main() -> None:
     ap.add_argument("--coverage", action="store_true", help="share of seeds inside van Rijn's intervals")
     ap.add_argument("--coverage-seeds", type=int, default=20)
     ap.add_argument("--coverage-sizes", type=int, nargs="+", default=[185, 800])
+    ap.add_argument("--plot", type=Path, default=None, help="draw the posterior in --output as a PNG here")
     args = ap.parse_args()
     if args.posterior:
         run_posterior(args)
@@ -355,6 +372,8 @@ def main() -> None:
         run_predictive_step(args)
     if args.coverage:
         run_coverage_step(args)
+    if args.plot is not None:
+        plot_posterior(args.output, args.plot)
 
 
 if __name__ == "__main__":
