@@ -25,6 +25,7 @@ from crpsmap.calibrate.draws import PosteriorDraws, load_draws, save_draws
 from crpsmap.calibrate.fit import compact, free_params, simulate_summary
 from crpsmap.calibrate.posterior import Posterior
 from crpsmap.calibrate.predictive import (
+    above_one,
     clinic_figures,
     coverage_shares,
     ideal_coverage,
@@ -169,6 +170,9 @@ def test_predictive_interval_and_tail_probability_by_hand() -> None:
     assert tail_probability(values, 0.1) == pytest.approx(0.4)
     assert tail_probability(values, 0.9) == 0.0
     assert tail_probability(values, 0.3) == 1.0  # 3/5 each side, capped
+    # a ratio's direction: 2 of the 4 defined ratios above 1 (exactly 1 is not above; None, inf dropped)
+    assert above_one([2.0, None, 1.0, 0.5, float("inf"), 4.4]) == {"share": 0.5, "n": 4}
+    assert above_one([None, float("nan")]) == {"share": None, "n": 0}
 
 
 @pytest.fixture(scope="module")

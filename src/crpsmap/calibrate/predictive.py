@@ -238,10 +238,16 @@ def further_limb_rate_ratio(results: Sequence[Classification]) -> float | None:
     return (events[2] / time[2]) / (events[1] / time[1])
 
 
+def defined(values: Sequence[float | None]) -> np.ndarray:
+    """The values a clinic had (not None, finite): one rule for every summary over clinics, since a clinic
+    without, e.g., a diagonal spread has no trauma share and must not count as 0."""
+    return np.array([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+
+
 def above_one(values: Sequence[float | None]) -> dict[str, float | int | None]:
     """The share of the defined values above 1 (a ratio's direction), and how many were defined."""
-    v = [x for x in values if x is not None and math.isfinite(x)]
-    return {"share": float(np.mean([x > 1 for x in v])) if v else None, "n": len(v)}
+    v = defined(values)
+    return {"share": float(np.mean(v > 1)) if v.size else None, "n": int(v.size)}
 
 
 def draw_figures(sim: Sim, n_patients: int) -> dict[str, float | None]:
@@ -275,7 +281,7 @@ def predictive_sample(
 def predictive_interval(values: Sequence[float | None], level: float = 0.95) -> dict[str, float | None]:
     """Central `level` interval (linear-interpolated quantiles) and median of the defined values; `n` says
     how many clinics had the figure (a clinic without, e.g., a diagonal spread has no trauma share)."""
-    v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    v = defined(values)
     if v.size == 0:
         return {"low": None, "median": None, "high": None, "n": 0}
     a = (1 - level) / 2
@@ -290,7 +296,7 @@ def predictive_interval(values: Sequence[float | None], level: float = 0.95) -> 
 def tail_probability(values: Sequence[float | None], observed: float) -> float | None:
     """Two-sided predictive p-value: 2 x the smaller share of clinics at or beyond the published value
     (capped at 1); None without values."""
-    v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    v = defined(values)
     if v.size == 0:
         return None
     below, above = float(np.mean(v <= observed)), float(np.mean(v >= observed))
