@@ -15,7 +15,8 @@ package's source (calibrate/store.py), so a changed default or changed code is s
 taken from an old run. Writes
 src/crpsmap/calibrate/fitted/sensitivity-vanrijn2011.json (model output) and docs/sensitivity-morris.png,
 both atomically. `--plot-only` redraws the plot and `--table` prints the table of
-docs/identifiability.md, both from the bundled JSON.
+docs/identifiability.md, both from the bundled JSON; `--summary` prints the page's headline numbers
+(`headline`), so that its sentences are the file's.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.progress import Progress
 
-from crpsmap.calibrate.fit import FreeParam, model_structure
+from crpsmap.calibrate.fit import DEFAULT_FREE, FreeParam, model_structure
+from crpsmap.calibrate.predictive import defined
 from crpsmap.calibrate.sensitivity import (
     CONSTRAINED_RATIO,
     FIGURES,
@@ -223,6 +226,62 @@ def markdown(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _spread(values: list[float | None]) -> dict[str, float | None]:
+    """5th percentile, median and 95th percentile of the clinics that had the figure."""
+    v = defined(values)
+    if not v.size:
+        return {"p5": None, "median": None, "p95": None}
+    p5, med, p95 = np.percentile(v, [5, 50, 95])
+    return {"p5": float(p5), "median": float(med), "p95": float(p95)}
+
+
+def headline(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers docs/identifiability.md quotes in its summary, from a run's JSON: per box the share of
+    clinics like van Rijn's and the spread of each figure; near the fit the parameters that move a fitted
+    figure by >= 2 van Rijn SDs (fitted or not), those that cannot act at all, and how many combinations of
+    the fitted parameters the figures resolve (singular values of their signed effects in SDs)."""
+    out: dict[str, Any] = {}
+    for label in ("global", "local"):
+        d = data.get(label)
+        if not d:
+            continue
+        outputs = d["morris"]["outputs"]
+        ident = d["identifiability"]
+        out[label] = {
+            "runs": d["morris"]["runs"],
+            "parameters": len(d["settings"]["parameters"]),
+            **{k: d["morris_design"][k] for k in ("conversion_plausible", "multi_limb_above_90_percent")},
+            "inside": d["morris_design"]["inside"],
+            "inside_all": d["morris_design"]["inside_all"],
+            # every limb on one date: no first-to-second spread to classify
+            "no_identifiable_spread": float(np.mean(defined(outputs["identifiable"]) == 0.0)),
+            "figures": {f: _spread(outputs[f]) for f in FIGURES},
+            "singular_values": ident["singular_values"],
+            "resolvable_combinations": ident["resolvable_combinations"],
+        }
+    loc, glo = data["local"]["identifiability"], data["global"]["identifiability"]
+    documented = {p["name"]: p["verdict"] for p in glo["parameters"]}
+    constrained = sorted(
+        (p for p in loc["parameters"] if p["verdict"] == "constrained"), key=lambda p: -p["max_ratio"]
+    )
+    out["constrained"] = [
+        {"name": p["name"], "sd": p["max_ratio"], "fitted": p["name"] in DEFAULT_FREE} for p in constrained
+    ]
+    out["weakly_constrained"] = [p["name"] for p in loc["parameters"] if p["verdict"] == "weakly constrained"]
+    out["no_effect"] = sorted(
+        p["name"]
+        for p in loc["parameters"]
+        if p["verdict"] == "no effect" and documented[p["name"]] == "no effect"
+    )
+    ix, sd = data["local"]["morris"]["indices"], loc["sampling_sd_van_rijn"]
+    figs = [f for f in FITTED_FIGURES if ix.get(f) and sd.get(f)]
+    effects = np.array([[(ix[f][n]["mu"] or 0.0) / sd[f] for n in DEFAULT_FREE] for f in figs], dtype=float)
+    out["fitted_singular_values"] = [
+        float(x) for x in np.linalg.svd(np.nan_to_num(effects), compute_uv=False)
+    ]
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--patients", type=int, default=200)
@@ -243,10 +302,14 @@ def main() -> int:
     ap.add_argument("--plot", type=Path, default=PLOT)
     ap.add_argument("--plot-only", action="store_true", help="redraw the plot from --output")
     ap.add_argument("--table", action="store_true", help="print the doc's table from --output")
+    ap.add_argument("--summary", action="store_true", help="print the doc's headline numbers from --output")
     ap.add_argument("--commit", default=None, help="git commit of the model code run (default: HEAD)")
     args = ap.parse_args()
     if args.table:
         print(markdown(json.loads(args.output.read_text(encoding="utf-8"))))
+        return 0
+    if args.summary:
+        print(json.dumps(headline(json.loads(args.output.read_text(encoding="utf-8"))), indent=1))
         return 0
     if args.plot_only:
         plot(json.loads(args.output.read_text(encoding="utf-8")), args.plot)

@@ -68,6 +68,50 @@ def test_the_pages_headline_counts_are_the_runs(run: dict[str, Any]) -> None:
     assert f"Of the {runs[0]} Morris clinics" in page and f"({runs[1]} clinics)" in page
 
 
+def _words(n: int) -> str:
+    """How the page spells a count in prose."""
+    return {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}.get(
+        n, str(n)
+    )
+
+
+def test_the_pages_summary_numbers_are_the_runs(run: dict[str, Any], script: ModuleType) -> None:
+    """The 'In short' sentences quote `headline` (scripts/sensitivity_defaults.py --summary): a rerun that
+    changes a share, a spread, a parameter's effect or the resolved combinations fails here until the
+    page says the new number."""
+    h = script.headline(run)
+    page = " ".join(PAGE.read_text().split())
+    g, loc = h["global"], h["local"]
+    assert (
+        f"Of the {g['runs']} Morris clinics drawn over all {g['parameters']} documented ranges, "
+        f"{100 * g['multi_limb_above_90_percent']:.0f}% had more than 90% multi-limb patients, only "
+        f"{100 * g['conversion_plausible']:.1f}% converted injuries at the sourced 1–7% (median "
+        f"{100 * g['figures']['conversion']['median']:.0f}%), "
+        f"{100 * g['no_identifiable_spread']:.0f}% had no identifiable first-to-second-limb spread"
+    ) in page
+    ml = loc["figures"]["multi_limb"]
+    assert (
+        f"({loc['runs']} clinics), the multi-limb share ranged {100 * ml['p5']:.0f}–{100 * ml['p95']:.0f}%"
+        in page
+    )
+    assert f"{100 * loc['inside_all']:.0f}% of those clinics lay inside all four intervals" in page
+    fitted = [c for c in h["constrained"] if c["fitted"]]
+    other = [c for c in h["constrained"] if not c["fitted"]]
+    first, *rest = fitted
+    listed = ", ".join(
+        [f"`{first['name']}` {first['sd']:.1f} SD", *(f"`{c['name']}` {c['sd']:.1f}" for c in rest)]
+    )
+    assert f"{_words(len(fitted))} fitted ({listed})" in page
+    first, *rest = other
+    listed = ", ".join(
+        [f"`{first['name']}` ({first['sd']:.1f} SD)", *(f"`{c['name']}` ({c['sd']:.1f})" for c in rest)]
+    )
+    assert f"**{_words(len(other))} not fitted**: {listed}" in page
+    sv = h["fitted_singular_values"]
+    assert "singular values " + ", ".join(f"{x:.1f}" for x in sv[:-1]) + ", 0" in page
+    assert sv[-1] == pytest.approx(0.0, abs=1e-9)  # the three pattern shares sum to 1
+
+
 def test_the_run_records_its_structure_and_the_page_says_when_it_is_not_todays(run: dict[str, Any]) -> None:
     """The columns and the screen_day rule became the defaults after this run was made: the file records
     the structure it was made in, and while that is not today's the page must say so."""
