@@ -7,10 +7,11 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from crpsmap.atlas import load_atlas
 from crpsmap.history import PatientHistory, RecordKind
 from crpsmap.io.csv_long import read_csv_text, write_csv_text
 from crpsmap.model import Sim
-from crpsmap.model.cohort import recalled_onsets, with_recall_days
+from crpsmap.model.cohort import misdated, recalled_limb_onsets, recalled_onsets, with_recall_days
 from crpsmap.spread import classify
 
 
@@ -41,6 +42,62 @@ def test_recalled_onsets_by_hand() -> None:
     assert recalled_onsets(probes, 0, 0b0001, limbs) == {30: 0b0001}
     # a new limb never seen on a recall day (it appeared after the last one) gets no recalled date
     assert recalled_onsets([(30, 0b0001)], 0b0001, 0b1101, limbs) == {}
+
+
+def test_recalled_limb_onsets_name_each_limb() -> None:
+    limbs = (0b0011, 0b1100)
+    probes = [(30, 0b0001), (60, 0b0101), (90, 0b1101)]
+    assert recalled_limb_onsets(probes, 0, 0b1101, limbs) == [(0, 30, 0b0001), (1, 60, 0b0100)]
+    # two limbs first seen on one recall day: one record, but each limb keeps its own entry
+    assert recalled_limb_onsets([(30, 0b0101)], 0, 0b0101, limbs) == [(0, 30, 0b0001), (1, 30, 0b0100)]
+    assert recalled_onsets([(30, 0b0101)], 0, 0b0101, limbs) == {30: 0b0101}
+
+
+def test_misdated_by_hand() -> None:
+    assert misdated(100, 1.0, 10.0, 50, 200) == 110
+    assert misdated(100, -0.26, 10.0, 50, 200) == 97  # 97.4 rounds to 97
+    assert misdated(100, 0.0, 30.0, 50, 200) == 100
+    # kept strictly between the previous visit and the visit that asks
+    assert misdated(100, -3.0, 30.0, 80, 200) == 81
+    assert misdated(100, 3.0, 60.0, 50, 150) == 149
+    assert misdated(5, -2.0, 30.0, 0, 91) == 1  # never on or before the injury
+
+
+def _recalled_by_limb(h: PatientHistory) -> dict[tuple[int, str], dt.date]:
+    """(interval between visits, limb) -> its recalled date."""
+    atlas = load_atlas()
+    visits = [r.date for r in h.records if r.hrv_rmssd is not None]
+    out = {}
+    for r in h.records:
+        if r.extra.get("dated") != "recall":
+            continue
+        interval = sum(v < r.date for v in visits)
+        for limb in {atlas.limb_of(x) for x in r.regions} - {None}:
+            out[interval, str(limb)] = r.date
+    return out
+
+
+def test_recall_error_moves_recalled_dates_within_their_interval_only() -> None:
+    """With an error of 30 days each recalled limb onset moves (both ways, on average less than the
+    unclamped 24 days) but stays between the same two visits; visits, their findings and which limbs
+    were recalled are unchanged. A tiny error changes nothing: the draw touches no other number."""
+    base = Sim(years=3.0, seed=5)
+    exact = base.clinic(120).histories
+    tiny = Sim(years=3.0, seed=5, cohort=base.cohort.replace(recall_error_days=1e-6)).clinic(120).histories
+    assert [h.model_dump() for h in tiny] == [h.model_dump() for h in exact]
+    off = Sim(years=3.0, seed=5, cohort=base.cohort.replace(recall_error_days=30.0)).clinic(120).histories
+    assert [h.patient_id for h in off] == [h.patient_id for h in exact]
+    shifts = []
+    for a, b in zip(off, exact, strict=True):
+        assert [(r.date, r.regions) for r in a.records if r.hrv_rmssd is not None] == [
+            (r.date, r.regions) for r in b.records if r.hrv_rmssd is not None
+        ]
+        da, db = _recalled_by_limb(a), _recalled_by_limb(b)
+        assert da.keys() == db.keys(), a.patient_id
+        shifts += [(da[k] - db[k]).days for k in db]
+    assert len(shifts) > 50
+    assert min(shifts) < 0 < max(shifts)
+    assert 5.0 < float(np.mean(np.abs(shifts))) < 24.0
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,21 +372,45 @@ def with_recall_days(visit_day: np.ndarray, recall_days: float, n_days: int) -> 
     )
 
 
-def recalled_onsets(
+def recalled_limb_onsets(
     probes: list[tuple[int, int]], before: int, now: int, limbs: tuple[int, ...]
-) -> dict[int, int]:
-    """Records a patient's recall adds at a visit: for each limb involved now (mask `now`) but not at the
+) -> list[tuple[int, int, int]]:
+    """What a patient's recall says at a visit: for each limb involved now (mask `now`) but not at the
     previous visit (`before`), its areas on the first recall day (of `probes`, (day, mask) since that
-    visit) on which it was involved. Returns {day: area mask}."""
-    out: dict[int, int] = {}
-    for limb in limbs:
+    visit) on which it was involved. Returns (limb index, day, area mask) in limb order."""
+    out = []
+    for i, limb in enumerate(limbs):
         if not now & limb or before & limb:
             continue
         for day, mask in probes:
             if mask & limb:
-                out[day] = out.get(day, 0) | (mask & limb)
+                out.append((i, day, mask & limb))
                 break
     return out
+
+
+def recalled_onsets(
+    probes: list[tuple[int, int]], before: int, now: int, limbs: tuple[int, ...]
+) -> dict[int, int]:
+    """The records recall adds at a visit, {day: area mask}: the limbs of `recalled_limb_onsets` recalled
+    on the same day make one record."""
+    return merge_by_day((day, mask) for _, day, mask in recalled_limb_onsets(probes, before, now, limbs))
+
+
+def merge_by_day(dated: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """{day: union of the area masks dated that day}."""
+    out: dict[int, int] = {}
+    for day, mask in dated:
+        out[day] = out.get(day, 0) | mask
+    return out
+
+
+def misdated(day: int, z: float, sd_days: float, after: int, before: int) -> int:
+    """A recalled date off by a normal error of SD `sd_days` (`z` standard), rounded to a day and kept
+    strictly between the previous visit (`after`; the injury, day 0, before the first visit) and the visit
+    that asks (`before`): the clinic saw the limb uninvolved at the one and involved at the other, so
+    recall can misplace an onset only between them, and can order two limbs of one interval wrongly."""
+    return int(min(max(round(day + sd_days * z), after + 1), before - 1))
 
 
 def is_recalled(r: Record) -> bool:
@@ -425,6 +450,10 @@ def histories(
     limbs = tuple(atlas.limb_unit_mask.values())
     nv = int(demo.is_visit.sum(axis=1).max()) if len(rows) else 0
     z = obs.normal(Draw.HRV_NOISE, nv)
+    # recall error: one standard normal per (clinic visit, limb), drawn only when it is on
+    n_limbs = len(limbs)
+    misdate = cp.recall_error_days > 0 and cp.recall_days > 0
+    recall_z = obs.normal(Draw.RECALL_ERROR, nv * n_limbs) if misdate and nv else None
     result: list[PatientHistory] = []
     for k, r in enumerate(rows):
         inj = int(demo.injury_date[r])
@@ -459,14 +488,22 @@ def histories(
         probes: list[tuple[int, int]] = []
         before = 0
         nvis = 0
+        previous = 0  # day of the previous clinic visit (the injury before the first)
         for day, j in observed:
             mask = int(out.visit_mask[r, j])
             if not demo.is_visit[r, j]:
                 probes.append((day, mask))
                 continue
-            for pday, pmask in sorted(recalled_onsets(probes, before, mask, limbs).items()):
+            recalled = recalled_limb_onsets(probes, before, mask, limbs)
+            if recall_z is not None:
+                row = recall_z[k, nvis * n_limbs :]
+                recalled = [
+                    (i, misdated(d, float(row[i]), cp.recall_error_days, previous, day), m)
+                    for i, d, m in recalled
+                ]
+            for pday, pmask in sorted(merge_by_day((d, m) for _, d, m in recalled).items()):
                 seen.append((pday, pmask, None))
-            probes, before = [], mask
+            probes, before, previous = [], mask, day
             rmssd = (
                 cp.rmssd_ref
                 * (out.visit_v[r, j] / cp.v0_mean)

@@ -362,6 +362,15 @@ class CohortParams:
         "[D] history taking: a patient dates the onset of a newly involved limb to this resolution "
         "(0 = the clinic sees spread only at visits)",
     )
+    recall_error_days: float = _p(
+        0.0,
+        "d",
+        0.0,
+        90.0,
+        "[D] SD of the error of a recalled limb onset date (normal, rounded to a day), kept after the "
+        "previous visit and before the visit that asks (0 = recalled exactly to the recall_days grid); "
+        "no source for its size",
+    )
 
     # --- follow-up horizon (plausibility.md 4.4): OFF by default (0 = every patient followed Sim.years)
     horizon_median_years: float = _p(

@@ -42,7 +42,7 @@ class Stream(IntEnum):
     DEMOGRAPHY = 2  # sex, age, onset site, susceptibility, vagal tone, infection
     EVENTS = 3  # new traumas, surgeries, acute infections
     VISITS = 4  # visit jitter, referral delay, drop-out
-    OBSERVE = 5  # HRV measurement noise
+    OBSERVE = 5  # HRV measurement noise, recall error
     HORIZON = 6  # disease duration at evaluation (follow-up horizon of the matched cohort)
 
 
@@ -89,6 +89,7 @@ class Draw(Enum):
     DISEASE_DURATION = (Stream.HORIZON, 0, 1)
     # observation
     HRV_NOISE = (Stream.OBSERVE, 0, BLOCK_SPAN)  # one per clinic visit
+    RECALL_ERROR = (Stream.OBSERVE, 1000, BLOCK_SPAN)  # one per (clinic visit, limb): visit * 4 + limb
     # dynamics (kernel and reference): counter = step * NODE_STRIDE + node, unbounded
     MICROGLIA_NOISE = (Stream.NOISE, 0, 2**62)
 
