@@ -23,6 +23,7 @@ from crpsmap.registry import transfer
 from crpsmap.registry.histories import import_histories
 from crpsmap.registry.models import Patient
 from hard_cases import HARD
+from postgres_support import drop_test_database
 
 PASSWORD = "correct horse battery staple"
 
@@ -216,8 +217,7 @@ def test_round_trip_on_postgresql(tmp_path: Path, env: dict[str, str]) -> None:
     try:
         round_trip(tmp_path, env, server._replace(path=f"/{name}").geturl())
     finally:
-        with psycopg.connect(admin, autocommit=True) as con:
-            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_test_database(admin, name)
 
 
 def test_import_other_layouts_and_export_to_redcap(tmp_path: Path, env: dict[str, str]) -> None:

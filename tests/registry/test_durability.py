@@ -39,6 +39,7 @@ import pytest
 
 from crpsmap.registry import backup
 from crpsmap.registry.config import SQLITE_BUSY_TIMEOUT_S, database_settings
+from postgres_support import drop_test_database
 
 HOST = "127.0.0.1"
 PASSWORD = "durable clinician passphrase"
@@ -84,9 +85,8 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
     try:
         yield make
     finally:
-        with psycopg.connect(admin, autocommit=True) as con:
-            for db in made:
-                con.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        for db in made:
+            drop_test_database(admin, db)
 
 
 def crpsmap(
