@@ -45,6 +45,7 @@ from crpsmap.calibrate.sensitivity import (
     local_box,
     ranged_parameters,
     sensitivity,
+    signed_effects,
 )
 from crpsmap.calibrate.store import ClinicStore
 from crpsmap.model import Sim
@@ -273,12 +274,8 @@ def headline(data: Mapping[str, Any]) -> dict[str, Any]:
         for p in loc["parameters"]
         if p["verdict"] == "no effect" and documented[p["name"]] == "no effect"
     )
-    ix, sd = data["local"]["morris"]["indices"], loc["sampling_sd_van_rijn"]
-    figs = [f for f in FITTED_FIGURES if ix.get(f) and sd.get(f)]
-    effects = np.array([[(ix[f][n]["mu"] or 0.0) / sd[f] for n in DEFAULT_FREE] for f in figs], dtype=float)
-    out["fitted_singular_values"] = [
-        float(x) for x in np.linalg.svd(np.nan_to_num(effects), compute_uv=False)
-    ]
+    effects = signed_effects(data["local"]["morris"]["indices"], loc["sampling_sd_van_rijn"], DEFAULT_FREE)
+    out["fitted_singular_values"] = [float(x) for x in np.linalg.svd(effects, compute_uv=False)]
     return out
 
 

@@ -586,6 +586,24 @@ class Identifiability:
         }
 
 
+def signed_effects(
+    indices: Mapping[str, Mapping[str, Mapping[str, Any]] | None],
+    sd: Mapping[str, float],
+    names: Sequence[str],
+) -> np.ndarray:
+    """Effects (signed mean mu, per whole range) of `names` on the fitted figures, in sampling SDs: one row
+    per fitted figure with indices and an SD. A figure with no effect computed for a parameter (mu NaN or,
+    read back from JSON, None) counts as unmoved by it. Read by `identifiability` and by the bundled run's
+    summary (scripts/sensitivity_defaults.py)."""
+    figs = [f for f in FITTED_FIGURES if indices.get(f) is not None and sd.get(f)]
+
+    def mu(f: str, n: str) -> float:
+        m = indices[f][n]["mu"]  # type: ignore[index]
+        return math.nan if m is None else float(m)
+
+    return np.nan_to_num(np.array([[mu(f, n) / sd[f] for n in names] for f in figs], dtype=float))
+
+
 def identifiability(
     result: MorrisResult, sd: Mapping[str, float], simulation_sd: Mapping[str, float]
 ) -> Identifiability:
@@ -616,15 +634,10 @@ def identifiability(
         inter = ix[p.name]["sigma"] / ix[p.name]["mu_star"] if ix and ix[p.name]["mu_star"] > 0 else math.nan
         verdicts.append(Verdict(p.name, p.group, p.low, p.high, ratios, max_ratio, above, verdict, by, inter))
     influential = [v.name for v in verdicts if v.verdict in ("constrained", "weakly constrained")]
-    figs = [f for f in FITTED_FIGURES if result.indices.get(f) is not None and sd.get(f)]
     singular: tuple[float, ...] = ()
     pairs: list[tuple[str, str, float]] = []
-    if influential and figs:
-        # effects (signed mean, per whole range) of each influential parameter in sampling SDs
-        # (a figure with no effect computed for a parameter counts as unmoved by it)
-        A = np.nan_to_num(
-            np.array([[result.indices[f][n]["mu"] / sd[f] for n in influential] for f in figs])  # type: ignore[index]
-        )
+    A = signed_effects(result.indices, sd, influential)
+    if influential and A.size:
         singular = tuple(float(s) for s in np.linalg.svd(A, compute_uv=False))
         norms = np.linalg.norm(A, axis=0)
         for i in range(len(influential)):
