@@ -11,7 +11,7 @@ from crpsmap.atlas import load_atlas
 from crpsmap.history import PatientHistory, RecordKind
 from crpsmap.io.csv_long import read_csv_text, write_csv_text
 from crpsmap.model import Sim
-from crpsmap.model.cohort import misdated, recalled_limb_onsets, recalled_onsets, with_recall_days
+from crpsmap.model.cohort import merge_by_day, misdated, recalled_limb_onsets, with_recall_days
 from crpsmap.spread import classify
 
 
@@ -29,6 +29,14 @@ def test_recall_days_are_merged_with_visits_by_hand() -> None:
     assert [int(d) for d in d2[0] if d >= 0] == [30, 60, 90] and int(v2[0].sum()) == 2
     d3, v3 = with_recall_days(visits, 0.0, 300)
     assert np.array_equal(d3, visits) and np.array_equal(v3, visits >= 0)
+
+
+def recalled_onsets(
+    probes: list[tuple[int, int]], before: int, now: int, limbs: tuple[int, ...]
+) -> dict[int, int]:
+    """The records recall adds at a visit without recall error, {day: area mask}, as `histories` makes
+    them: each new limb's recalled onset, limbs recalled on one day in one record."""
+    return merge_by_day((day, mask) for _, day, mask in recalled_limb_onsets(probes, before, now, limbs))
 
 
 def test_recalled_onsets_by_hand() -> None:

@@ -389,14 +389,6 @@ def recalled_limb_onsets(
     return out
 
 
-def recalled_onsets(
-    probes: list[tuple[int, int]], before: int, now: int, limbs: tuple[int, ...]
-) -> dict[int, int]:
-    """The records recall adds at a visit, {day: area mask}: the limbs of `recalled_limb_onsets` recalled
-    on the same day make one record."""
-    return merge_by_day((day, mask) for _, day, mask in recalled_limb_onsets(probes, before, now, limbs))
-
-
 def merge_by_day(dated: Iterable[tuple[int, int]]) -> dict[int, int]:
     """{day: union of the area masks dated that day}."""
     out: dict[int, int] = {}
