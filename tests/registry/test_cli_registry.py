@@ -7,13 +7,11 @@ A bad input ends with status 2, a message naming file, row and field, no traceba
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,7 +21,7 @@ from crpsmap.registry import transfer
 from crpsmap.registry.histories import import_histories
 from crpsmap.registry.models import Patient
 from hard_cases import HARD
-from postgres_support import drop_test_database
+from postgres_support import TestDatabases
 
 PASSWORD = "correct horse battery staple"
 
@@ -202,22 +200,11 @@ def test_createuser(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 def test_round_trip_on_postgresql(tmp_path: Path, env: dict[str, str]) -> None:
-    url = os.environ.get("CRPSMAP_TEST_POSTGRES")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set CRPSMAP_TEST_POSTGRES (a PostgreSQL server for the registry tests)")
-        pytest.skip("CRPSMAP_TEST_POSTGRES is not set")
-    import psycopg
-
-    name = f"crpsmap_cli_{secrets.token_hex(6)}"
-    server = urlsplit(url)
-    admin = server._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
+    databases = TestDatabases("crpsmap_cli")
     try:
-        round_trip(tmp_path, env, server._replace(path=f"/{name}").geturl())
+        round_trip(tmp_path, env, databases.make())
     finally:
-        drop_test_database(admin, name)
+        databases.drop_all()
 
 
 def test_import_other_layouts_and_export_to_redcap(tmp_path: Path, env: dict[str, str]) -> None:

@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import os
 import re
-import secrets
 import signal
 import socket
 import sqlite3
@@ -32,14 +31,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from crpsmap.registry import backup
 from crpsmap.registry.config import SQLITE_BUSY_TIMEOUT_S, database_settings
-from postgres_support import drop_test_database
+from postgres_support import TestDatabases
 
 HOST = "127.0.0.1"
 PASSWORD = "durable clinician passphrase"
@@ -64,29 +62,11 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
             pytest.skip("ran in the SQLite pass")
         yield lambda name: f"sqlite:///{tmp_path / (name + '.sqlite3')}"
         return
-    url = os.environ.get("CRPSMAP_TEST_POSTGRES")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set CRPSMAP_TEST_POSTGRES (a PostgreSQL server for the registry tests)")
-        pytest.skip("CRPSMAP_TEST_POSTGRES is not set")
-    import psycopg
-
-    server = urlsplit(url)
-    admin = server._replace(path="/postgres").geturl()
-    made: list[str] = []
-
-    def make(name: str) -> str:
-        db = f"crpsmap_durable_{name}_{secrets.token_hex(4)}"
-        with psycopg.connect(admin, autocommit=True) as con:
-            con.execute(f'CREATE DATABASE "{db}"')
-        made.append(db)
-        return server._replace(path=f"/{db}").geturl()
-
+    databases = TestDatabases("crpsmap_durable")
     try:
-        yield make
+        yield databases.make
     finally:
-        for db in made:
-            drop_test_database(admin, db)
+        databases.drop_all()
 
 
 def crpsmap(
