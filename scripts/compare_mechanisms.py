@@ -10,6 +10,9 @@ Run (the bundled sizes; 3,326 s on 2 otherwise idle cores in today's structure, 
 With `--cache` every simulated clinic is kept in that file as soon as it is done (calibrate/store.py): if
 the run stops, the same command goes on where it stopped (the searches are seeded, so they ask for the
 same clinics again and find them kept). Kept clinics of other settings or other code are not reused.
+Print the lines docs/calibration.md quotes from a comparison (its table, recovery and held-out means;
+tests/calibrate/test_mechanisms_bundled.py holds the page against the bundled file):
+    .venv/bin/python scripts/compare_mechanisms.py --summary src/crpsmap/calibrate/fitted/mechanisms-vanrijn2011.json
 Recompute the held-out trauma figures of an existing comparison from the held-out clinics it stores (no
 simulation; for a file written before those rules changed):
     .venv/bin/python scripts/compare_mechanisms.py \\
@@ -24,7 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.progress import Progress
 
@@ -37,6 +42,86 @@ from crpsmap.outputs import atomic_write_text
 from crpsmap.scale import dask_client
 
 FITTED = Path(__file__).resolve().parents[1] / "src" / "crpsmap" / "calibrate" / "fitted"
+
+
+#: how docs/calibration.md names the candidates (the JSON's names are the code's)
+DOC_NAMES = {
+    "spinal": "spinal",
+    "spinal+supraspinal": "spinal + supraspinal",
+    "spinal+systemic": "spinal + systemic",
+    "all": "all (the full hypothesis)",
+}
+
+
+def _pm(c: Mapping[str, Any]) -> str:
+    return f"{c['mean']:.1f} ± {c['sd']:.1f}"
+
+
+def _slash(values: Sequence[float], spec: str = ".0f") -> str:
+    return " / ".join(format(v, spec) for v in values)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def doc_lines(data: Mapping[str, Any]) -> list[str]:
+    """The lines of docs/calibration.md's "bundled comparison" that come from a comparison's JSON: the
+    candidate table's rows, the failed trials, the held-out clinics' means, the recovery matrix and its
+    accuracy. The page is written from these (`--summary`); a test holds the page against the bundled file."""
+    cands = data["candidates"]
+    best = min(cands, key=lambda c: c["criterion"]["with_conversion"]["mean"])["name"]
+    n_heldout = len(data["heldout_seeds"])
+    lines = []
+    for c in cands:
+        crit = c["criterion"]
+        aic = _pm(crit["with_conversion"])
+        if c["name"] == best:
+            aic = f"**{aic}**"
+        lowest = round(crit["with_conversion"]["share_best"] * n_heldout)
+        trauma = c["heldout_trauma"]["pattern"]
+        lines.append(
+            f"| {DOC_NAMES[c['name']]} | {c['n_parameters']} | "
+            f"{_slash([s['best_objective'] for s in c['starts']], '.1f')} | {aic} | {lowest} of {n_heldout} | "
+            f"{_pm(crit['without_conversion'])} | {c['heldout_deviance']:.1f} | "
+            f"{trauma['mean'] + 2:.1f} ± {trauma['sd']:.1f} |"
+        )
+    sims = [c["simulations"] for c in cands]
+    failed = [c["failed_trials"] for c in cands]
+    lines.append(
+        f"Failed trials (conversion under {data['failed_below_conversion']:.1%}): {_slash(failed)} of "
+        f"{_slash(sims)} search clinics, so the searches scored {_slash([n - f for n, f in zip(sims, failed)])}"
+    )
+    rows = [c["heldout_summaries"]["with_conversion"] for c in cands]
+
+    def share(rs: list[Mapping[str, Any]], num: str, den: str) -> float:
+        return 100 * _mean([r[num] / r[den] for r in rs if r[den]])
+
+    lines.append(
+        f"Held-out clinics at the chosen parameters (means over the {n_heldout}): multi-limb "
+        f"{_slash([share(r, 'multi_limb', 'patients') for r in rows])}%"
+    )
+    lines.append(f"identifiable {_slash([share(r, 'identifiable', 'multi_limb') for r in rows])}%")
+    lines.append(
+        "contralateral / ipsilateral / diagonal "
+        + ", ".join(
+            "/".join(f"{share(r, p, 'identifiable'):.0f}" for p in ("contralateral", "ipsilateral", "diagonal"))
+            for r in rows
+        )
+    )
+    lines.append(
+        f"conversion {_slash([100 * _mean([x['conversion'] for x in r if x['conversion'] is not None]) for r in rows], '.1f')}%"
+    )
+    rec = data["recovery"]
+    names = [c["name"] for c in cands]
+    for made in names:
+        won = rec["confusion"]["with_conversion"][made]
+        cells = [f"**{won[w]}**" if w == made else str(won[w]) for w in names]
+        lines.append(f"| {DOC_NAMES[made].removesuffix(' (the full hypothesis)')} | {' | '.join(cells)} |")
+    right = sum(rec["confusion"]["with_conversion"][n][n] for n in names)
+    total = sum(sum(rec["confusion"]["with_conversion"][n].values()) for n in names)
+    lines.append(f"Right in {right} of {total} clinics ({rec['accuracy']['with_conversion']:.0%}")
+    return lines
 
 
 def main() -> None:
@@ -55,10 +140,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("-o", "--output", type=Path, default=FITTED / "mechanisms-vanrijn2011.json")
     ap.add_argument("--cache", type=Path, default=None, help="keep each clinic here; rerun to go on")
+    ap.add_argument("--summary", type=Path, help="print the lines docs/calibration.md quotes from this file")
     ap.add_argument(
         "--rejudge", type=Path, help="recompute the held-out trauma figures of this file, in place"
     )
     args = ap.parse_args()
+    if args.summary is not None:
+        print("\n".join(doc_lines(json.loads(args.summary.read_text(encoding="utf-8")))))
+        return
     targets = van_rijn_2011()
     if args.rejudge is not None:
         data = json.loads(args.rejudge.read_text(encoding="utf-8"))
