@@ -12,7 +12,8 @@ the run stops, the same command goes on where it stopped (the searches are seede
 same clinics again and find them kept). Kept clinics of other settings or other code are not reused.
 Print the lines docs/calibration.md quotes from a comparison (its table, recovery and held-out means;
 tests/calibrate/test_mechanisms_bundled.py holds the page against the bundled file):
-    .venv/bin/python scripts/compare_mechanisms.py --summary src/crpsmap/calibrate/fitted/mechanisms-vanrijn2011.json
+    .venv/bin/python scripts/compare_mechanisms.py \\
+        --summary src/crpsmap/calibrate/fitted/mechanisms-vanrijn2011.json
 Recompute the held-out trauma figures of an existing comparison from the held-out clinics it stores (no
 simulation; for a file written before those rules changed):
     .venv/bin/python scripts/compare_mechanisms.py \\
@@ -82,7 +83,8 @@ def doc_lines(data: Mapping[str, Any]) -> list[str]:
         trauma = c["heldout_trauma"]["pattern"]
         lines.append(
             f"| {DOC_NAMES[c['name']]} | {c['n_parameters']} | "
-            f"{_slash([s['best_objective'] for s in c['starts']], '.1f')} | {aic} | {lowest} of {n_heldout} | "
+            f"{_slash([s['best_objective'] for s in c['starts']], '.1f')} | {aic} | "
+            f"{lowest} of {n_heldout} | "
             f"{_pm(crit['without_conversion'])} | {c['heldout_deviance']:.1f} | "
             f"{trauma['mean'] + 2:.1f} ± {trauma['sd']:.1f} |"
         )
@@ -90,7 +92,8 @@ def doc_lines(data: Mapping[str, Any]) -> list[str]:
     failed = [c["failed_trials"] for c in cands]
     lines.append(
         f"Failed trials (conversion under {data['failed_below_conversion']:.1%}): {_slash(failed)} of "
-        f"{_slash(sims)} search clinics, so the searches scored {_slash([n - f for n, f in zip(sims, failed)])}"
+        f"{_slash(sims)} search clinics, so the searches scored "
+        f"{_slash([n - f for n, f in zip(sims, failed, strict=True)])}"
     )
     rows = [c["heldout_summaries"]["with_conversion"] for c in cands]
 
@@ -102,16 +105,13 @@ def doc_lines(data: Mapping[str, Any]) -> list[str]:
         f"{_slash([share(r, 'multi_limb', 'patients') for r in rows])}%"
     )
     lines.append(f"identifiable {_slash([share(r, 'identifiable', 'multi_limb') for r in rows])}%")
+    patterns = ("contralateral", "ipsilateral", "diagonal")
     lines.append(
         "contralateral / ipsilateral / diagonal "
-        + ", ".join(
-            "/".join(f"{share(r, p, 'identifiable'):.0f}" for p in ("contralateral", "ipsilateral", "diagonal"))
-            for r in rows
-        )
+        + ", ".join("/".join(f"{share(r, p, 'identifiable'):.0f}" for p in patterns) for r in rows)
     )
-    lines.append(
-        f"conversion {_slash([100 * _mean([x['conversion'] for x in r if x['conversion'] is not None]) for r in rows], '.1f')}%"
-    )
+    conversion = [100 * _mean([x["conversion"] for x in r if x["conversion"] is not None]) for r in rows]
+    lines.append(f"conversion {_slash(conversion, '.1f')}%")
     rec = data["recovery"]
     names = [c["name"] for c in cands]
     for made in names:

@@ -48,7 +48,7 @@ def test_the_lines_follow_the_file(script: ModuleType, bundled: dict[str, Any]) 
     changed["candidates"][0]["criterion"]["with_conversion"]["mean"] += 0.1
     changed["recovery"]["confusion"]["with_conversion"]["spinal"]["spinal"] -= 1
     after = script.doc_lines(changed)
-    assert [a for a, b in zip(after, before) if a != b] == [
+    assert [a for a, b in zip(after, before, strict=True) if a != b] == [
         after[0],
         after[-5],
         after[-1],
