@@ -5,7 +5,8 @@ replicated held-out clinics with and without the conversion constraint; the mode
 (calibrate/recovery.py) and the Markov baseline (calibrate/baseline.py) come with it. The sizes used are
 written into the JSON (`budget`, `recovery`, `seconds`, `settings`) and into docs/calibration.md.
 
-Run (the bundled sizes; 3,326 s on 2 otherwise idle cores in today's structure, docs/calibration.md):
+Run (the bundled sizes; in today's structure 238 clinics, 5,692 worker-seconds, part of them beside the
+test suite; docs/calibration.md):
     nice -n 10 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/compare_mechanisms.py --cache CLINICS.jsonl
 With `--cache` every simulated clinic is kept in that file as soon as it is done (calibrate/store.py): if
 the run stops, the same command goes on where it stopped (the searches are seeded, so they ask for the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -146,7 +148,13 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.summary is not None:
-        print("\n".join(doc_lines(json.loads(args.summary.read_text(encoding="utf-8")))))
+        try:
+            lines = doc_lines(json.loads(args.summary.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError) as e:
+            what = f"not a mechanism comparison this script wrote ({e!r})"
+            print(f"error: {args.summary}: {what}", file=sys.stderr)
+            raise SystemExit(2) from None
+        print("\n".join(lines))
         return
     targets = van_rijn_2011()
     if args.rejudge is not None:

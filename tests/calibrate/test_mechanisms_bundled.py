@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -53,3 +55,16 @@ def test_the_lines_follow_the_file(script: ModuleType, bundled: dict[str, Any]) 
         after[-5],
         after[-1],
     ]
+
+
+def test_summary_of_a_wrong_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "other.json"
+    bad.write_text('{"candidates": []}', encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "compare_mechanisms.py"), "--summary", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"error: {bad}: not a mechanism comparison" in proc.stderr and "Traceback" not in proc.stderr
