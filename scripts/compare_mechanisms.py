@@ -68,6 +68,11 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
+def _sd(values: Sequence[float]) -> float:
+    m = _mean(values)
+    return (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
 def doc_lines(data: Mapping[str, Any]) -> list[str]:
     """The lines of docs/calibration.md's "bundled comparison" that come from a comparison's JSON: the
     candidate table's rows, the failed trials, the held-out clinics' means, the recovery matrix and its
@@ -90,6 +95,20 @@ def doc_lines(data: Mapping[str, Any]) -> list[str]:
             f"{_pm(crit['without_conversion'])} | {c['heldout_deviance']:.1f} | "
             f"{trauma['mean'] + 2:.1f} ± {trauma['sd']:.1f} |"
         )
+    # not the preset rule (`separated`): the held-out clinics are paired (the same injuries for every
+    # candidate), so the page also quotes each other candidate's per-clinic difference to the leader
+    lead = next(c for c in cands if c["name"] == best)["criterion"]["with_conversion"]["values"]
+    paired = [
+        ([a - lo for a, lo in zip(c["criterion"]["with_conversion"]["values"], lead, strict=True)], name)
+        for c in cands
+        if (name := DOC_NAMES[c["name"]]) != DOC_NAMES[best]
+    ]
+    paired.sort(key=lambda d: _mean(d[0]))
+    lines.append(
+        f"the paired differences to {DOC_NAMES[best]} are "
+        + ", ".join(f"{_mean(d):.1f} ± {_sd(d):.1f} ({name})" for d, name in paired)
+        + f", smallest {min(min(d) for d, _ in paired):.1f}"
+    )
     sims = [c["simulations"] for c in cands]
     failed = [c["failed_trials"] for c in cands]
     lines.append(
