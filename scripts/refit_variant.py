@@ -82,13 +82,24 @@ def round_sig(x: float, digits: int = 3) -> float:
     return 0.0 if x == 0 else round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
 
 
-def variant_base(years: float = 5.0, seed: int = 0, fixed: Mapping[str, float] = SET_A) -> Sim:
+#: the structures a variant can be fitted in: "earlier" (no somatotopic columns, the first-visit rule: the
+#: defaults of 2026-11-25, in which the bundled fit was made) and "today" (the columns and the screen_day
+#: rule of today's defaults). A fit records its structure; files without one are "earlier".
+STRUCTURES: dict[str, dict[str, Any]] = {
+    "earlier": {"somatotopy": False, "diagnosis": "first_visit"},
+    "today": {"somatotopy": True, "diagnosis": "screen_day"},
+}
+
+
+def variant_base(
+    years: float = 5.0, seed: int = 0, fixed: Mapping[str, float] = SET_A, structure: str = "earlier"
+) -> Sim:
     """The variant (per-limb nodes on) at `fixed` (by default set A) with every other parameter at its
     default: the starting point of the refit and the base every fitted value is applied to. It is built
-    in the structure it was fitted in (no somatotopic columns, the first-visit rule: the defaults of
-    2026-11-25), so that the bundled fit stays the fit it says it is."""
-    params = ModelParams(mechanisms=Mechanisms(limb_representations=True, somatotopy=False))
-    return apply(Sim(params=params, years=years, seed=seed, diagnosis="first_visit"), dict(fixed))
+    in the structure it was fitted in (`STRUCTURES`), so that a fit stays the fit it says it is."""
+    st = STRUCTURES[structure]
+    params = ModelParams(mechanisms=Mechanisms(limb_representations=True, somatotopy=st["somatotopy"]))
+    return apply(Sim(params=params, years=years, seed=seed, diagnosis=st["diagnosis"]), dict(fixed))
 
 
 def variant_free(names: Sequence[str] = VARIANT_FREE) -> tuple[FreeParam, ...]:
@@ -100,8 +111,11 @@ def fitted_sim(fitted: Mapping[str, Any], years: float | None = None, seed: int 
     """The Sim a fitted file describes: its variant switch, its fixed values and its best values."""
     if list(fitted.get("variants_on", [])) != ["limb_representations"]:
         raise ValueError(f"not a fit of the per-limb variant: variants_on = {fitted.get('variants_on')}")
-    base = variant_base(float(fitted["settings"]["years"]) if years is None else years, seed, fitted["fixed"])
-    return apply(base, fitted["best"])
+    structure = str(fitted.get("structure", "earlier"))
+    if structure not in STRUCTURES:
+        raise ValueError(f"unknown structure of a fit: {structure!r} (known: {', '.join(STRUCTURES)})")
+    y = float(fitted["settings"]["years"]) if years is None else years
+    return apply(variant_base(y, seed, fitted["fixed"], structure), fitted["best"])
 
 
 def start_values(base: Sim, free: Sequence[FreeParam]) -> dict[str, float]:
@@ -127,8 +141,35 @@ def main() -> None:
         default=None,
         help="a fit written by this script: start from its best values (a second, narrower stage)",
     )
+    ap.add_argument(
+        "--structure",
+        choices=sorted(STRUCTURES),
+        default=None,
+        help="fit in the earlier structure (default; the bundled fit) or in today's (columns, screen_day "
+        "rule); a second stage keeps the first stage's",
+    )
+    ap.add_argument(
+        "--fixed",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="hold a parameter of set A at another value (e.g. --fixed c_ips 0.1); not with --start-from",
+    )
     add_range_option(ap)
     args = ap.parse_args()
+    fixed = dict(SET_A)
+    for name, value in args.fixed:
+        if name not in SET_A:
+            ap.error(
+                f"--fixed {name}: only set A's parameters can be held at another value ({', '.join(SET_A)})"
+            )
+        try:
+            fixed[name] = float(value)
+        except ValueError:
+            ap.error(f"--fixed {name} {value}: not a number")
+    if args.fixed and args.start_from is not None:
+        ap.error("--fixed is not for --start-from (a second stage keeps the first stage's fixed values)")
 
     from rich.progress import Progress
 
@@ -139,8 +180,12 @@ def main() -> None:
     if args.start_from is not None:
         earlier = json.loads(args.start_from.read_text())
         base = fitted_sim(earlier, years=args.years, seed=args.seed)
+        structure = str(earlier.get("structure", "earlier"))
+        if args.structure not in (None, structure):
+            ap.error(f"--structure {args.structure}: {args.start_from} is a fit in the {structure} one")
     else:
-        base = variant_base(args.years, args.seed)
+        structure = args.structure or "earlier"
+        base = variant_base(args.years, args.seed, fixed, structure)
     ranges = with_ranges(VARIANT_RANGES, args.range)
     free = free_params(args.free, ranges)
     t0 = time.perf_counter()
@@ -185,10 +230,11 @@ def main() -> None:
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "python": platform.python_version(),
         },
+        "structure": structure,
         "variants_on": list(result.variants_on),
         "mechanisms_off": list(result.mechanisms_off),
         # everything not fitted here: set A, or the earlier stage's fixed and fitted values
-        "fixed": SET_A
+        "fixed": fixed
         if earlier is None
         else {**earlier["fixed"], **{k: v for k, v in earlier["best"].items() if k not in result.best}},
         "start_from": None
