@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from crpsmap.model import CohortParams, ModelParams
-from script_support import load_script
+from crpsmap.model import CohortParams, ModelParams, Sim
+from script_support import SCRIPTS, load_script
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +83,53 @@ def test_bundled_fit_is_labelled_and_inside_its_box(rv: ModuleType) -> None:
     for k, v in data["best"].items():
         assert box[k][0] - 1e-9 <= v <= box[k][1] + 1e-9, k
     assert ModelParams().mechanisms.limb_representations is False, "the variant is not the default"
+
+
+def test_structures_build_what_they_say(rv: ModuleType) -> None:
+    """ "earlier" is the structure the bundled fit was made in; "today" must stay today's defaults (if the
+    defaults change, a new name is needed, not a changed meaning of a recorded fit)."""
+    today = rv.variant_base(structure="today")
+    default = Sim()
+    assert today.params.mechanisms.somatotopy == ModelParams().mechanisms.somatotopy is True
+    assert today.diagnosis == default.diagnosis == "screen_day"
+    earlier = rv.variant_base()
+    assert earlier.params.mechanisms.somatotopy is False and earlier.diagnosis == "first_visit"
+    for sim in (today, earlier):
+        assert sim.params.mechanisms.limb_representations
+
+
+def test_fitted_file_rebuilds_its_structure_and_fixed_values(rv: ModuleType) -> None:
+    fitted = {
+        "variants_on": ["limb_representations"],
+        "settings": {"years": 2.0},
+        "fixed": {**rv.SET_A, "c_ips": 0.1, "c_hom": 0.05},
+        "best": {"w_lr": 0.2},
+        "structure": "today",
+    }
+    sim = rv.fitted_sim(fitted)
+    assert sim.params.mechanisms.somatotopy and sim.diagnosis == "screen_day"
+    assert (sim.params.c_ips, sim.params.c_hom, sim.params.w_lr) == (0.1, 0.05, 0.2)
+    old = rv.fitted_sim({k: v for k, v in fitted.items() if k != "structure"})
+    assert not old.params.mechanisms.somatotopy and old.diagnosis == "first_visit", "files before it: earlier"
+    with pytest.raises(ValueError, match="unknown structure"):
+        rv.fitted_sim({**fitted, "structure": "tomorrow"})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fixed", "w_lr", "0.2"], "only set A's parameters"),
+        (["--fixed", "c_ips", "abc"], "not a number"),
+        (["--structure", "flat"], "invalid choice"),
+    ],
+)
+def test_bad_options_are_clear_errors(args: list[str], message: str, tmp_path: Path) -> None:
+    out = tmp_path / "fit.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "refit_variant.py"), *args, "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
