@@ -109,11 +109,17 @@ def variant_free(names: Sequence[str] = VARIANT_FREE) -> tuple[FreeParam, ...]:
 
 def fitted_sim(fitted: Mapping[str, Any], years: float | None = None, seed: int = 0) -> Sim:
     """The Sim a fitted file describes: its variant switch, its fixed values and its best values."""
-    if list(fitted.get("variants_on", [])) != ["limb_representations"]:
-        raise ValueError(f"not a fit of the per-limb variant: variants_on = {fitted.get('variants_on')}")
     structure = str(fitted.get("structure", "earlier"))
     if structure not in STRUCTURES:
         raise ValueError(f"unknown structure of a fit: {structure!r} (known: {', '.join(STRUCTURES)})")
+    # the switches a fit reports as on beyond the plain model: the per-limb nodes, and the columns in
+    # today's structure
+    expected = ["limb_representations"] + (["somatotopy"] if STRUCTURES[structure]["somatotopy"] else [])
+    if sorted(fitted.get("variants_on", [])) != sorted(expected):
+        raise ValueError(
+            f"not a fit of the per-limb variant in the {structure} structure: "
+            f"variants_on = {fitted.get('variants_on')}"
+        )
     y = float(fitted["settings"]["years"]) if years is None else years
     return apply(variant_base(y, seed, fitted["fixed"], structure), fitted["best"])
 

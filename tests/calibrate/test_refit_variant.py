@@ -100,16 +100,19 @@ def test_structures_build_what_they_say(rv: ModuleType) -> None:
 
 def test_fitted_file_rebuilds_its_structure_and_fixed_values(rv: ModuleType) -> None:
     fitted = {
-        "variants_on": ["limb_representations"],
         "settings": {"years": 2.0},
         "fixed": {**rv.SET_A, "c_ips": 0.1, "c_hom": 0.05},
         "best": {"w_lr": 0.2},
         "structure": "today",
+        "variants_on": ["limb_representations", "somatotopy"],  # as fit() reports today's structure
     }
     sim = rv.fitted_sim(fitted)
     assert sim.params.mechanisms.somatotopy and sim.diagnosis == "screen_day"
     assert (sim.params.c_ips, sim.params.c_hom, sim.params.w_lr) == (0.1, 0.05, 0.2)
-    old = rv.fitted_sim({k: v for k, v in fitted.items() if k != "structure"})
+    with pytest.raises(ValueError, match="per-limb variant in the today structure"):
+        rv.fitted_sim({**fitted, "variants_on": ["limb_representations"]})
+    before = {k: v for k, v in fitted.items() if k != "structure"} | {"variants_on": ["limb_representations"]}
+    old = rv.fitted_sim(before)
     assert not old.params.mechanisms.somatotopy and old.diagnosis == "first_visit", "files before it: earlier"
     with pytest.raises(ValueError, match="unknown structure"):
         rv.fitted_sim({**fitted, "structure": "tomorrow"})
