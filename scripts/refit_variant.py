@@ -9,6 +9,13 @@ Run (the kept settings; docs/calibration.md, "A candidate for the defaults"):
     nice -n 19 env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/refit_variant.py \
         --trials 160 --patients 800 --workers 2 --validate-top 5 --validate-seeds 1 2 3
 
+In today's structure (columns, screen_day rule) with other cross-talk held fixed, e.g. (docs/calibration.md,
+"The per-limb nodes with small cross-talk, refitted in today's structure"; a scratch --output):
+    env NUMBA_NUM_THREADS=1 .venv/bin/python scripts/refit_variant.py --structure today \
+        --fixed c_ips 0.1 --fixed c_hom 0.05 --fixed c_diag 0.02 --fixed c_desc 0.02 \
+        --free w_lr w_desc gain_mu trauma_rate K K_R drive_after_crps --trials 72 --patients 400 \
+        --validate-top 3 --output /tmp/fit.json
+
 Writes (atomically) src/crpsmap/calibrate/fitted/variant-vanrijn2011.json: model output, the exact
 settings, the variant switch, the fixed values of set A, the free set with its search box, every trial,
 the validation of the best trials on fresh virtual patients and the fitted clinic's figures. Judge the
