@@ -37,12 +37,14 @@ from typing import Any
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, deviance, deviance_parts, objective
 from crpsmap.calibrate.fit import (
+    EARLIER_STRUCTURE,
     FreeParam,
     add_range_option,
     apply,
     compact,
     fit,
     free_params,
+    model_structure,
     simulate_summary,
     with_ranges,
 )
@@ -89,11 +91,12 @@ def round_sig(x: float, digits: int = 3) -> float:
     return 0.0 if x == 0 else round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
 
 
-#: the structures a variant can be fitted in: "earlier" (no somatotopic columns, the first-visit rule: the
-#: defaults of 2026-11-25, in which the bundled fit was made) and "today" (the columns and the screen_day
-#: rule of today's defaults). A fit records its structure; files without one are "earlier".
+#: the structures a variant can be fitted in (`--structure`): "earlier" (no somatotopic columns, the
+#: first-visit rule: the defaults of 2026-11-25, in which the bundled fit was made) and "today" (the
+#: columns and the screen_day rule of today's defaults). A fit records the structure itself, as
+#: `model_structure` gives it, like the project's other fits; files without one are of the earlier one.
 STRUCTURES: dict[str, dict[str, Any]] = {
-    "earlier": {"somatotopy": False, "diagnosis": "first_visit"},
+    "earlier": EARLIER_STRUCTURE,
     "today": {"somatotopy": True, "diagnosis": "screen_day"},
 }
 
@@ -114,11 +117,17 @@ def variant_free(names: Sequence[str] = VARIANT_FREE) -> tuple[FreeParam, ...]:
     return free_params(names, VARIANT_RANGES)
 
 
+def structure_name(structure: Any) -> str:
+    """The name in `STRUCTURES` of a structure a fit recorded (ValueError for any other)."""
+    for name, st in STRUCTURES.items():
+        if structure == st:
+            return name
+    raise ValueError(f"unknown structure of a fit: {structure!r} (known: {', '.join(STRUCTURES)})")
+
+
 def fitted_sim(fitted: Mapping[str, Any], years: float | None = None, seed: int = 0) -> Sim:
     """The Sim a fitted file describes: its variant switch, its fixed values and its best values."""
-    structure = str(fitted.get("structure", "earlier"))
-    if structure not in STRUCTURES:
-        raise ValueError(f"unknown structure of a fit: {structure!r} (known: {', '.join(STRUCTURES)})")
+    structure = structure_name(fitted.get("structure", EARLIER_STRUCTURE))
     # the switches a fit reports as on beyond the plain model: the per-limb nodes, and the columns in
     # today's structure
     expected = ["limb_representations"] + (["somatotopy"] if STRUCTURES[structure]["somatotopy"] else [])
@@ -193,7 +202,7 @@ def main() -> None:
     if args.start_from is not None:
         earlier = json.loads(args.start_from.read_text())
         base = fitted_sim(earlier, years=args.years, seed=args.seed)
-        structure = str(earlier.get("structure", "earlier"))
+        structure = structure_name(earlier.get("structure", EARLIER_STRUCTURE))
         if args.structure not in (None, structure):
             ap.error(f"--structure {args.structure}: {args.start_from} is a fit in the {structure} one")
     else:
@@ -243,7 +252,7 @@ def main() -> None:
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "python": platform.python_version(),
         },
-        "structure": structure,
+        "structure": model_structure(base),
         "variants_on": list(result.variants_on),
         "mechanisms_off": list(result.mechanisms_off),
         # everything not fitted here: set A, or the earlier stage's fixed and fitted values

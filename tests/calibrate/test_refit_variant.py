@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+from crpsmap.calibrate.fit import model_structure
 from crpsmap.model import CohortParams, ModelParams, Sim
 from script_support import SCRIPTS, load_script
 
@@ -94,8 +95,9 @@ def test_structures_build_what_they_say(rv: ModuleType) -> None:
     assert today.diagnosis == default.diagnosis == "screen_day"
     earlier = rv.variant_base()
     assert earlier.params.mechanisms.somatotopy is False and earlier.diagnosis == "first_visit"
-    for sim in (today, earlier):
+    for name, sim in (("today", today), ("earlier", earlier)):
         assert sim.params.mechanisms.limb_representations
+        assert rv.structure_name(model_structure(sim)) == name, "a fit's recorded structure names it back"
 
 
 def test_fitted_file_rebuilds_its_structure_and_fixed_values(rv: ModuleType) -> None:
@@ -103,7 +105,7 @@ def test_fitted_file_rebuilds_its_structure_and_fixed_values(rv: ModuleType) -> 
         "settings": {"years": 2.0},
         "fixed": {**rv.SET_A, "c_ips": 0.1, "c_hom": 0.05},
         "best": {"w_lr": 0.2},
-        "structure": "today",
+        "structure": {"somatotopy": True, "diagnosis": "screen_day"},  # model_structure of its base
         "variants_on": ["limb_representations", "somatotopy"],  # as fit() reports today's structure
     }
     sim = rv.fitted_sim(fitted)
@@ -115,7 +117,7 @@ def test_fitted_file_rebuilds_its_structure_and_fixed_values(rv: ModuleType) -> 
     old = rv.fitted_sim(before)
     assert not old.params.mechanisms.somatotopy and old.diagnosis == "first_visit", "files before it: earlier"
     with pytest.raises(ValueError, match="unknown structure"):
-        rv.fitted_sim({**fitted, "structure": "tomorrow"})
+        rv.fitted_sim({**fitted, "structure": {"somatotopy": True, "diagnosis": "first_visit"}})
 
 
 @pytest.mark.parametrize(
