@@ -38,7 +38,7 @@ from rich.progress import Progress
 
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.baseline import van_rijn_2011_trauma
-from crpsmap.calibrate.mechanisms import SUMMARY_KIND, Budget, compare_mechanisms, rejudge_trauma
+from crpsmap.calibrate.mechanisms import SUMMARY_KIND, Budget, Spread, compare_mechanisms, rejudge_trauma
 from crpsmap.calibrate.store import ClinicStore
 from crpsmap.model import Sim
 from crpsmap.outputs import atomic_write_text
@@ -65,12 +65,7 @@ def _slash(values: Sequence[float], spec: str = ".0f") -> str:
 
 
 def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
-
-
-def _sd(values: Sequence[float]) -> float:
-    m = _mean(values)
-    return (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return Spread(tuple(values)).mean
 
 
 def doc_lines(data: Mapping[str, Any]) -> list[str]:
@@ -106,7 +101,7 @@ def doc_lines(data: Mapping[str, Any]) -> list[str]:
     paired.sort(key=lambda d: _mean(d[0]))
     lines.append(
         f"the paired differences to {DOC_NAMES[best]} are "
-        + ", ".join(f"{_mean(d):.1f} ± {_sd(d):.1f} ({name})" for d, name in paired)
+        + ", ".join(f"{(sp := Spread(tuple(d))).mean:.1f} ± {sp.sd:.1f} ({name})" for d, name in paired)
         + f", smallest {min(min(d) for d, _ in paired):.1f}"
     )
     sims = [c["simulations"] for c in cands]
