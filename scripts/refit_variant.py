@@ -140,6 +140,16 @@ def fitted_sim(fitted: Mapping[str, Any], years: float | None = None, seed: int 
     return apply(variant_base(y, seed, fitted["fixed"], structure), fitted["best"])
 
 
+def held_values(
+    fixed: Mapping[str, float], earlier: Mapping[str, Any] | None, best: Mapping[str, float]
+) -> dict[str, float]:
+    """What a fit held fixed: `fixed` (set A with `--fixed`), or, in a second stage (`earlier` given,
+    `fixed` unused), the earlier stage's fixed and fitted values; never a parameter this fit set free (a
+    second stage may free one the first held, and the file must not name it twice)."""
+    held = dict(fixed) if earlier is None else {**earlier["fixed"], **earlier["best"]}
+    return {k: v for k, v in held.items() if k not in best}
+
+
 def start_values(base: Sim, free: Sequence[FreeParam]) -> dict[str, float]:
     """The values of the free parameters in `base` (before the search box clips them)."""
     return {f.name: float(getattr(base.params if f.group == "model" else base.cohort, f.name)) for f in free}
@@ -255,10 +265,7 @@ def main() -> None:
         "structure": model_structure(base),
         "variants_on": list(result.variants_on),
         "mechanisms_off": list(result.mechanisms_off),
-        # everything not fitted here: set A, or the earlier stage's fixed and fitted values
-        "fixed": fixed
-        if earlier is None
-        else {**earlier["fixed"], **{k: v for k, v in earlier["best"].items() if k not in result.best}},
+        "fixed": held_values(fixed, earlier, result.best),
         "start_from": None
         if earlier is None
         else {

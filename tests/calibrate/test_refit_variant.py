@@ -120,6 +120,28 @@ def test_fitted_file_rebuilds_its_structure_and_fixed_values(rv: ModuleType) -> 
         rv.fitted_sim({**fitted, "structure": {"somatotopy": True, "diagnosis": "first_visit"}})
 
 
+def test_held_values_never_name_a_free_parameter(rv: ModuleType) -> None:
+    """A second stage may free what the first held (c_desc of set C): the file's fixed values must not
+    keep it, and rebuilding the fit must give the fitted value."""
+    first = {"fixed": {**rv.SET_A, "c_desc": 0.02}, "best": {"w_lr": 0.21, "K": 1.83}}
+    held = rv.held_values(rv.SET_A, first, {"c_desc": 0.07, "K": 1.9})
+    assert "c_desc" not in held and "K" not in held
+    assert held["w_lr"] == 0.21, "the first stage's fitted value not refitted is held"
+    assert held["c_ips"] == rv.SET_A["c_ips"]
+    assert rv.held_values({**rv.SET_A}, None, {"c_ips": 0.2}) == {
+        k: v for k, v in rv.SET_A.items() if k != "c_ips"
+    }
+    fitted = {
+        "settings": {"years": 2.0},
+        "fixed": held,
+        "best": {"c_desc": 0.07, "K": 1.9},
+        "structure": {"somatotopy": True, "diagnosis": "screen_day"},
+        "variants_on": ["limb_representations", "somatotopy"],
+    }
+    sim = rv.fitted_sim(fitted)
+    assert (sim.params.c_desc, sim.params.K, sim.params.w_lr) == (0.07, 1.9, 0.21)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
