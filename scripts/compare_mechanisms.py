@@ -38,7 +38,14 @@ from rich.progress import Progress
 
 from crpsmap.calibrate import van_rijn_2011
 from crpsmap.calibrate.baseline import van_rijn_2011_trauma
-from crpsmap.calibrate.mechanisms import SUMMARY_KIND, Budget, Spread, compare_mechanisms, rejudge_trauma
+from crpsmap.calibrate.mechanisms import (
+    SUMMARY_KIND,
+    Budget,
+    Spread,
+    compare_mechanisms,
+    mean_sd,
+    rejudge_trauma,
+)
 from crpsmap.calibrate.store import ClinicStore
 from crpsmap.model import Sim
 from crpsmap.outputs import atomic_write_text
@@ -57,7 +64,7 @@ DOC_NAMES = {
 
 
 def _pm(c: Mapping[str, Any]) -> str:
-    return f"{c['mean']:.1f} ± {c['sd']:.1f}"
+    return mean_sd(c["mean"], c["sd"])
 
 
 def _slash(values: Sequence[float], spec: str = ".0f") -> str:

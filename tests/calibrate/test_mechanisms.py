@@ -37,6 +37,7 @@ from crpsmap.calibrate.mechanisms import (
     candidate_sim,
     compare_mechanisms,
     design_point,
+    mean_sd,
     parameter_union,
     scored,
     separated,
@@ -166,6 +167,7 @@ def test_separation_needs_disjoint_intervals_and_a_real_gap() -> None:
     s = Spread((1.0, 2.0, 3.0, 6.0))
     assert s.mean == 3.0 and s.sd == pytest.approx(math.sqrt(14 / 3))
     assert s.interval() == pytest.approx((3 - SPREAD_Z * s.sd, 3 + SPREAD_Z * s.sd))
+    assert mean_sd(29.94, 10.06) == "29.9 ± 10.1" and mean_sd(-0.04, 0.0) == "-0.0 ± 0.0"
 
 
 # ---- equal budgets and fair starts ---------------------------------------------------------------------

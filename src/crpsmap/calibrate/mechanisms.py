@@ -215,6 +215,12 @@ class Spread:
         return {"values": list(self.values), "mean": self.mean, "sd": self.sd, "low": lo, "high": hi}
 
 
+def mean_sd(mean: float, sd: float) -> str:
+    """How a criterion's spread is written, on the report's page and in docs (one decimal: the held-out
+    clinics vary by whole points)."""
+    return f"{mean:.1f} ± {sd:.1f}"
+
+
 def interval(mean: float, sd: float) -> tuple[float, float]:
     """The interval shown for a criterion: mean +- SPREAD_Z SD (about 95% of held-out clinics)."""
     return mean - SPREAD_Z * sd, mean + SPREAD_Z * sd

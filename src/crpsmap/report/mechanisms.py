@@ -136,7 +136,9 @@ def _spread(c: Mapping[str, Any], criterion: str) -> tuple[float, float, float, 
 
 
 def _pm(mean: float, sd: float) -> str:
-    return f"{mean:.1f} ± {sd:.1f}"
+    from crpsmap.calibrate.mechanisms import mean_sd  # the one way a criterion's spread is written
+
+    return mean_sd(mean, sd)
 
 
 def _label(c: Mapping[str, Any]) -> str:
