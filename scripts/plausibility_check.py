@@ -3,7 +3,7 @@
 Usage: .venv/bin/python scripts/plausibility_check.py [--patients 800] [--seeds 20] [--years 5]
        [--horizon-years 1 2 3 4] [--output src/crpsmap/calibrate/fitted/plausibility-defaults.json]
        [--limb-representations] [--c-ips X] [--c-hom X] [--c-diag X] [--c-desc X] [--g-cervical X]
-       [--somatotopy | --no-somatotopy] [--w-ml X] [--chi X] [--diagnosis first_visit]
+       [--somatotopy | --no-somatotopy] [--w-ml X] [--chi X] [--diagnosis first_visit] [--recall-days D]
        [--from-fitted src/crpsmap/calibrate/fitted/variant-vanrijn2011.json --output FILE]
 
 Each seed is a new clinic of the same parameters (new virtual patients): the defaults, or the defaults
@@ -18,6 +18,9 @@ values, model and cohort parameters), or a candidate of scripts/calibrate_defaul
 defaults with its fitted values), exactly as the defaults are judged; it needs its own --output so
 that the defaults' file is not overwritten. Each seed also gets the injury -> CRPS conversion split into
 fractures and other injuries (calibrate/conversion.py; the same screening again, checked to agree).
+--recall-days changes only how finely patients date a new limb (the observation model, CohortParams.
+recall_days, inside its documented range), also of a fitted file: the identifiable first-to-second-limb
+share depends on it (docs/identifiability.md, "The observation model").
 The output (model output, written atomically) holds every seed's headline figures and the four van Rijn
 2011 figures the calibration fits (with whether each lies in its 95% interval), their spread over seeds,
 the share of seeds inside each literature range and inside all four van Rijn intervals, the full figures
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from crpsmap.calibrate.conversion import clinic_conversion
-from crpsmap.calibrate.fit import apply
+from crpsmap.calibrate.fit import FreeParam, apply
 from crpsmap.calibrate.plausibility import (
     compare,
     headline,
@@ -107,7 +110,19 @@ def main() -> None:
         default=None,
         help="a fit written by scripts/refit_variant.py: judge its parameters (needs --output)",
     )
+    ap.add_argument(
+        "--recall-days",
+        type=float,
+        default=None,
+        help="CohortParams.recall_days: how finely a patient dates a new limb (observation model, not the "
+        "disease; also with --from-fitted, whose dating it replaces)",
+    )
     args = ap.parse_args()
+    if args.recall_days is not None:
+        documented = FreeParam.of("recall_days")  # its documented range (params.py)
+        low, high = documented.low, documented.high
+        if not low <= args.recall_days <= high:
+            ap.error(f"--recall-days {args.recall_days:g}: outside its documented range {low:g}-{high:g}")
     changes = {n: getattr(args, n) for n in PARAM_OPTIONS if getattr(args, n) is not None}
     fitted: dict[str, Any] | None = None
     if args.from_fitted is not None:
@@ -129,6 +144,8 @@ def main() -> None:
         mech = Mechanisms(limb_representations=args.limb_representations, somatotopy=soma)
         base = Sim(params=ModelParams(mechanisms=mech, **changes), years=args.years)
     base = dataclasses.replace(base, diagnosis=args.diagnosis)
+    if args.recall_days is not None:
+        base = apply(base, {"recall_days": args.recall_days})
 
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
@@ -225,6 +242,9 @@ def main() -> None:
             for k in per_seed[0]["van_rijn"]["shares"]
         },
         "van_rijn_seeds_inside_all": sum(s["van_rijn"]["inside_all"] for s in per_seed),
+        # fitted but with no interval of its own (weighed by G only): how many multi-limb patients have an
+        # identifiable first-to-second-limb spread; it depends on the dating (--recall-days)
+        "van_rijn_identifiable": spread([s["van_rijn"]["identifiable"] for s in per_seed]),
         "onset_after_second_injury": spread([s["onset_after_second_injury"] for s in per_seed]),
         "onset_includes_latest_injury": spread([s["onset_includes_latest_injury"] for s in per_seed]),
         "conversion_fractures": spread([s["conversion_fractures"] for s in per_seed]),
@@ -250,6 +270,7 @@ def main() -> None:
             "somatotopy": base.params.mechanisms.somatotopy,
             "diagnosis": base.diagnosis,
             "changes": changes,
+            "recall_days": base.cohort.recall_days,
             "from_fitted": None if args.from_fitted is None else str(args.from_fitted),
             "patients": args.patients,
             "seeds": seeds,
