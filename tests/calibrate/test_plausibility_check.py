@@ -15,14 +15,19 @@ SCRIPT = str(SCRIPTS / "plausibility_check.py")
 TINY = ["--patients", "3", "--seeds", "1", "--years", "1", "--horizon-years"]
 
 
-def test_recall_days_reaches_the_judged_clinic(tmp_path: Path) -> None:
-    out = tmp_path / "p.json"
-    done = subprocess.run(
-        [sys.executable, SCRIPT, *TINY, "--recall-days", "91", "--output", str(out)],
+def _judge(out: Path, recall_days: str) -> subprocess.CompletedProcess[str]:
+    """The script on a tiny clinic (3 patients, 1 seed, 1 year) with --recall-days."""
+    return subprocess.run(
+        [sys.executable, SCRIPT, *TINY, "--recall-days", recall_days, "--output", str(out)],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_recall_days_reaches_the_judged_clinic(tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    done = _judge(out, "91")
     assert done.returncode == 0, done.stderr
     d = json.loads(out.read_text())
     assert d["settings"]["recall_days"] == 91.0, "read from the judged Sim, so an ignored option fails here"
@@ -32,12 +37,7 @@ def test_recall_days_reaches_the_judged_clinic(tmp_path: Path) -> None:
 
 def test_recall_days_outside_its_documented_range_is_a_clear_error(tmp_path: Path) -> None:
     out = tmp_path / "p.json"
-    done = subprocess.run(
-        [sys.executable, SCRIPT, *TINY, "--recall-days", "200", "--output", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _judge(out, "200")
     assert done.returncode == 2
     assert "--recall-days 200: outside its documented range 0-91" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
