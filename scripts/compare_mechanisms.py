@@ -108,7 +108,7 @@ def doc_lines(data: Mapping[str, Any]) -> list[str]:
     paired.sort(key=lambda d: _mean(d[0]))
     lines.append(
         f"the paired differences to {DOC_NAMES[best]} are "
-        + ", ".join(f"{(sp := Spread(tuple(d))).mean:.1f} ± {sp.sd:.1f} ({name})" for d, name in paired)
+        + ", ".join(f"{mean_sd((sp := Spread(tuple(d))).mean, sp.sd)} ({name})" for d, name in paired)
         + f", smallest {min(min(d) for d, _ in paired):.1f}"
     )
     sims = [c["simulations"] for c in cands]
