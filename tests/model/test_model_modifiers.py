@@ -18,6 +18,7 @@ from scipy import stats
 
 from crpsmap.atlas import load_atlas
 from crpsmap.model import CohortParams, Intervention, Mechanisms, ModelParams, Sim
+from crpsmap.model.arrays import OPTIONAL_INPUTS
 from crpsmap.model.cohort import (
     AGE_PRIMING_FROM,
     AGE_PRIMING_SPAN,
@@ -90,19 +91,21 @@ def test_defaults_are_bit_identical_to_the_committed_model(tmp_path: Path) -> No
         [sys.executable, "-c", _OLD_TREE, str(src), str(tmp_path / "old.npz")], check=True, cwd=tmp_path
     )
     inp = draw_patients(3, np.arange(100, 124), SMALL, 400, 4)[0]
-    assert inp.rho0.shape[0] == 0 and inp.phi.shape[0] == 0, "modifiers off: neutral (empty) inputs"
+    assert all(getattr(inp, k).shape[0] == 0 for k in OPTIONAL_INPUTS), "modifiers off: empty inputs"
     ref = run_reference(ModelParams(), RunConfig(n_days=400, seed=3), inp)
     ker = run_kernel(ModelParams(), RunConfig(n_days=400, seed=3), inp)
     with np.load(tmp_path / "old.npz") as old:
         for k in inp.__dataclass_fields__:
-            if k not in ("rho0", "phi"):
+            if k not in OPTIONAL_INPUTS:  # new optional inputs are empty here (asserted above)
                 assert np.array_equal(old["in_" + k], getattr(inp, k)), k
         for f in (*FIELDS, "visit_mask"):
             assert np.array_equal(old["out_" + f], getattr(ref, f)), f  # bit for bit
             np.testing.assert_allclose(getattr(ker, f), old["out_" + f], rtol=0, atol=1e-9, err_msg=f)
         assert old["out_M"].max() > 0.5, "the comparison must cover activated glia"
     # the neutral values passed explicitly change nothing either: zero priming through the kernel's path
-    zero = dataclasses.replace(inp, rho0=np.zeros((inp.n, N_SPINAL)), phi=np.zeros(inp.n))
+    zero = dataclasses.replace(
+        inp, rho0=np.zeros((inp.n, N_SPINAL)), phi=np.zeros(inp.n), desc_factor=np.ones(inp.n)
+    )
     ker0 = run_kernel(ModelParams(), RunConfig(n_days=400, seed=3), zero)
     for f in (*FIELDS, "visit_mask"):
         assert np.array_equal(getattr(ker0, f), getattr(ker, f)), f

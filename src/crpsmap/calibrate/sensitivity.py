@@ -119,10 +119,19 @@ def local_ranges(names: Sequence[str], base: Sim, rel: float) -> dict[str, tuple
 HORIZON_FIELDS = ("horizon_median_years", "horizon_q1_years", "horizon_q3_years", "horizon_max_years")
 
 
+#: the cross-talk subgroup's fields: while no patient is in it (a share of 0) or the per-limb supraspinal
+#: nodes it acts on are off, a step of the share away from 0 switches a mechanism on, not a small change
+CROSSTALK_GROUP_FIELDS = ("p_crosstalk_group", "crosstalk_group_factor")
+
+
 def switched_off(base: Sim) -> frozenset[str]:
     """Parameters that do not act at `base` and that a small step would switch on: the horizon's fields
-    while the horizon is fixed (model.cohort.duration_distribution decides that)."""
-    return frozenset(HORIZON_FIELDS) if duration_distribution(base.cohort) is None else frozenset()
+    while the horizon is fixed (model.cohort.duration_distribution decides that), the cross-talk
+    subgroup's while it is empty or has no per-limb nodes to act on."""
+    off = set(HORIZON_FIELDS) if duration_distribution(base.cohort) is None else set()
+    if base.cohort.p_crosstalk_group == 0.0 or not base.params.mechanisms.limb_representations:
+        off.update(CROSSTALK_GROUP_FIELDS)
+    return frozenset(off)
 
 
 def local_box(names: Sequence[str], base: Sim, rel: float) -> tuple[FreeParam, ...]:

@@ -26,6 +26,10 @@ def no_priming() -> np.ndarray:
     return np.zeros((0, N_SPINAL))
 
 
+#: per-patient inputs that may be left empty (their neutral value for every patient: today's model)
+OPTIONAL_INPUTS = ("rho0", "phi", "desc_factor")
+
+
 def no_share() -> np.ndarray:
     """The neutral T-cell share: an empty (0,) array, i.e. phi_i = 0 for every patient."""
     return np.zeros(0)
@@ -50,24 +54,28 @@ class PatientInputs:
     rho0: np.ndarray = field(default_factory=no_priming)
     #: (P,) share phi_i of microglial activation through T cells (sex modifier), or empty = all zero
     phi: np.ndarray = field(default_factory=no_share)
+    #: (P,) factor on the descending cross-talk c_desc of the per-limb supraspinal nodes (the cross-talk
+    #: subgroup, CohortParams.p_crosstalk_group), or empty = 1 for every patient
+    desc_factor: np.ndarray = field(default_factory=no_share)
 
     @property
     def n(self) -> int:
         return int(self.patient.shape[0])
 
-    def check_priming(self) -> None:
+    def check_modifiers(self) -> None:
         """rho0 must be empty (no priming) or one row of N_SPINAL values in [0, 1] per patient; phi
-        empty or one share in [0, 1] per patient."""
+        empty or one share in [0, 1] per patient; desc_factor empty or one factor >= 0 per patient."""
         r = self.rho0
-        if r.shape[0] == 0:
-            return
-        if r.shape != (self.n, N_SPINAL):
+        if r.shape[0] and r.shape != (self.n, N_SPINAL):
             raise ValueError(f"rho0 has shape {r.shape}; expected (0, {N_SPINAL}) or ({self.n}, {N_SPINAL})")
-        if not (np.all(r >= 0.0) and np.all(r <= 1.0)):
+        if r.shape[0] and not (np.all(r >= 0.0) and np.all(r <= 1.0)):
             raise ValueError("rho0 (initial priming) must lie in [0, 1]")
         phi = self.phi
         if phi.shape[0] and (phi.shape != (self.n,) or not (np.all(phi >= 0.0) and np.all(phi <= 1.0))):
             raise ValueError(f"phi must be empty or ({self.n},) values in [0, 1], got shape {phi.shape}")
+        fac = self.desc_factor
+        if fac.shape[0] and (fac.shape != (self.n,) or not np.all(fac >= 0.0)):
+            raise ValueError(f"desc_factor must be empty or ({self.n},) values >= 0, got shape {fac.shape}")
 
     def without_infection(self) -> PatientInputs:
         """The same patients with chronic and acute infection drive removed (mechanism switched off)."""
@@ -86,7 +94,7 @@ class PatientInputs:
 
     def _unset(self, name: str) -> bool:
         """An optional per-patient input left at its empty neutral value (kept empty by take)."""
-        return name in ("rho0", "phi") and getattr(self, name).shape[0] == 0
+        return name in OPTIONAL_INPUTS and getattr(self, name).shape[0] == 0
 
 
 @dataclass

@@ -71,6 +71,7 @@ class Demography:
     #: follow-up horizon is fixed (CohortParams.horizon_median_years = 0)
     duration_years: np.ndarray | None = None
     prior_pain: np.ndarray | None = None  # (P,) bool: prior chronic pain (None when the modifier is off)
+    crosstalk_group: np.ndarray | None = None  # (P,) bool: in the cross-talk subgroup (None when off)
 
 
 def window_end(n_days: int) -> dt.date:
@@ -191,6 +192,7 @@ def draw_patients(
     ev_step = np.where(ev_day >= 0, ev_day * steps_per_day, -1)
 
     rho0, prior_pain = initial_priming(age, d.uniform(Draw.PRIOR_PAIN), cp)
+    group = crosstalk_group(d.uniform(Draw.CROSSTALK_GROUP), cp)
     visit_day = clinic_visits(seed, patients, cp, n_days)
     if not visits:  # screening: only the first (diagnostic) visit, whatever the horizon
         visit_day = np.ascontiguousarray(first_visit(seed, patients, cp)[:, None])
@@ -212,6 +214,7 @@ def draw_patients(
         visit_day=visit_day,
         rho0=rho0,
         phi=np.where(female, cp.phi_female, 0.0) if cp.phi_female > 0.0 else no_share(),
+        desc_factor=np.where(group, cp.crosstalk_group_factor, 1.0) if group is not None else no_share(),
     )
     demo = Demography(
         patient=patients,
@@ -229,8 +232,15 @@ def draw_patients(
         is_visit=is_visit,
         duration_years=disease_durations(seed, patients, cp, n_days),
         prior_pain=prior_pain,
+        crosstalk_group=group,
     )
     return inputs, demo
+
+
+def crosstalk_group(u: np.ndarray, cp: CohortParams) -> np.ndarray | None:
+    """Who belongs to the cross-talk subgroup (a share p_crosstalk_group, drawn from its own uniform u),
+    or None when the subgroup is off: a subgroup whose limbs may come together, the rest one at a time."""
+    return u < cp.p_crosstalk_group if cp.p_crosstalk_group > 0.0 else None
 
 
 def injury_is_fracture(seed: int, patients: np.ndarray, cp: CohortParams) -> np.ndarray:

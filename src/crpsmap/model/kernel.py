@@ -134,6 +134,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     visit_day,
     rho0,
     phi,
+    desc_factor,
     f_base,
     f_slot_ch,
     f_slot_val,
@@ -185,6 +186,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     inv_n = 1.0 / n_sp
     n_slot = iv_start.shape[1]
     has_phi = phi.shape[0] > 0
+    has_df = desc_factor.shape[0] > 0
     n_rec = rec.shape[1]
     rec_c = rec_every > 0 and rec_off[_R_C] >= 0
     for blk in numba.prange(n_blocks):
@@ -219,6 +221,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
         I_ac = np.zeros(BLOCK)
         B = np.empty(BLOCK)
         g = np.empty(BLOCK)
+        cd = np.empty(BLOCK)  # descending cross-talk of each lane (the cross-talk subgroup: its own)
         ev = np.zeros(BLOCK, dtype=np.int64)
         vi = np.zeros(BLOCK, dtype=np.int64)
         f = np.empty((_N_CH, BLOCK))  # channel values of the table of effects, this step
@@ -246,6 +249,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
             I_chr[b] = infection[p0 + b]
             B[b] = (1.0 - eps_V * V[b]) * (b_0 + I_chr[b])
             g[b] = gain[p0 + b]
+            cd[b] = c_desc * desc_factor[p0 + b] if has_df else c_desc
         if rho0.shape[0] > 0:  # patient-level modifiers: initial priming per node (else rho(0) = 0)
             for i in range(n_sp):
                 for b in range(BLOCK):
@@ -303,7 +307,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
                     common = w_csf * (base0[b] * inv_n) - w_vinh * V[b]
                     rsum = RL[0, b] + RL[1, b] + RL[2, b] + RL[3, b]
                     for lb in range(N_LIMB):
-                        baseC[lb, b] = common + wd_f[b] * (RL[lb, b] + c_desc * (rsum - RL[lb, b]))
+                        baseC[lb, b] = common + wd_f[b] * (RL[lb, b] + cd[b] * (rsum - RL[lb, b]))
                     for sd in range(2):  # trunk of side sd: mean of its upper (sd) and lower (sd + 2) limb
                         baseC[N_LIMB + sd, b] = common + wd_f[b] * (0.5 * (RL[sd, b] + RL[sd + 2, b]))
                     for cl in range(N_LIMB + 2):
@@ -510,7 +514,7 @@ def run_kernel(
     if not params.mechanisms.infection:
         inp = inp.without_infection()
     n = inp.n
-    inp.check_priming()
+    inp.check_modifiers()
     pad = (-n) % BLOCK
     full = inp.take(np.concatenate([np.arange(n), np.full(pad, max(n - 1, 0))])) if pad else inp
     out = RunOutput.empty(n + pad, inp.visit_day.shape[1], topo.n_spinal)
@@ -541,6 +545,7 @@ def run_kernel(
         full.iv_start, full.iv_stop, full.visit_day,
         np.ascontiguousarray(topo.per_node(full.rho0), dtype=np.float64),
         np.ascontiguousarray(full.phi, dtype=np.float64),
+        np.ascontiguousarray(full.desc_factor, dtype=np.float64),
         plan.base, plan.slot_channel, plan.slot_value, plan.additive, rec_every, rec_off, rec,
         out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V, out.R_limb,
     )  # fmt: skip

@@ -425,6 +425,27 @@ class CohortParams:
         "[D] initial priming of the prior-pain nodes: two-hit priming (Hains 2010 J Pain 11:1004; "
         "Ferrari 2015 J Neurosci 35:495); 0 = off",
     )
+    # --- a cross-talk subgroup (plausibility.md 4.7): OFF by default (0); it scales c_desc, so like c_desc
+    # it acts only on the per-limb supraspinal nodes (Mechanisms.limb_representations), unused otherwise
+    p_crosstalk_group: float = _p(
+        0.0,
+        "-",
+        0.0,
+        0.5,
+        "[D] share of injured people whose limb representations facilitate each other more (a generalising "
+        "phenotype): multi-limb CRPS is younger and more often has movement disorders (van Rijn 2011 J "
+        "Neural Transm 118:1301), and CRPS with dystonia is genetically different but overlapping (HLA-B62 "
+        "only with dystonia: van Rooijen 2012 J Pain 13:784, doi:10.1016/j.jpain.2012.05.003); the share "
+        "is not sourced; 0 = off",
+    )
+    crosstalk_group_factor: float = _p(
+        5.0,
+        "x",
+        1.0,
+        20.0,
+        "[D] no source: the subgroup's descending cross-talk c_desc relative to everyone else's (1 = the "
+        "same); unused while p_crosstalk_group is 0",
+    )
 
     def replace(self, **changes: Any) -> CohortParams:
         return dataclasses.replace(self, **changes)

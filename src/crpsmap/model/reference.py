@@ -100,13 +100,15 @@ def limb_ascending(s_up: np.ndarray, node_limb: np.ndarray, c: tuple[float, floa
 
 
 def limb_descending(
-    RL: np.ndarray, node_limb: np.ndarray, node_side: np.ndarray, c_desc: float
+    RL: np.ndarray, node_limb: np.ndarray, node_side: np.ndarray, c_desc: float | np.ndarray
 ) -> np.ndarray:
     """Descending facilitation per spinal node before w_desc: a limb segment gets its own limb node plus
-    c_desc times the others; a trunk segment the mean of the two limb nodes of its side."""
+    c_desc times the others; a trunk segment the mean of the two limb nodes of its side. c_desc: one
+    value, or one per patient (the cross-talk subgroup)."""
     own = np.where(node_limb >= 0, node_limb, 0)
     total = RL.sum(axis=1, keepdims=True)
-    limb_part = RL[:, own] + c_desc * (total - RL[:, own])
+    cross = np.reshape(c_desc, (-1, 1)) if np.ndim(c_desc) else c_desc
+    limb_part = RL[:, own] + cross * (total - RL[:, own])
     trunk_part = 0.5 * (RL[:, node_side] + RL[:, node_side + 2])
     return np.where(node_limb[None, :] != TRUNK, limb_part, trunk_part)
 
@@ -160,12 +162,14 @@ def run_reference(
 
     M = np.zeros((P, ns))
     A = np.zeros((P, ns))
-    inp.check_priming()
+    inp.check_modifiers()
     rho = topo.per_node(inp.rho0).astype(np.float64) if inp.rho0.shape[0] else np.zeros((P, ns))
     R = np.zeros((P, 2))
     limbs = params.mechanisms.limb_representations
     RL = np.zeros((P, N_LIMB))  # per-limb supraspinal nodes (used only with limb_representations)
     cross = (p["c_ips"], p["c_hom"], p["c_diag"])  # ascending cross-talk: same side, homologous, diagonal
+    # descending cross-talk: one value, or one per patient with the cross-talk subgroup (desc_factor)
+    c_desc = p["c_desc"] * inp.desc_factor if inp.desc_factor.shape[0] else p["c_desc"]
     O = np.zeros((P, E.shape[1]))  # noqa: E741
     u = np.zeros((P, ns))
     V = inp.v0.copy()
@@ -205,7 +209,7 @@ def run_reference(
         # 2. cytokine (quasi-steady) and sensitisation
         q = p["a_M"] * M + p["a_A"] * A + u
         if limbs:
-            desc = limb_descending(RL, topo.node_limb, side, p["c_desc"])
+            desc = limb_descending(RL, topo.node_limb, side, c_desc)
         else:
             desc_own = lat * R + (1.0 - lat) * R[:, ::-1]  # (P, 2): descending input per body side
             desc = desc_own[:, side]

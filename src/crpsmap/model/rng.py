@@ -71,6 +71,7 @@ class Draw(Enum):
     INFECTION_LEVEL = (Stream.DEMOGRAPHY, 11, 1)
     INJURY_DATE = (Stream.DEMOGRAPHY, 12, 1)
     PRIOR_PAIN = (Stream.DEMOGRAPHY, 13, 1)  # prior chronic (low-back) pain: two-hit priming
+    CROSSTALK_GROUP = (Stream.DEMOGRAPHY, 14, 1)  # subgroup with more cross-talk between limb nodes
     # later events: one value per event slot
     TRAUMA_GAPS = (Stream.EVENTS, 0, BLOCK_SPAN)  # waiting times of traumas and surgeries
     IS_SURGERY = (Stream.EVENTS, 1000, BLOCK_SPAN)
