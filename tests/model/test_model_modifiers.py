@@ -104,7 +104,7 @@ def test_defaults_are_bit_identical_to_the_committed_model(tmp_path: Path) -> No
         assert old["out_M"].max() > 0.5, "the comparison must cover activated glia"
     # the neutral values passed explicitly change nothing either: zero priming through the kernel's path
     zero = dataclasses.replace(
-        inp, rho0=np.zeros((inp.n, N_SPINAL)), phi=np.zeros(inp.n), desc_factor=np.ones(inp.n)
+        inp, rho0=np.zeros((inp.n, N_SPINAL)), phi=np.zeros(inp.n), crosstalk_group=np.zeros(inp.n)
     )
     ker0 = run_kernel(ModelParams(), RunConfig(n_days=400, seed=3), zero)
     for f in (*FIELDS, "visit_mask"):

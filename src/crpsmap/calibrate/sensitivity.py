@@ -121,7 +121,7 @@ HORIZON_FIELDS = ("horizon_median_years", "horizon_q1_years", "horizon_q3_years"
 
 #: the cross-talk subgroup's fields: while no patient is in it (a share of 0) or the per-limb supraspinal
 #: nodes it acts on are off, a step of the share away from 0 switches a mechanism on, not a small change
-CROSSTALK_GROUP_FIELDS = ("p_crosstalk_group", "crosstalk_group_factor")
+CROSSTALK_GROUP_FIELDS = ("p_crosstalk_group", "c_desc_group")
 
 
 def switched_off(base: Sim) -> frozenset[str]:

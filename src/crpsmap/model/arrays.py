@@ -27,7 +27,7 @@ def no_priming() -> np.ndarray:
 
 
 #: per-patient inputs that may be left empty (their neutral value for every patient: today's model)
-OPTIONAL_INPUTS = ("rho0", "phi", "desc_factor")
+OPTIONAL_INPUTS = ("rho0", "phi", "crosstalk_group")
 
 
 def no_share() -> np.ndarray:
@@ -54,9 +54,9 @@ class PatientInputs:
     rho0: np.ndarray = field(default_factory=no_priming)
     #: (P,) share phi_i of microglial activation through T cells (sex modifier), or empty = all zero
     phi: np.ndarray = field(default_factory=no_share)
-    #: (P,) factor on the descending cross-talk c_desc of the per-limb supraspinal nodes (the cross-talk
-    #: subgroup, CohortParams.p_crosstalk_group), or empty = 1 for every patient
-    desc_factor: np.ndarray = field(default_factory=no_share)
+    #: (P,) membership w_i in [0, 1] of the cross-talk subgroup (CohortParams.p_crosstalk_group): the
+    #: descending cross-talk is (1 - w_i) c_desc + w_i c_desc_group; or empty = 0 for every patient
+    crosstalk_group: np.ndarray = field(default_factory=no_share)
 
     @property
     def n(self) -> int:
@@ -64,18 +64,16 @@ class PatientInputs:
 
     def check_modifiers(self) -> None:
         """rho0 must be empty (no priming) or one row of N_SPINAL values in [0, 1] per patient; phi
-        empty or one share in [0, 1] per patient; desc_factor empty or one factor >= 0 per patient."""
+        and crosstalk_group empty or one share in [0, 1] per patient."""
         r = self.rho0
         if r.shape[0] and r.shape != (self.n, N_SPINAL):
             raise ValueError(f"rho0 has shape {r.shape}; expected (0, {N_SPINAL}) or ({self.n}, {N_SPINAL})")
         if r.shape[0] and not (np.all(r >= 0.0) and np.all(r <= 1.0)):
             raise ValueError("rho0 (initial priming) must lie in [0, 1]")
-        phi = self.phi
-        if phi.shape[0] and (phi.shape != (self.n,) or not (np.all(phi >= 0.0) and np.all(phi <= 1.0))):
-            raise ValueError(f"phi must be empty or ({self.n},) values in [0, 1], got shape {phi.shape}")
-        fac = self.desc_factor
-        if fac.shape[0] and (fac.shape != (self.n,) or not np.all(fac >= 0.0)):
-            raise ValueError(f"desc_factor must be empty or ({self.n},) values >= 0, got shape {fac.shape}")
+        for name in ("phi", "crosstalk_group"):
+            x = getattr(self, name)
+            if x.shape[0] and (x.shape != (self.n,) or not (np.all(x >= 0.0) and np.all(x <= 1.0))):
+                raise ValueError(f"{name} must be empty or ({self.n},) values in [0, 1], got shape {x.shape}")
 
     def without_infection(self) -> PatientInputs:
         """The same patients with chronic and acute infection drive removed (mechanism switched off)."""

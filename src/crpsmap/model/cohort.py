@@ -214,7 +214,7 @@ def draw_patients(
         visit_day=visit_day,
         rho0=rho0,
         phi=np.where(female, cp.phi_female, 0.0) if cp.phi_female > 0.0 else no_share(),
-        desc_factor=np.where(group, cp.crosstalk_group_factor, 1.0) if group is not None else no_share(),
+        crosstalk_group=group.astype(np.float64) if group is not None else no_share(),
     )
     demo = Demography(
         patient=patients,

@@ -37,6 +37,7 @@ _b_0, _beta, _kappa, _b_O = PI["b_0"], PI["beta_bbb"], PI["kappa"], PI["b_O"]
 _eps_V, _v_r, _K_B, _lam_V, _w_vinh = PI["eps_V"], PI["v_r"], PI["K_B"], PI["lam_V"], PI["w_vinh"]
 _k_O, _gamma_O, _b_OB, _v_org = PI["k_O"], PI["gamma_O"], PI["b_OB"], PI["v_org"]
 _c_ips, _c_hom, _c_diag, _c_desc = PI["c_ips"], PI["c_hom"], PI["c_diag"], PI["c_desc"]
+_c_desc_group = PI["c_desc_group"]
 # channels of the table of effects (effects.py) and recordable states (recorder.py), as constants
 _F_ACT, _F_AST, _F_CYT = (
     int(Channel.MICROGLIA_ACTIVATION),
@@ -134,7 +135,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     visit_day,
     rho0,
     phi,
-    desc_factor,
+    crosstalk_group,
     f_base,
     f_slot_ch,
     f_slot_val,
@@ -175,6 +176,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     eps_V, v_r, K_B, lam_V, w_vinh = pv[_eps_V], pv[_v_r], pv[_K_B], pv[_lam_V], pv[_w_vinh]
     k_O, gamma_O, b_OB, v_org = pv[_k_O], pv[_gamma_O], pv[_b_OB], pv[_v_org]
     c_ips, c_hom, c_diag, c_desc = pv[_c_ips], pv[_c_hom], pv[_c_diag], pv[_c_desc]
+    c_desc_group = pv[_c_desc_group]
     h4 = h == 4.0
     noisy = n_eff > 0.0
     inv_neff = 1.0 / n_eff if noisy else 0.0
@@ -186,7 +188,7 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
     inv_n = 1.0 / n_sp
     n_slot = iv_start.shape[1]
     has_phi = phi.shape[0] > 0
-    has_df = desc_factor.shape[0] > 0
+    has_grp = crosstalk_group.shape[0] > 0
     n_rec = rec.shape[1]
     rec_c = rec_every > 0 and rec_off[_R_C] >= 0
     for blk in numba.prange(n_blocks):
@@ -249,7 +251,11 @@ def _run(  # type: ignore[no-untyped-def]  # noqa: C901 - one flat loop nest is 
             I_chr[b] = infection[p0 + b]
             B[b] = (1.0 - eps_V * V[b]) * (b_0 + I_chr[b])
             g[b] = gain[p0 + b]
-            cd[b] = c_desc * desc_factor[p0 + b] if has_df else c_desc
+            if has_grp:  # the cross-talk subgroup: its members' own descending cross-talk
+                w = crosstalk_group[p0 + b]
+                cd[b] = (1.0 - w) * c_desc + w * c_desc_group
+            else:
+                cd[b] = c_desc
         if rho0.shape[0] > 0:  # patient-level modifiers: initial priming per node (else rho(0) = 0)
             for i in range(n_sp):
                 for b in range(BLOCK):
@@ -545,7 +551,7 @@ def run_kernel(
         full.iv_start, full.iv_stop, full.visit_day,
         np.ascontiguousarray(topo.per_node(full.rho0), dtype=np.float64),
         np.ascontiguousarray(full.phi, dtype=np.float64),
-        np.ascontiguousarray(full.desc_factor, dtype=np.float64),
+        np.ascontiguousarray(full.crosstalk_group, dtype=np.float64),
         plan.base, plan.slot_channel, plan.slot_value, plan.additive, rec_every, rec_off, rec,
         out.visit_mask, out.visit_v, out.M, out.A, out.rho, out.s, out.R, out.O, out.B, out.V, out.R_limb,
     )  # fmt: skip

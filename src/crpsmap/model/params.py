@@ -202,6 +202,14 @@ class ModelParams:
     c_desc: float = _p(
         0.05, "-", 0.0, 1.0, "[D] no source: descending facilitation of a limb by the other limbs' nodes"
     )
+    c_desc_group: float = _p(
+        0.5,
+        "-",
+        0.0,
+        1.0,
+        "[D] no source: c_desc of the patients in the cross-talk subgroup (CohortParams.p_crosstalk_group, "
+        "plausibility.md 4.7); unused while that share is 0",
+    )
     # somatotopic columns of the limb enlargements (Mechanisms.somatotopy; unused while it is off). Values:
     # the hand choice of docs/model.md §3 (weak coupling between the columns: a local onset), not a fit
     w_ml: float = _p(
@@ -425,8 +433,8 @@ class CohortParams:
         "[D] initial priming of the prior-pain nodes: two-hit priming (Hains 2010 J Pain 11:1004; "
         "Ferrari 2015 J Neurosci 35:495); 0 = off",
     )
-    # --- a cross-talk subgroup (plausibility.md 4.7): OFF by default (0); it scales c_desc, so like c_desc
-    # it acts only on the per-limb supraspinal nodes (Mechanisms.limb_representations), unused otherwise
+    # --- a cross-talk subgroup (plausibility.md 4.7): OFF by default (0); its patients have c_desc_group
+    # instead of c_desc, so it acts only on the per-limb supraspinal nodes (Mechanisms.limb_representations)
     p_crosstalk_group: float = _p(
         0.0,
         "-",
@@ -437,14 +445,6 @@ class CohortParams:
         "Neural Transm 118:1301), and CRPS with dystonia is genetically different but overlapping (HLA-B62 "
         "only with dystonia: van Rooijen 2012 J Pain 13:784, doi:10.1016/j.jpain.2012.05.003); the share "
         "is not sourced; 0 = off",
-    )
-    crosstalk_group_factor: float = _p(
-        5.0,
-        "x",
-        1.0,
-        20.0,
-        "[D] no source: the subgroup's descending cross-talk c_desc relative to everyone else's (1 = the "
-        "same); unused while p_crosstalk_group is 0",
     )
 
     def replace(self, **changes: Any) -> CohortParams:

@@ -168,8 +168,9 @@ def run_reference(
     limbs = params.mechanisms.limb_representations
     RL = np.zeros((P, N_LIMB))  # per-limb supraspinal nodes (used only with limb_representations)
     cross = (p["c_ips"], p["c_hom"], p["c_diag"])  # ascending cross-talk: same side, homologous, diagonal
-    # descending cross-talk: one value, or one per patient with the cross-talk subgroup (desc_factor)
-    c_desc = p["c_desc"] * inp.desc_factor if inp.desc_factor.shape[0] else p["c_desc"]
+    # descending cross-talk: one value, or one per patient with the cross-talk subgroup (membership w)
+    w = inp.crosstalk_group
+    c_desc = (1.0 - w) * p["c_desc"] + w * p["c_desc_group"] if w.shape[0] else p["c_desc"]
     O = np.zeros((P, E.shape[1]))  # noqa: E741
     u = np.zeros((P, ns))
     V = inp.v0.copy()
