@@ -4,6 +4,7 @@ Usage: .venv/bin/python scripts/plausibility_check.py [--patients 800] [--seeds 
        [--horizon-years 1 2 3 4] [--output src/crpsmap/calibrate/fitted/plausibility-defaults.json]
        [--limb-representations] [--c-ips X] [--c-hom X] [--c-diag X] [--c-desc X] [--g-cervical X]
        [--somatotopy | --no-somatotopy] [--w-ml X] [--chi X] [--diagnosis first_visit] [--recall-days D]
+       [--crosstalk-group SHARE C_DESC_GROUP]
        [--from-fitted src/crpsmap/calibrate/fitted/variant-vanrijn2011.json --output FILE]
 
 Each seed is a new clinic of the same parameters (new virtual patients): the defaults, or the defaults
@@ -21,6 +22,8 @@ fractures and other injuries (calibrate/conversion.py; the same screening again,
 --recall-days changes only how finely patients date a new limb (the observation model, CohortParams.
 recall_days, inside its documented range), also of a fitted file: the identifiable first-to-second-limb
 share depends on it (docs/identifiability.md, "The observation model").
+--crosstalk-group SHARE C with the per-limb nodes gives a share of the patients the descending cross-talk
+C (the cross-talk subgroup, docs/plausibility.md 4.7), also on top of a fitted file; not refitted.
 The output (model output, written atomically) holds every seed's headline figures and the four van Rijn
 2011 figures the calibration fits (with whether each lies in its 95% interval), their spread over seeds,
 the share of seeds inside each literature range and inside all four van Rijn intervals, the full figures
@@ -75,6 +78,14 @@ def fmt(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
+def _inside_documented(ap: argparse.ArgumentParser, option: str, name: str, value: float) -> None:
+    """Exit 2 (argparse's error) when `value` lies outside `name`'s documented range (params.py)."""
+    documented = FreeParam.of(name)
+    low, high = documented.low, documented.high
+    if not low <= value <= high:
+        ap.error(f"{option} {value:g}: outside its documented range {low:g}-{high:g} ({name})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--patients", type=int, default=800)
@@ -117,12 +128,24 @@ def main() -> None:
         help="CohortParams.recall_days: how finely a patient dates a new limb (observation model, not the "
         "disease; also with --from-fitted, whose dating it replaces)",
     )
+    ap.add_argument(
+        "--crosstalk-group",
+        type=float,
+        nargs=2,
+        metavar=("SHARE", "C_DESC_GROUP"),
+        default=None,
+        help="the cross-talk subgroup (docs/plausibility.md 4.7): CohortParams.p_crosstalk_group and "
+        "ModelParams.c_desc_group, not refitted; needs the per-limb nodes (--limb-representations or a fit "
+        "of the per-limb variant), also with --from-fitted",
+    )
     args = ap.parse_args()
     if args.recall_days is not None:
-        documented = FreeParam.of("recall_days")  # its documented range (params.py)
-        low, high = documented.low, documented.high
-        if not low <= args.recall_days <= high:
-            ap.error(f"--recall-days {args.recall_days:g}: outside its documented range {low:g}-{high:g}")
+        _inside_documented(ap, "--recall-days", "recall_days", args.recall_days)
+    group: dict[str, float] = {}
+    if args.crosstalk_group is not None:
+        group = dict(zip(("p_crosstalk_group", "c_desc_group"), args.crosstalk_group, strict=True))
+        for name, value in group.items():
+            _inside_documented(ap, "--crosstalk-group", name, value)
     changes = {n: getattr(args, n) for n in PARAM_OPTIONS if getattr(args, n) is not None}
     fitted: dict[str, Any] | None = None
     if args.from_fitted is not None:
@@ -146,6 +169,13 @@ def main() -> None:
     base = dataclasses.replace(base, diagnosis=args.diagnosis)
     if args.recall_days is not None:
         base = apply(base, {"recall_days": args.recall_days})
+    if group:
+        if not base.params.mechanisms.limb_representations:
+            ap.error(
+                "--crosstalk-group acts on the per-limb supraspinal nodes: give --limb-representations or a "
+                "fit of the per-limb variant"
+            )
+        base = apply(base, group)
 
     started = time.perf_counter()
     per_seed: list[dict[str, Any]] = []
@@ -271,6 +301,12 @@ def main() -> None:
             "diagnosis": base.diagnosis,
             "changes": changes,
             "recall_days": base.cohort.recall_days,
+            # read from the judged Sim (None: no subgroup), so that an ignored option shows here
+            "crosstalk_group": (
+                {"p_crosstalk_group": base.cohort.p_crosstalk_group, "c_desc_group": base.params.c_desc_group}
+                if base.cohort.p_crosstalk_group > 0
+                else None
+            ),
             "from_fitted": None if args.from_fitted is None else str(args.from_fitted),
             "patients": args.patients,
             "seeds": seeds,

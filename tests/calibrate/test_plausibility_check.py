@@ -1,6 +1,8 @@
-"""scripts/plausibility_check.py's observation option: --recall-days judges the same parameters under
-another dating of new limbs (the identifiable first-to-second-limb share depends on it), and a value
-outside its documented range is a clear error that writes nothing."""
+"""scripts/plausibility_check.py's options that change one thing of the judged parameters: --recall-days
+judges them under another dating of new limbs (the identifiable first-to-second-limb share depends on
+it), --crosstalk-group with a cross-talk subgroup (docs/plausibility.md 4.7); a value outside its
+documented range, or a subgroup without the per-limb nodes it acts on, is a clear error that writes
+nothing."""
 
 from __future__ import annotations
 
@@ -15,10 +17,10 @@ SCRIPT = str(SCRIPTS / "plausibility_check.py")
 TINY = ["--patients", "3", "--seeds", "1", "--years", "1", "--horizon-years"]
 
 
-def _judge(out: Path, recall_days: str) -> subprocess.CompletedProcess[str]:
-    """The script on a tiny clinic (3 patients, 1 seed, 1 year) with --recall-days."""
+def _judge(out: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """The script on a tiny clinic (3 patients, 1 seed, 1 year) with `options`."""
     return subprocess.run(
-        [sys.executable, SCRIPT, *TINY, "--recall-days", recall_days, "--output", str(out)],
+        [sys.executable, SCRIPT, *TINY, *options, "--output", str(out)],
         capture_output=True,
         text=True,
         check=False,
@@ -27,7 +29,7 @@ def _judge(out: Path, recall_days: str) -> subprocess.CompletedProcess[str]:
 
 def test_recall_days_reaches_the_judged_clinic(tmp_path: Path) -> None:
     out = tmp_path / "p.json"
-    done = _judge(out, "91")
+    done = _judge(out, "--recall-days", "91")
     assert done.returncode == 0, done.stderr
     d = json.loads(out.read_text())
     assert d["settings"]["recall_days"] == 91.0, "read from the judged Sim, so an ignored option fails here"
@@ -37,7 +39,29 @@ def test_recall_days_reaches_the_judged_clinic(tmp_path: Path) -> None:
 
 def test_recall_days_outside_its_documented_range_is_a_clear_error(tmp_path: Path) -> None:
     out = tmp_path / "p.json"
-    done = _judge(out, "200")
+    done = _judge(out, "--recall-days", "200")
     assert done.returncode == 2
     assert "--recall-days 200: outside its documented range 0-91" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_crosstalk_group_reaches_the_judged_clinic(tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    done = _judge(out, "--limb-representations", "--crosstalk-group", "0.3", "0.8")
+    assert done.returncode == 0, done.stderr
+    group = json.loads(out.read_text())["settings"]["crosstalk_group"]
+    assert group == {"p_crosstalk_group": 0.3, "c_desc_group": 0.8}, "read from the judged Sim"
+
+
+def test_crosstalk_group_out_of_range_or_without_limb_nodes_is_a_clear_error(tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    cases = {
+        ("--limb-representations", "--crosstalk-group", "0.3", "1.5"): "outside its documented range 0-1",
+        ("--limb-representations", "--crosstalk-group", "0.9", "0.5"): "outside its documented range 0-0.5",
+        ("--crosstalk-group", "0.3", "0.8"): "acts on the per-limb supraspinal nodes",
+    }
+    for options, message in cases.items():
+        done = _judge(out, *options)
+        assert done.returncode == 2, options
+        assert message in done.stderr, (options, done.stderr)
+        assert "Traceback" not in done.stderr and not out.exists()
