@@ -16,6 +16,10 @@ In today's structure (columns, screen_day rule) with other cross-talk held fixed
         --free w_lr w_desc gain_mu trauma_rate K K_R drive_after_crps --trials 72 --patients 400 \
         --validate-top 3 --output /tmp/fit.json
 
+A documented fit whose file is not at hand is restarted from its values: hold any parameter with
+`--fixed NAME VALUE` (e.g. `--fixed K_R 1.49`) and start a free one with `--start NAME VALUE`; both must lie
+inside the parameter's documented range.
+
 Writes (atomically) src/crpsmap/calibrate/fitted/variant-vanrijn2011.json: model output, the exact
 settings, the variant switch, the fixed values of set A, the free set with its search box, every trial,
 the validation of the best trials on fresh virtual patients and the fitted clinic's figures. Judge the
@@ -155,6 +159,22 @@ def start_values(base: Sim, free: Sequence[FreeParam]) -> dict[str, float]:
     return {f.name: float(getattr(base.params if f.group == "model" else base.cohort, f.name)) for f in free}
 
 
+def documented_value(ap: argparse.ArgumentParser, option: str, name: str, value: str) -> float:
+    """`value` as a number inside `name`'s documented plausible range (params.py), or a usage error
+    (exit 2) naming the option: a held or starting value outside it would be a model nobody documented."""
+    try:
+        lo, hi = FreeParam.of(name).low, FreeParam.of(name).high
+    except ValueError:
+        ap.error(f"{option} {name}: not a model or cohort parameter with a documented range")
+    try:
+        x = float(value)
+    except ValueError:
+        ap.error(f"{option} {name} {value}: not a number")
+    if not (math.isfinite(x) and lo <= x <= hi):
+        ap.error(f"{option} {name} {value}: outside its documented range {lo}-{hi}")
+    return x
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=160)
@@ -186,22 +206,33 @@ def main() -> None:
         action="append",
         default=[],
         metavar=("NAME", "VALUE"),
-        help="hold a parameter of set A at another value (e.g. --fixed c_ips 0.1); not with --start-from",
+        help="hold a parameter at a value inside its documented range: one of set A at another value (e.g. "
+        "--fixed c_ips 0.1) or any other model or cohort parameter (e.g. --fixed K_R 1.49); not a free "
+        "one, and not with --start-from",
+    )
+    ap.add_argument(
+        "--start",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="start the search of a free parameter at this value (e.g. a documented fit's, when its file "
+        "is not at hand)",
     )
     add_range_option(ap)
     args = ap.parse_args()
     fixed = dict(SET_A)
     for name, value in args.fixed:
-        if name not in SET_A:
-            ap.error(
-                f"--fixed {name}: only set A's parameters can be held at another value ({', '.join(SET_A)})"
-            )
-        try:
-            fixed[name] = float(value)
-        except ValueError:
-            ap.error(f"--fixed {name} {value}: not a number")
+        if name in args.free:
+            ap.error(f"--fixed {name}: it is also in --free (start a free parameter with --start)")
+        fixed[name] = documented_value(ap, "--fixed", name, value)
     if args.fixed and args.start_from is not None:
         ap.error("--fixed is not for --start-from (a second stage keeps the first stage's fixed values)")
+    starts: dict[str, float] = {}
+    for name, value in args.start:
+        if name not in args.free:
+            ap.error(f"--start {name}: not in --free (hold a parameter with --fixed)")
+        starts[name] = documented_value(ap, "--start", name, value)
 
     from rich.progress import Progress
 
@@ -218,6 +249,7 @@ def main() -> None:
     else:
         structure = args.structure or "earlier"
         base = variant_base(args.years, args.seed, fixed, structure)
+    base = apply(base, starts)
     ranges = with_ranges(VARIANT_RANGES, args.range)
     free = free_params(args.free, ranges)
     t0 = time.perf_counter()

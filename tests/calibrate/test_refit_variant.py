@@ -145,8 +145,13 @@ def test_held_values_never_name_a_free_parameter(rv: ModuleType) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--fixed", "w_lr", "0.2"], "only set A's parameters"),
-        (["--fixed", "c_ips", "abc"], "not a number"),
+        (["--fixed", "w_lr", "0.2"], "also in --free"),
+        (["--fixed", "c_diag", "abc"], "not a number"),
+        (["--fixed", "nonsense", "1"], "not a model or cohort parameter"),
+        (["--fixed", "g_cervical", "0.1"], "outside its documented range"),
+        (["--fixed", "c_diag", "nan"], "outside its documented range"),
+        (["--start", "c_desc", "0.05"], "not in --free"),
+        (["--start", "K", "9"], "outside its documented range"),
         (["--structure", "flat"], "invalid choice"),
     ],
 )
@@ -160,3 +165,51 @@ def test_bad_options_are_clear_errors(args: list[str], message: str, tmp_path: P
     )
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_any_documented_parameter_can_be_held_and_a_free_one_started(tmp_path: Path) -> None:
+    """--fixed holds a parameter outside set A (K_R) and --start starts the search of a free one at a
+    documented fit's value: both reach the file, the held one among `fixed`, the started one as the
+    first trial and never among `fixed` (a one-trial fit of 20 patients, one year)."""
+    out = tmp_path / "fit.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "refit_variant.py"),
+            "--structure",
+            "today",
+            "--fixed",
+            "K_R",
+            "1.49",
+            "--fixed",
+            "c_desc",
+            "0.02",
+            "--free",
+            "w_lr",
+            "K",
+            "--start",
+            "K",
+            "1.95",
+            "--trials",
+            "1",
+            "--patients",
+            "20",
+            "--years",
+            "1",
+            "--workers",
+            "0",
+            "--validate-top",
+            "0",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    fitted = json.loads(out.read_text())
+    assert fitted["fixed"]["K_R"] == 1.49 and fitted["fixed"]["c_desc"] == 0.02
+    assert "K" not in fitted["fixed"] and "w_lr" not in fitted["fixed"]
+    assert fitted["start"]["K"] == 1.95 and fitted["trials"][0]["K"] == 1.95
+    assert fitted["start"]["w_lr"] == fitted["trials"][0]["w_lr"]  # the base's, clipped to the box
