@@ -46,6 +46,7 @@ from typing import Any
 from crpsmap.calibrate.conversion import clinic_conversion
 from crpsmap.calibrate.fit import FreeParam, apply
 from crpsmap.calibrate.plausibility import (
+    BY_LIMBS_GROUPS,
     compare,
     headline,
     measure,
@@ -210,6 +211,10 @@ def main() -> None:
                 "conversion_other": conv.other.proportion,
                 "van_rijn": vr,
                 "new_injury_involvement": after_injury.to_dict(),
+                "involvement_by_limbs": {
+                    k: {g: v[g]["proportion"] for g in BY_LIMBS_GROUPS}
+                    for k, v in figures["involvement_by_limbs"].items()
+                },
                 "seconds": time.perf_counter() - t0,
             }
         )
@@ -280,6 +285,11 @@ def main() -> None:
         "conversion_fractures": spread([s["conversion_fractures"] for s in per_seed]),
         "conversion_other": spread([s["conversion_other"] for s in per_seed]),
         "new_injury_involvement": spread([s["new_injury_involvement"]["proportion"] for s in per_seed]),
+        # head and organ involvement among the patients with k limbs at the end of follow-up
+        "involvement_by_limbs": {
+            k: {g: spread([s["involvement_by_limbs"][k][g] for s in per_seed]) for g in BY_LIMBS_GROUPS}
+            for k in per_seed[0]["involvement_by_limbs"]
+        },
         **{
             f"new_injury_involvement_{k}": spread(
                 [s["new_injury_involvement"]["by_pattern"][k]["proportion"] for s in per_seed]
@@ -347,6 +357,13 @@ def main() -> None:
     for kind in [k for k in by_key if k.startswith(("conversion_", "new_injury_involvement"))]:
         v = by_key[kind]
         print(f"{kind}: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
+    for k, groups in by_key["involvement_by_limbs"].items():
+        print(
+            f"with {k} limbs: "
+            + ", ".join(
+                f"{g} mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})" for g, v in groups.items()
+            )
+        )
     for h, v in by_key["multi_limb_at_years"].items():
         print(f"multi-limb {h} years after onset: mean {fmt(v['mean'])} ({fmt(v['min'])}–{fmt(v['max'])})")
     print("multi-limb at the end of follow-up, clinic simulated with each horizon (seed 0):")

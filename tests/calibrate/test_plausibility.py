@@ -340,6 +340,12 @@ def test_tiny_clinic_against_an_independent_recount(
     inv = figures["involvement"]
     assert inv["cranial_any"]["ever"]["count"] == sum(bool(x["head_neck"]) for x in rc)
     assert inv["visceral"]["ever"]["count"] == sum(bool(x["visceral"]) for x in rc)
+    by_limbs = figures["involvement_by_limbs"]
+    for k in range(5):
+        group = [x for x in rc if int(x["limbs"]) == k]  # type: ignore[call-overload]
+        assert by_limbs[str(k)]["patients"] == len(group), k
+        assert by_limbs[str(k)]["cranial_any"]["count"] == sum(bool(x["head_neck"]) for x in group), k
+        assert by_limbs[str(k)]["visceral"]["count"] == sum(bool(x["visceral"]) for x in group), k
     onset = figures["onset"]
     assert onset["arm_onsets"] == sum(bool(x["arm_onset"]) for x in rc)
     assert onset["arm_with_shoulder"] == sum(bool(x["arm_onset"] and x["shoulder"]) for x in rc)

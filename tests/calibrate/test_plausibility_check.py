@@ -35,6 +35,11 @@ def test_recall_days_reaches_the_judged_clinic(tmp_path: Path) -> None:
     assert d["settings"]["recall_days"] == 91.0, "read from the judged Sim, so an ignored option fails here"
     assert "identifiable" in d["per_seed"][0]["van_rijn"]
     assert {"mean", "min", "max", "n"} <= set(d["distributions"]["van_rijn_identifiable"])
+    by_limbs = d["distributions"]["involvement_by_limbs"]
+    assert set(by_limbs) == {"0", "1", "2", "3", "4"}
+    for k, groups in d["seed0"]["involvement_by_limbs"].items():  # the one seed's figures, carried over
+        for g, spread in by_limbs[k].items():
+            assert spread["mean"] == groups[g]["proportion"], (k, g)
 
 
 def test_recall_days_outside_its_documented_range_is_a_clear_error(tmp_path: Path) -> None:

@@ -466,19 +466,50 @@ def onset_extent(histories: Sequence[PatientHistory], classes: Sequence[Classifi
     )
 
 
-def involvement_shares(histories: Sequence[PatientHistory]) -> dict[str, dict[str, Any]]:
-    """Cranial (head, face, neck) and visceral involvement, ever and at the last observation."""
+def _involvement_groups() -> dict[str, frozenset[str]]:
+    """The region groups whose involvement is counted: head/face/neck, cranium or face, any organ, each
+    head area and each organ system."""
     atlas = load_atlas()
     cranial = frozenset(a.slug for a in atlas.areas if a.body_group == CRANIAL_GROUP)
     trigeminal = frozenset(s for s in cranial if _stem(s) in TRIGEMINAL_STEMS)
     visceral = frozenset(v.slug for v in atlas.visceral)
-    groups = {
+    return {
         "cranial_any": cranial,
         "cranium_or_face": trigeminal,
         "visceral": visceral,
         **{f"cranial_{stem}": frozenset(s for s in cranial if _stem(s) == stem) for stem in _stems(cranial)},
         **{v.slug: frozenset({v.slug}) for v in atlas.visceral},
     }
+
+
+#: the involvement groups split by the number of limbs (`involvement_by_limbs`)
+BY_LIMBS_GROUPS = ("cranial_any", "cranium_or_face", "visceral")
+
+
+def involvement_by_limbs(
+    histories: Sequence[PatientHistory], classes: Sequence[Classification]
+) -> dict[str, dict[str, Any]]:
+    """Head and organ involvement (ever) among the patients with k limbs at the end of follow-up, k = 0-4:
+    whether the cranium and the viscera go with spread to all four limbs or come on their own. No source
+    gives either share (docs/plausibility.md 3.4); this says what the clinic's share is made of."""
+    groups = _involvement_groups()
+    ever = [ever_regions(h) for h in histories]
+    out: dict[str, dict[str, Any]] = {}
+    for k in range(len(LIMBS) + 1):
+        members = [e for e, c in zip(ever, classes, strict=True) if len(c.limbs) == k]
+        out[str(k)] = {
+            "patients": len(members),
+            **{
+                g: Proportion.of(sum(1 for e in members if e & groups[g]), len(members)).to_dict()
+                for g in BY_LIMBS_GROUPS
+            },
+        }
+    return out
+
+
+def involvement_shares(histories: Sequence[PatientHistory]) -> dict[str, dict[str, Any]]:
+    """Cranial (head, face, neck) and visceral involvement, ever and at the last observation."""
+    groups = _involvement_groups()
     n = len(histories)
     ever = [ever_regions(h) for h in histories]
     now = [current_regions(h) for h in histories]
@@ -620,6 +651,7 @@ def measure(
         "state_stays": {str(k): s.to_dict() for k, s in stays.items()},
         "onset": onset.to_dict(),
         "involvement": inv,
+        "involvement_by_limbs": involvement_by_limbs(histories, classes),
         "multi_limb_by_horizon": multi_limb_by_horizon(classes, years),
         "disease_years": disease_durations(classes),
     }
