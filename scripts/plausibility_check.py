@@ -81,10 +81,10 @@ def fmt(x: float | None) -> str:
 
 def _inside_documented(ap: argparse.ArgumentParser, option: str, name: str, value: float) -> None:
     """Exit 2 (argparse's error) when `value` lies outside `name`'s documented range (params.py)."""
-    documented = FreeParam.of(name)
-    low, high = documented.low, documented.high
-    if not low <= value <= high:
-        ap.error(f"{option} {value:g}: outside its documented range {low:g}-{high:g} ({name})")
+    try:
+        FreeParam.of(name).check(value)
+    except ValueError as e:
+        ap.error(f"{option} {value:g}: {e} ({name})")
 
 
 def main() -> None:

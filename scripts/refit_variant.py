@@ -163,16 +163,17 @@ def documented_value(ap: argparse.ArgumentParser, option: str, name: str, value:
     """`value` as a number inside `name`'s documented plausible range (params.py), or a usage error
     (exit 2) naming the option: a held or starting value outside it would be a model nobody documented."""
     try:
-        lo, hi = FreeParam.of(name).low, FreeParam.of(name).high
+        documented = FreeParam.of(name)
     except ValueError:
         ap.error(f"{option} {name}: not a model or cohort parameter with a documented range")
     try:
         x = float(value)
     except ValueError:
         ap.error(f"{option} {name} {value}: not a number")
-    if not (math.isfinite(x) and lo <= x <= hi):
-        ap.error(f"{option} {name} {value}: outside its documented range {lo}-{hi}")
-    return x
+    try:
+        return documented.check(x)
+    except ValueError as e:
+        ap.error(f"{option} {name} {value}: {e}")
 
 
 def main() -> None:

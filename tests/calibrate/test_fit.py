@@ -40,6 +40,10 @@ def test_free_params_take_documented_ranges_and_apply() -> None:
     assert sim.params.w_lr == 0.2 and sim.cohort.gain_mu == -1.0 and sim.seed == BASE.seed
     with pytest.raises(ValueError):
         FreeParam.of("no_such_parameter")
+    assert w.check(0.05) == 0.05 and w.check(0.4) == 0.4  # the ends are inside
+    for outside in (0.049, 0.41, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="outside its documented range 0.05-0.4"):
+            w.check(outside)
 
 
 def test_fit_is_reproducible_and_starts_from_the_base() -> None:

@@ -62,6 +62,13 @@ class FreeParam:
                 return cls(name, lo, hi, group)
         raise ValueError(f"unknown parameter {name!r}")
 
+    def check(self, value: float) -> float:
+        """`value` if it lies inside [low, high] (a script's held or starting value), else ValueError: a
+        value outside the documented range is a model nobody documented."""
+        if not (math.isfinite(value) and self.low <= value <= self.high):
+            raise ValueError(f"outside its documented range {self.low:g}-{self.high:g}")
+        return value
+
 
 #: the search box of the kept fit of the defaults to van Rijn 2011 (scripts/calibrate_defaults.py;
 #: docs/calibration.md, "The defaults"), narrower than the documented plausible ranges.
