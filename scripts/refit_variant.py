@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from crpsmap.calibrate import van_rijn_2011
-from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, deviance, deviance_parts, objective
+from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, RANGES_KEY, deviance, deviance_parts, objective
 from crpsmap.calibrate.fit import (
     EARLIER_STRUCTURE,
     FreeParam,
@@ -220,8 +220,26 @@ def main() -> None:
         help="start the search of a free parameter at this value (e.g. a documented fit's, when its file "
         "is not at hand)",
     )
+    ap.add_argument(
+        "--objective-range",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="hold a plausibility figure in its literature range too (a key of "
+        "calibrate.plausibility.references() with a range, e.g. cranium_or_face; an assumed range stays "
+        "labelled assumed in the file); repeatable",
+    )
     add_range_option(ap)
     args = ap.parse_args()
+    from crpsmap.calibrate.plausibility import objective_range
+
+    objective_ranges = []
+    for key in args.objective_range:
+        try:
+            objective_ranges.append(objective_range(key))
+        except ValueError as e:
+            ap.error(f"--objective-range {e}")
+    range_keys = tuple(r.key for r in objective_ranges)
     fixed = dict(SET_A)
     for name, value in args.fixed:
         if name in args.free:
@@ -270,6 +288,7 @@ def main() -> None:
                 progress=lambda d, n, b: bar.update(task, completed=d, description=f"fit: best {b:.1f}"),
                 validate_top=args.validate_top,
                 validate_seeds=args.validate_seeds,
+                ranges=range_keys,
             )
 
     if args.workers > 0:
@@ -278,8 +297,8 @@ def main() -> None:
     else:
         result = run(None)
     rounded = {k: round_sig(v) for k, v in result.best.items()}
-    stats = simulate_summary(apply(base, rounded), args.patients)
-    start = simulate_summary(base, args.patients)
+    stats = simulate_summary(apply(base, rounded), args.patients, ranges=range_keys)
+    start = simulate_summary(base, args.patients, ranges=range_keys)
     out = {
         "model_output": True,
         "what": (
@@ -310,6 +329,11 @@ def main() -> None:
         },
         "free": [{"name": f.name, "low": f.low, "high": f.high, "group": f.group} for f in free],
         "plausible_conversion": list(PLAUSIBLE_CONVERSION),
+        # plausibility figures held in their ranges too (--objective-range), with each range's kind
+        "objective_ranges": [
+            {"key": r.key, "label": r.label, "low": r.low, "high": r.high, "kind": r.kind, "source": r.source}
+            for r in objective_ranges
+        ],
         "start": start_values(base, free),
         "start_clinic": {**compact(start), "objective": objective(targets, start)},
         "best": rounded,
@@ -317,7 +341,7 @@ def main() -> None:
         "objective": objective(targets, stats),
         "deviance": deviance(targets, stats),
         "deviance_parts": deviance_parts(targets, stats),
-        "fitted_clinic": compact(stats),
+        "fitted_clinic": {**compact(stats), **{k: v[0] for k, v in stats.get(RANGES_KEY, {}).items()}},
         "targets": targets.to_dict(),
         "fit_seconds": round(time.perf_counter() - t0, 1),
         "validation": result.validation,

@@ -79,13 +79,29 @@ def deviance(targets: Targets, simulated: Mapping[str, Any]) -> float:
     return sum(deviance_parts(targets, simulated).values())
 
 
+def range_penalty(value: float | None, low: float, high: float) -> float:
+    """0 inside [low, high]; (distance outside / 0.01)^2 beyond it: a figure one percentage point outside
+    costs 1, as one point outside a van Rijn interval does (`interval_penalty`). No value costs nothing."""
+    if value is None or math.isnan(value):
+        return 0.0
+    d = max(low - value, value - high, 0.0)
+    return (d / 0.01) ** 2
+
+
 def conversion_penalty(conversion: float | None) -> float:
     """0 inside PLAUSIBLE_CONVERSION; (distance outside / 0.01)^2 beyond it (0.12 costs 25)."""
-    if conversion is None or math.isnan(conversion):
-        return 0.0
-    lo, hi = PLAUSIBLE_CONVERSION
-    d = max(lo - conversion, conversion - hi, 0.0)
-    return (d / 0.01) ** 2
+    return range_penalty(conversion, *PLAUSIBLE_CONVERSION)
+
+
+#: key of the simulated statistics under which a fit adds literature ranges of plausibility figures to
+#: its objective (`calibrate.fit.simulate_summary(ranges=...)`): {key: [value, low, high]}
+RANGES_KEY = "plausibility_ranges"
+
+
+def ranges_penalty(simulated: Mapping[str, Any]) -> float:
+    """`range_penalty` summed over the plausibility figures a fit was asked to hold in their ranges (none
+    unless asked: the calibration's objective is van Rijn's figures and the conversion band)."""
+    return sum(range_penalty(v, lo, hi) for v, lo, hi in simulated.get(RANGES_KEY, {}).values())
 
 
 def simulated_shares(simulated: Mapping[str, Any]) -> dict[str, float | None]:
@@ -128,10 +144,12 @@ def inside_intervals(targets: Targets, simulated: Mapping[str, Any]) -> dict[str
 
 def objective(targets: Targets, simulated: Mapping[str, Any]) -> float:
     """What the fit minimises: the deviance, plus penalties when a simulated figure leaves the observed
-    figure's 95% interval (the acceptance criterion of a calibrated clinic) or the injury -> CRPS share
-    leaves its plausible range."""
+    figure's 95% interval (the acceptance criterion of a calibrated clinic), the injury -> CRPS share
+    leaves its plausible range, or (only where a fit asked for it) a plausibility figure leaves its
+    literature range."""
     return (
         deviance(targets, simulated)
         + interval_penalty(targets, simulated)
         + conversion_penalty(simulated.get("conversion"))
+        + ranges_penalty(simulated)
     )

@@ -159,12 +159,18 @@ def simulate_summary(
     *,
     max_injuries_per_case: int = MAX_INJURIES_PER_CASE,
     confidence: float | None = None,
+    ranges: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The report's figures of a virtual clinic of `n_patients`, plus its injury -> CRPS conversion
-    (NoCasesError below 1 in `max_injuries_per_case` converted injuries, `Sim.find_cases`)."""
+    (NoCasesError below 1 in `max_injuries_per_case` converted injuries, `Sim.find_cases`), and the
+    plausibility figures `ranges` names with their literature ranges (`distance.ranges_penalty`)."""
     clinic = sim.clinic(n_patients, max_injuries_per_case=max_injuries_per_case, confidence=confidence)
     stats = summary_statistics(clinic.histories)
     stats["conversion"] = clinic.conversion
+    if ranges:
+        from crpsmap.calibrate.plausibility import ranged_figures  # it imports this package's distance
+
+        stats[distance.RANGES_KEY] = ranged_figures(clinic.histories, ranges)
     return stats
 
 
@@ -215,10 +221,14 @@ def compact_statistics(figures: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def evaluate(sim: Sim, n_patients: int, targets: Targets) -> tuple[float, dict[str, Any]]:
-    """Objective of one simulated clinic (the unit of work of a calibration task) and its figures."""
-    stats = simulate_summary(sim, n_patients)
-    return objective(targets, stats), {**compact(stats), "deviance": deviance(targets, stats)}
+def evaluate(
+    sim: Sim, n_patients: int, targets: Targets, ranges: Sequence[str] = ()
+) -> tuple[float, dict[str, Any]]:
+    """Objective of one simulated clinic (the unit of work of a calibration task) and its figures (with
+    the plausibility figures `ranges` holds in their literature ranges, when given)."""
+    stats = simulate_summary(sim, n_patients, ranges=ranges)
+    ranged = {k: v[0] for k, v in stats.get(distance.RANGES_KEY, {}).items()}
+    return objective(targets, stats), {**compact(stats), "deviance": deviance(targets, stats), **ranged}
 
 
 @dataclass(frozen=True)
@@ -263,12 +273,18 @@ def _mechanisms_off(sim: Sim) -> tuple[str, ...]:
 
 
 def _evaluate_all(
-    sims: Sequence[Sim], n_patients: int, targets: Targets, client: Any | None
+    sims: Sequence[Sim], n_patients: int, targets: Targets, client: Any | None, ranges: Sequence[str] = ()
 ) -> list[tuple[float, dict[str, Any]]]:
     """`evaluate` each simulation, in process or as Dask tasks (same results, in order)."""
     if client is None:
-        return [evaluate(s, n_patients, targets) for s in sims]
-    return list(client.gather(client.map(evaluate, sims, n_patients=n_patients, targets=targets, pure=False)))
+        return [evaluate(s, n_patients, targets, ranges) for s in sims]
+    return list(
+        client.gather(
+            client.map(
+                evaluate, sims, n_patients=n_patients, targets=targets, ranges=tuple(ranges), pure=False
+            )
+        )
+    )
 
 
 def _validate(
@@ -280,6 +296,7 @@ def _validate(
     client: Any | None,
     top_n: int,
     seeds: Sequence[int],
+    ranges: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The best `top_n` trials re-judged on fresh virtual patients: their objective under each seed."""
     top = sorted(records, key=lambda r: r["objective"])[:top_n]
@@ -288,7 +305,7 @@ def _validate(
         for r in top
         for sd in seeds
     ]
-    results = _evaluate_all(sims, n_patients, targets, client)
+    results = _evaluate_all(sims, n_patients, targets, client, ranges)
     out = []
     for i, r in enumerate(top):
         objs = [g for g, _ in results[i * len(seeds) : (i + 1) * len(seeds)]]
@@ -316,6 +333,7 @@ def fit(
     progress: Callable[[int, int, float], None] | None = None,
     validate_top: int = 0,
     validate_seeds: Sequence[int] = (),
+    ranges: Sequence[str] = (),
 ) -> FitResult:
     """Minimise the deviance over `free` parameters with Optuna's TPE sampler (seeded, reproducible).
 
@@ -330,6 +348,9 @@ def fit(
     curse; docs/calibration.md). The best `validate_top` trials are then re-simulated with fresh virtual
     patients (each validation seed, `n_patients` each) and the one with the lowest mean objective there
     is the result.
+
+    `ranges` (plausibility figures by key, `plausibility.objective_range`) adds their literature ranges
+    to the objective (`distance.ranges_penalty`); none by default.
     """
     import optuna
 
@@ -351,7 +372,7 @@ def fit(
     while done < n_trials:
         trials = [study.ask() for _ in range(min(batch, n_trials - done))]
         thetas = [{f.name: t.suggest_float(f.name, f.low, f.high) for f in free} for t in trials]
-        results = _evaluate_all([apply(base, th) for th in thetas], n_patients, targets, client)
+        results = _evaluate_all([apply(base, th) for th in thetas], n_patients, targets, client, ranges)
         for t, th, (g, summary) in zip(trials, thetas, results, strict=True):
             study.tell(t, g)
             records.append({"trial": t.number, **th, "objective": g, **summary})
@@ -362,7 +383,9 @@ def fit(
     best_trial = min(records, key=lambda r: r["objective"])
     validation: list[dict[str, Any]] = []
     if validate_top > 0 and validate_seeds:
-        validation = _validate(records, base, free, n_patients, targets, client, validate_top, validate_seeds)
+        validation = _validate(
+            records, base, free, n_patients, targets, client, validate_top, validate_seeds, ranges
+        )
         chosen = min(validation, key=lambda v: v["mean_objective"])["trial"]
         best_trial = next(r for r in records if r["trial"] == chosen)
     best_theta = {f.name: float(best_trial[f.name]) for f in free}

@@ -237,6 +237,33 @@ def reference(key: str) -> Reference:
     return next(r for r in references() if r.key == key)
 
 
+#: figures whose range the calibration's objective holds already (van Rijn's multi-limb interval, the
+#: conversion band): a fit cannot add them again as plausibility ranges
+IN_THE_OBJECTIVE = ("conversion", "multi_limb")
+
+
+def objective_range(key: str) -> Reference:
+    """The row of `references()` a fit may add to its objective (`ranged_figures`): one with a range that
+    the objective does not hold already; ValueError naming the choices otherwise."""
+    choices = [r.key for r in references() if r.kind != "none" and r.key not in IN_THE_OBJECTIVE]
+    if key not in choices:
+        raise ValueError(f"{key!r} has no literature range a fit can add (choices: {', '.join(choices)})")
+    return reference(key)
+
+
+def ranged_figures(histories: Sequence[PatientHistory], keys: Sequence[str]) -> dict[str, list[float | None]]:
+    """[value, low, high] of each figure `keys` names, for `distance.ranges_penalty`: a fit that asks for
+    it is held to the literature (or assumed, and then labelled so) range of those figures too."""
+    head = headline(measure(histories)) if keys else {}
+    out: dict[str, list[float | None]] = {}
+    for key in keys:
+        ref = objective_range(key)
+        low = -math.inf if ref.low is None else ref.low
+        high = math.inf if ref.high is None else ref.high
+        out[key] = [head[key], low, high]
+    return out
+
+
 # ------------------------------------------------------------------------------------------ helpers
 def _stem(slug: str) -> str:
     """Area slug without its side ("hand_right" -> "hand")."""
