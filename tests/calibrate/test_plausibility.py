@@ -215,6 +215,40 @@ def test_involvement_shares_ever_and_current() -> None:
     assert all(v["ever"]["denominator"] == 4 for v in got.values())
 
 
+def test_involvement_by_limbs_splits_by_the_limbs_at_the_end() -> None:
+    one_with_face = build_history([("2020-01-01", "onset", "hand_right;face_right")], "A")
+    one_plain = build_history([("2020-01-01", "onset", "foot_right")], "B")
+    four = build_history(
+        [
+            ("2020-01-01", "onset", "hand_right"),
+            ("2020-06-01", "assessment", "hand_right;hand_left;foot_right;foot_left;cranium_left"),
+            ("2020-09-01", "assessment", "hand_right;visceral_bladder"),
+        ],
+        "C",
+    )
+    hs = [one_with_face, one_plain, four]
+    got = pl.involvement_by_limbs(hs, [classify(h) for h in hs])
+    assert [got[str(k)]["patients"] for k in range(5)] == [0, 2, 0, 0, 1]
+    assert got["1"]["cranium_or_face"]["count"] == 1 and got["1"]["cranium_or_face"]["proportion"] == 0.5
+    assert got["4"]["cranium_or_face"]["count"] == 1 and got["4"]["visceral"]["count"] == 1  # ever, not now
+    assert got["1"]["visceral"]["count"] == 0 and got["2"]["cranial_any"]["proportion"] is None
+
+
+def test_objective_ranges_are_the_table_rows_a_fit_can_add() -> None:
+    """A fit may add a row with a range that its objective does not hold already; the figure's value
+    is the headline's, its range the table's (assumed stays assumed)."""
+    assert pl.objective_range("cranium_or_face").kind == "assumed"
+    for key in ("multi_limb", "conversion", "four_limbs", "no_such_figure"):
+        with pytest.raises(ValueError, match="no literature range a fit can add"):
+            pl.objective_range(key)
+    face = build_history([("2020-01-01", "onset", "hand_right;face_right")], "A")
+    plain = build_history([("2020-01-01", "onset", "foot_right")], "B")
+    got = pl.ranged_figures([face, plain, plain, plain], ["cranium_or_face"])
+    ref = pl.reference("cranium_or_face")
+    assert got == {"cranium_or_face": [0.25, ref.low, ref.high]}
+    assert pl.ranged_figures([face], []) == {}
+
+
 # ------------------------------------------------------------------------------ horizons, durations
 def test_multi_limb_by_horizon_and_disease_durations() -> None:
     start = "2020-01-01"

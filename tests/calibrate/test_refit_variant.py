@@ -13,7 +13,9 @@ from types import ModuleType
 
 import pytest
 
-from crpsmap.calibrate.fit import model_structure
+from crpsmap.calibrate import van_rijn_2011
+from crpsmap.calibrate.distance import objective, range_penalty
+from crpsmap.calibrate.fit import compact_statistics, model_structure
 from crpsmap.model import CohortParams, ModelParams, Sim
 from script_support import SCRIPTS, load_script
 
@@ -152,6 +154,7 @@ def test_held_values_never_name_a_free_parameter(rv: ModuleType) -> None:
         (["--fixed", "c_diag", "nan"], "outside its documented range"),
         (["--start", "c_desc", "0.05"], "not in --free"),
         (["--start", "K", "9"], "outside its documented range"),
+        (["--objective-range", "multi_limb"], "no literature range a fit can add"),
         (["--structure", "flat"], "invalid choice"),
     ],
 )
@@ -167,10 +170,12 @@ def test_bad_options_are_clear_errors(args: list[str], message: str, tmp_path: P
     assert not out.exists()
 
 
-def test_any_documented_parameter_can_be_held_and_a_free_one_started(tmp_path: Path) -> None:
+def test_held_started_and_objective_range_options_reach_the_file(tmp_path: Path) -> None:
     """--fixed holds a parameter outside set A (K_R) and --start starts the search of a free one at a
     documented fit's value: both reach the file, the held one among `fixed`, the started one as the
-    first trial and never among `fixed` (a one-trial fit of 20 patients, one year)."""
+    first trial and never among `fixed`; --objective-range adds its range to every trial's objective. A
+    one-trial fit of 20 patients over two years, with a strong descending cross-talk so that the cranium
+    is involved and its range costs something."""
     out = tmp_path / "fit.json"
     proc = subprocess.run(
         [
@@ -183,23 +188,25 @@ def test_any_documented_parameter_can_be_held_and_a_free_one_started(tmp_path: P
             "1.49",
             "--fixed",
             "c_desc",
-            "0.02",
+            "0.3",
             "--free",
             "w_lr",
             "K",
             "--start",
             "K",
-            "1.95",
+            "1.6",
             "--trials",
             "1",
             "--patients",
             "20",
             "--years",
-            "1",
+            "2",
             "--workers",
             "0",
             "--validate-top",
             "0",
+            "--objective-range",
+            "cranium_or_face",
             "--output",
             str(out),
         ],
@@ -209,7 +216,16 @@ def test_any_documented_parameter_can_be_held_and_a_free_one_started(tmp_path: P
     )
     assert proc.returncode == 0, proc.stderr
     fitted = json.loads(out.read_text())
-    assert fitted["fixed"]["K_R"] == 1.49 and fitted["fixed"]["c_desc"] == 0.02
+    # --objective-range: the assumed cranium range is labelled so, and each trial's objective is van
+    # Rijn's and the conversion band's plus (points outside the range)^2
+    (held,) = fitted["objective_ranges"]
+    assert (held["key"], held["kind"], held["low"], held["high"]) == ("cranium_or_face", "assumed", 0.0, 0.05)
+    for trial in fitted["trials"]:
+        plain = objective(van_rijn_2011(), compact_statistics(trial))
+        assert trial["objective"] == pytest.approx(plain + range_penalty(trial["cranium_or_face"], 0.0, 0.05))
+    assert fitted["trials"][0]["cranium_or_face"] > 0.05, "strong cross-talk: the range term was paid"
+    assert "cranium_or_face" in fitted["fitted_clinic"]
+    assert fitted["fixed"]["K_R"] == 1.49 and fitted["fixed"]["c_desc"] == 0.3
     assert "K" not in fitted["fixed"] and "w_lr" not in fitted["fixed"]
-    assert fitted["start"]["K"] == 1.95 and fitted["trials"][0]["K"] == 1.95
+    assert fitted["start"]["K"] == 1.6 and fitted["trials"][0]["K"] == 1.6
     assert fitted["start"]["w_lr"] == fitted["trials"][0]["w_lr"]  # the base's, clipped to the box

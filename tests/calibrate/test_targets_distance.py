@@ -91,6 +91,25 @@ def test_conversion_outside_the_plausible_range_is_penalised() -> None:
     )
 
 
+def test_plausibility_ranges_enter_the_objective_only_when_asked() -> None:
+    """A fit that holds plausibility figures in their ranges (--objective-range) pays (points outside)^2
+    for each, as for the conversion band; a clinic without them is judged as before."""
+    from crpsmap.calibrate.distance import RANGES_KEY, objective, range_penalty, ranges_penalty
+
+    assert range_penalty(0.25, 0.0, 0.05) == pytest.approx(400.0)  # 20 points above the assumed 5%
+    assert range_penalty(0.85, 0.9, 1.0) == pytest.approx(25.0)  # 5 points below
+    assert range_penalty(0.05, 0.0, 0.05) == 0 and range_penalty(None, 0.0, 0.05) == 0
+    assert range_penalty(float("nan"), 0.0, 0.05) == 0
+    s = stats(89, 185, 35, 22, 10)
+    plain = objective(van_rijn_2011(), s)
+    ranged = {
+        **s,
+        RANGES_KEY: {"cranium_or_face": [0.25, 0.0, 0.05], "onset_includes_injury": [0.85, 0.9, 1.0]},
+    }
+    assert ranges_penalty(s) == 0 and ranges_penalty(ranged) == pytest.approx(425.0)
+    assert objective(van_rijn_2011(), ranged) == pytest.approx(plain + 425.0)
+
+
 def test_inside_intervals_by_hand() -> None:
     from crpsmap.calibrate.distance import inside_intervals
 
