@@ -18,7 +18,9 @@ In today's structure (columns, screen_day rule) with other cross-talk held fixed
 
 A documented fit whose file is not at hand is restarted from its values: hold any parameter with
 `--fixed NAME VALUE` (e.g. `--fixed K_R 1.49`) and start a free one with `--start NAME VALUE`; both must lie
-inside the parameter's documented range.
+inside the parameter's documented range. `--objective-range KEY` holds a plausibility figure in its
+literature range too (e.g. the assumed cranium-or-face ≤ 5%; docs/calibration.md, "The subgroup with the
+pattern split set free, and with the assumed cranium range").
 
 Writes (atomically) src/crpsmap/calibrate/fitted/variant-vanrijn2011.json: model output, the exact
 settings, the variant switch, the fixed values of set A, the free set with its search box, every trial,
