@@ -41,7 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from crpsmap.calibrate import van_rijn_2011
-from crpsmap.calibrate.distance import PLAUSIBLE_CONVERSION, RANGES_KEY, deviance, deviance_parts, objective
+from crpsmap.calibrate.distance import (
+    PLAUSIBLE_CONVERSION,
+    deviance,
+    deviance_parts,
+    objective,
+    ranged_values,
+)
 from crpsmap.calibrate.fit import (
     EARLIER_STRUCTURE,
     FreeParam,
@@ -343,7 +349,7 @@ def main() -> None:
         "objective": objective(targets, stats),
         "deviance": deviance(targets, stats),
         "deviance_parts": deviance_parts(targets, stats),
-        "fitted_clinic": {**compact(stats), **{k: v[0] for k, v in stats.get(RANGES_KEY, {}).items()}},
+        "fitted_clinic": {**compact(stats), **ranged_values(stats)},
         "targets": targets.to_dict(),
         "fit_seconds": round(time.perf_counter() - t0, 1),
         "validation": result.validation,

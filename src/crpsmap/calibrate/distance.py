@@ -98,6 +98,11 @@ def conversion_penalty(conversion: float | None) -> float:
 RANGES_KEY = "plausibility_ranges"
 
 
+def ranged_values(simulated: Mapping[str, Any]) -> dict[str, float | None]:
+    """The simulated value of each plausibility figure a fit holds in its range (empty unless asked)."""
+    return {k: v[0] for k, v in simulated.get(RANGES_KEY, {}).items()}
+
+
 def ranges_penalty(simulated: Mapping[str, Any]) -> float:
     """`range_penalty` summed over the plausibility figures a fit was asked to hold in their ranges (none
     unless asked: the calibration's objective is van Rijn's figures and the conversion band)."""

@@ -227,8 +227,11 @@ def evaluate(
     """Objective of one simulated clinic (the unit of work of a calibration task) and its figures (with
     the plausibility figures `ranges` holds in their literature ranges, when given)."""
     stats = simulate_summary(sim, n_patients, ranges=ranges)
-    ranged = {k: v[0] for k, v in stats.get(distance.RANGES_KEY, {}).items()}
-    return objective(targets, stats), {**compact(stats), "deviance": deviance(targets, stats), **ranged}
+    return objective(targets, stats), {
+        **compact(stats),
+        "deviance": deviance(targets, stats),
+        **distance.ranged_values(stats),
+    }
 
 
 @dataclass(frozen=True)

@@ -73,12 +73,16 @@ class Reference:
     source: str
     note: str = ""
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high), a missing end being unbounded."""
+        return (-math.inf if self.low is None else self.low, math.inf if self.high is None else self.high)
+
     def judge(self, value: float | None) -> bool | None:
         """Inside the range? None when there is no range or no value."""
         if value is None or (self.low is None and self.high is None) or self.kind == "none":
             return None
-        lo = -math.inf if self.low is None else self.low
-        hi = math.inf if self.high is None else self.high
+        lo, hi = self.bounds
         return lo <= value <= hi
 
 
@@ -257,10 +261,7 @@ def ranged_figures(histories: Sequence[PatientHistory], keys: Sequence[str]) -> 
     head = headline(measure(histories)) if keys else {}
     out: dict[str, list[float | None]] = {}
     for key in keys:
-        ref = objective_range(key)
-        low = -math.inf if ref.low is None else ref.low
-        high = math.inf if ref.high is None else ref.high
-        out[key] = [head[key], low, high]
+        out[key] = [head[key], *objective_range(key).bounds]
     return out
 
 
